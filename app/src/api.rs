@@ -1,0 +1,138 @@
+//! The JSON API shared by the server and the browser client.
+//!
+//! The shapes follow the seed service (`POST /api/video-info` and friends):
+//! field names and meanings are a contract other clients rely on. New fields
+//! may be added; existing ones must not change.
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /api/video-info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoInfoRequest {
+    pub url: String,
+}
+
+/// Successful answer of `POST /api/video-info`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoInfoResponse {
+    pub success: bool,
+    pub info: VideoInfo,
+}
+
+/// What the preview card shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoInfo {
+    pub title: String,
+    /// `HH:MM:SS`, or null when the site does not say.
+    pub duration: Option<String>,
+    pub uploader: Option<String>,
+    /// Grouped with commas (`1,234,567`), or null when unknown.
+    pub view_count: Option<String>,
+    pub thumbnail: Option<String>,
+    /// Only the choices the media can really deliver, best first.
+    pub qualities: Vec<Quality>,
+    /// The same duration in seconds (for clients that format it themselves).
+    #[serde(default)]
+    pub duration_secs: Option<u64>,
+    /// The same view count as a number.
+    #[serde(default)]
+    pub views: Option<u64>,
+    /// The canonical page of the video, when the site gives one.
+    #[serde(default)]
+    pub webpage_url: Option<String>,
+}
+
+/// One choice of the quality picker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quality {
+    /// One of `2160`, `1440`, `1080`, `720`, `480`, `360`, `auto`, `audio`.
+    pub id: String,
+    pub label: String,
+    /// Estimated size in bytes, or null when the site gives nothing to go on.
+    pub filesize_approx: Option<u64>,
+}
+
+/// The body of every failed API call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub success: bool,
+    /// A sentence a person understands.
+    pub error: String,
+    /// A stable machine-readable code (`invalid_url`, `unsupported_url`, …).
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// `3725` → `01:02:05`.
+pub fn format_duration(secs: u64) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte count for people: `12.3 MB`, `850 KB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_zero_padded() {
+        assert_eq!(format_duration(0), "00:00:00");
+        assert_eq!(format_duration(20), "00:00:20");
+        assert_eq!(format_duration(3725), "01:02:05");
+        assert_eq!(format_duration(100 * 3600), "100:00:00");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(1_234_567), "1,234,567");
+        assert_eq!(group_thousands(1_500_000_000), "1,500,000,000");
+    }
+
+    #[test]
+    fn bytes_read_naturally() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(1_234), "1.2 KB");
+        assert_eq!(format_bytes(12_345_678), "12 MB");
+        assert_eq!(format_bytes(3_400_000_000), "3.4 GB");
+    }
+
+    #[test]
+    fn error_body_keeps_the_seed_shape() {
+        let body = ApiErrorBody { success: false, error: "Bad link.".into(), code: None };
+        let json = serde_json::to_value(&body).unwrap_or_default();
+        assert_eq!(json["success"], false);
+        assert_eq!(json["error"], "Bad link.");
+    }
+}

@@ -1,0 +1,70 @@
+import { expect, test, type Page } from "@playwright/test";
+import { fixturePort } from "../playwright.config";
+
+const fixture = `http://127.0.0.1:${fixturePort}`;
+
+async function openApp(page: Page) {
+  await page.goto("/");
+  // A click before hydration is lost: wait for the app to mark the page.
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+async function lookUp(page: Page, link: string) {
+  await page.getByLabel("Video link").fill(link);
+  await page.getByRole("button", { name: "Get info" }).click();
+}
+
+test("a fixture link shows its title, thumbnail, facts and exactly its qualities", async ({ page }) => {
+  await openApp(page);
+  await lookUp(page, `${fixture}/watch/main`);
+
+  const card = page.getByTestId("video-card");
+  await expect(card.getByTestId("title")).toHaveText('Тестовое видео 🎬 "Кавычки" / Slash');
+  await expect(card.getByTestId("duration")).toHaveText("00:00:20");
+  await expect(card.getByTestId("views")).toHaveText("1,234,567");
+
+  const thumbnail = card.getByTestId("thumbnail");
+  await expect(thumbnail).toHaveAttribute("src", new RegExp(`^${fixture}/`));
+  // The image really loaded (naturalWidth is 0 for a broken image).
+  await expect.poll(() => thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+  const ids = await card.locator("[data-quality]").evaluateAll((els) => els.map((el) => el.getAttribute("data-quality")));
+  expect(ids).toEqual(["1080", "720", "480", "360", "auto", "audio"]);
+  // Sizes come from the real formats.
+  await expect(card.locator('[data-quality="720"] .quality-size')).toHaveText(/≈ \d/);
+
+  await page.screenshot({ path: "test-results/screenshots/lookup-desktop.png", fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: "test-results/screenshots/lookup-phone.png", fullPage: true });
+});
+
+test("a muxed stream offers only its heights, plus audio", async ({ page }) => {
+  await openApp(page);
+  await lookUp(page, `${fixture}/watch/muxed`);
+  const card = page.getByTestId("video-card");
+  await expect(card.getByTestId("title")).toContainText("Muxed clip");
+  const ids = await card.locator("[data-quality]").evaluateAll((els) => els.map((el) => el.getAttribute("data-quality")));
+  expect(ids).toEqual(["720", "360", "auto", "audio"]);
+});
+
+test("a bad link says what is wrong", async ({ page }) => {
+  await openApp(page);
+  await lookUp(page, "not a link");
+  await expect(page.getByTestId("lookup-error")).toContainText("does not look like a link");
+  await expect(page.getByTestId("video-card")).toHaveCount(0);
+});
+
+test("a page without a video says so", async ({ page }) => {
+  await openApp(page);
+  await lookUp(page, `${fixture}/notvideo`);
+  await expect(page.getByTestId("lookup-error")).toContainText("No video was found");
+});
+
+test("the page is rendered on the server before any script runs", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  await expect(page.getByLabel("Video link")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Get info" })).toBeVisible();
+  await context.close();
+});

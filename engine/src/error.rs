@@ -1,0 +1,258 @@
+//! Errors from running yt-dlp, and the classifier that reads its stderr.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can go wrong while asking yt-dlp about a URL.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The yt-dlp program does not exist at the configured path.
+    #[error("yt-dlp was not found at {}", .0.display())]
+    YtDlpMissing(PathBuf),
+    /// yt-dlp exists but could not be started.
+    #[error("could not start yt-dlp: {0}")]
+    Spawn(#[source] io::Error),
+    /// yt-dlp did not finish in time and was killed.
+    #[error("yt-dlp did not answer within {} seconds", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// yt-dlp ran and reported an error.
+    #[error("{message}")]
+    YtDlp {
+        /// What kind of failure it was.
+        kind: FailureKind,
+        /// yt-dlp's own words, without the `ERROR:` prefix or extractor tag.
+        message: String,
+    },
+    /// yt-dlp's output was not the JSON we expected.
+    #[error("could not read yt-dlp's answer: {0}")]
+    Parse(#[from] serde_json::Error),
+    /// Reading yt-dlp's output failed.
+    #[error("I/O error while talking to yt-dlp: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl EngineError {
+    /// The failure kind when yt-dlp itself reported the error.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        match self {
+            EngineError::YtDlp { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of failure yt-dlp reported, read from its stderr by [`classify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No extractor knows this site, and the page holds no video ("Unsupported URL").
+    Unsupported,
+    /// The text is not a URL at all ("is not a valid URL").
+    InvalidUrl,
+    /// The site answered with an HTTP error status, e.g. 404 or 403.
+    Http(u16),
+    /// The site could not be reached: refused, reset, unresolvable or timed out.
+    Unreachable,
+    /// The requested format selector matched nothing.
+    FormatUnavailable,
+    /// Anything else.
+    Other,
+}
+
+/// Longest message kept from yt-dlp's stderr, in characters.
+const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Reads yt-dlp's stderr and returns the failure kind together with a
+/// human-readable message.
+///
+/// The message is yt-dlp's last `ERROR:` line with the `ERROR: ` prefix, a
+/// leading `[extractor] id: ` tag and the trailing `(caused by …)` exception
+/// chain removed. Without an `ERROR:` line, the last line that does not look
+/// like part of a Python traceback is used.
+pub fn classify(stderr: &str) -> (FailureKind, String) {
+    let error_line = stderr
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("ERROR:"));
+
+    let message = match error_line {
+        Some(rest) => clean_message(rest),
+        None => last_plain_line(stderr),
+    };
+    let message = if message.is_empty() {
+        "yt-dlp failed without saying why".to_owned()
+    } else {
+        truncate_chars(&message, MAX_MESSAGE_CHARS)
+    };
+
+    // Classify on the chosen line; without an ERROR line, on everything.
+    let haystack = error_line.unwrap_or(stderr);
+    (kind_of(haystack), message)
+}
+
+fn kind_of(text: &str) -> FailureKind {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("unsupported url") {
+        return FailureKind::Unsupported;
+    }
+    if lower.contains("is not a valid url") {
+        return FailureKind::InvalidUrl;
+    }
+    if lower.contains("requested format is not available") {
+        return FailureKind::FormatUnavailable;
+    }
+    if let Some(status) = http_status(text) {
+        return FailureKind::Http(status);
+    }
+    const UNREACHABLE: &[&str] = &[
+        "connection refused",
+        "connection reset",
+        "connection aborted",
+        "timed out",
+        "network is unreachable",
+        "no route to host",
+        "failed to resolve",
+        "name or service not known",
+        "temporary failure in name resolution",
+        "nodename nor servname",
+        "getaddrinfo failed",
+        "no address associated with hostname",
+    ];
+    if UNREACHABLE.iter().any(|needle| lower.contains(needle)) {
+        return FailureKind::Unreachable;
+    }
+    FailureKind::Other
+}
+
+/// Finds `HTTP Error NNN` and returns NNN.
+fn http_status(text: &str) -> Option<u16> {
+    const NEEDLE: &str = "HTTP Error ";
+    let mut rest = text;
+    while let Some(at) = rest.find(NEEDLE) {
+        let after = &rest[at + NEEDLE.len()..];
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if digits.len() == 3 {
+            if let Ok(status) = digits.parse() {
+                return Some(status);
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Strips the extractor tag, the exception chain and the bug-report plea.
+fn clean_message(rest: &str) -> String {
+    let mut msg = rest.trim();
+    msg = strip_extractor_tag(msg);
+    for tail in [" (caused by ", "; please report this issue"] {
+        if let Some(at) = msg.find(tail) {
+            msg = &msg[..at];
+        }
+    }
+    msg.trim().to_owned()
+}
+
+/// `[generic] video: Unable to …` → `Unable to …`;
+/// `[generic] 'x' is not a valid URL` → `'x' is not a valid URL`.
+fn strip_extractor_tag(msg: &str) -> &str {
+    let Some(after_bracket) = msg
+        .strip_prefix('[')
+        .and_then(|m| m.find(']').map(|end| &m[end + 1..]))
+    else {
+        return msg;
+    };
+    let after_tag = after_bracket.trim_start();
+    match after_tag.split_once(": ") {
+        Some((id, rest)) if !id.is_empty() && !id.contains(char::is_whitespace) => rest,
+        _ => after_tag,
+    }
+}
+
+fn last_plain_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .map(str::trim_end)
+        .find(|line| {
+            !line.trim().is_empty()
+                && !line.starts_with(char::is_whitespace)
+                && !line.starts_with("Traceback")
+                && !line.starts_with("WARNING:")
+        })
+        .map(|line| line.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tag_with_id() {
+        assert_eq!(
+            strip_extractor_tag("[youtube] dQw4w9WgXcQ: Video unavailable"),
+            "Video unavailable"
+        );
+    }
+
+    #[test]
+    fn keeps_text_when_tag_has_no_id() {
+        assert_eq!(
+            strip_extractor_tag("[generic] 'x y' is not a valid URL"),
+            "'x y' is not a valid URL"
+        );
+        assert_eq!(strip_extractor_tag("Unsupported URL: http://a/b"), "Unsupported URL: http://a/b");
+    }
+
+    #[test]
+    fn uses_the_last_error_line() {
+        let stderr = "ERROR: first\nWARNING: meh\nERROR: [x] id: HTTP Error 403: Forbidden\n";
+        assert_eq!(classify(stderr), (FailureKind::Http(403), "HTTP Error 403: Forbidden".into()));
+    }
+
+    #[test]
+    fn never_returns_a_traceback() {
+        let stderr = "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n    boom()\nKeyError: 'formats'\n";
+        let (kind, msg) = classify(stderr);
+        assert_eq!(kind, FailureKind::Other);
+        assert_eq!(msg, "KeyError: 'formats'");
+    }
+
+    #[test]
+    fn empty_stderr_still_gives_a_message() {
+        let (kind, msg) = classify("");
+        assert_eq!(kind, FailureKind::Other);
+        assert!(!msg.is_empty());
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let long = format!("ERROR: {}", "é".repeat(2000));
+        let (_, msg) = classify(&long);
+        assert_eq!(msg.chars().count(), MAX_MESSAGE_CHARS + 1);
+    }
+
+    #[test]
+    fn drops_the_bug_report_plea() {
+        let stderr = "ERROR: [youtube] abc: Something broke; please report this issue on  https://github.com/yt-dlp/yt-dlp/issues?q= , filling out the appropriate issue template.";
+        assert_eq!(classify(stderr).1, "Something broke");
+    }
+
+    #[test]
+    fn failure_kind_serializes_as_snake_case() {
+        assert_eq!(serde_json::to_string(&FailureKind::InvalidUrl).ok().as_deref(), Some("\"invalid_url\""));
+        assert_eq!(serde_json::to_string(&FailureKind::Http(404)).ok().as_deref(), Some("{\"http\":404}"));
+    }
+}

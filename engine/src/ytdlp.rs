@@ -1,0 +1,199 @@
+//! Running the yt-dlp program.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use crate::error::{classify, EngineError};
+use crate::info::InfoJson;
+use crate::quality::{self, QualityChoice};
+
+/// Default time limit for one probe.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most bytes of stdout kept from yt-dlp (a YouTube `-J` is about 1 MB).
+const MAX_STDOUT: u64 = 64 * 1024 * 1024;
+/// Most bytes of stderr kept from yt-dlp.
+const MAX_STDERR: u64 = 1024 * 1024;
+
+/// A configured yt-dlp program.
+#[derive(Debug, Clone)]
+pub struct YtDlp {
+    program: PathBuf,
+    probe_timeout: Duration,
+    extra_args: Vec<OsString>,
+}
+
+/// The result of a successful probe.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The parsed answer.
+    pub info: InfoJson,
+    /// yt-dlp's stdout exactly as printed, for `--load-info-json`.
+    pub raw: Arc<str>,
+}
+
+impl Probe {
+    /// The quality choices for this video (see [`quality::choices`]).
+    pub fn choices(&self) -> Vec<QualityChoice> {
+        quality::choices(&self.info)
+    }
+}
+
+/// What a finished child left behind.
+struct Output {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl YtDlp {
+    /// yt-dlp at `program` (a path, or a bare name looked up in `PATH`),
+    /// with a 60 s probe timeout and no extra arguments.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Self {
+            program: program.into(),
+            probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// Sets the time limit for [`probe`](Self::probe) and
+    /// [`version`](Self::version); yt-dlp is killed when it runs out.
+    pub fn with_probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Arguments put after the fixed options and before `--` (e.g. `--proxy`).
+    pub fn with_extra_args(mut self, args: Vec<OsString>) -> Self {
+        self.extra_args = args;
+        self
+    }
+
+    /// The program this runs.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// The probe time limit.
+    pub fn probe_timeout(&self) -> Duration {
+        self.probe_timeout
+    }
+
+    /// The extra arguments.
+    pub fn extra_args(&self) -> &[OsString] {
+        &self.extra_args
+    }
+
+    /// yt-dlp's version, e.g. `"2026.10.26"`.
+    pub async fn version(&self) -> Result<String, EngineError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.arg("--version");
+        let out = self.run(cmd).await?;
+        if !out.status.success() {
+            return Err(self.failure(&out));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Asks yt-dlp about `url` without downloading anything.
+    ///
+    /// Runs `yt-dlp -J --no-playlist --ignore-config --no-update
+    /// --socket-timeout 20 [extra args] -- URL`. yt-dlp is killed when the
+    /// time limit runs out or when the returned future is dropped.
+    pub async fn probe(&self, url: &str) -> Result<Probe, EngineError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args([
+            "-J",
+            "--no-playlist",
+            "--ignore-config",
+            "--no-update",
+            "--socket-timeout",
+            "20",
+        ])
+        .args(&self.extra_args)
+        .arg("--")
+        .arg(url);
+
+        tracing::debug!(program = %self.program.display(), url, "probing");
+        let out = self.run(cmd).await?;
+        if !out.status.success() {
+            let err = self.failure(&out);
+            tracing::debug!(url, status = %out.status, error = %err, "probe failed");
+            return Err(err);
+        }
+
+        let info: InfoJson = serde_json::from_slice(&out.stdout)?;
+        // `from_slice` succeeded, so the bytes are UTF-8 and nothing is lost.
+        let raw: Arc<str> = String::from_utf8_lossy(&out.stdout).into();
+        tracing::debug!(url, title = info.display_title(), "probe done");
+        Ok(Probe { info, raw })
+    }
+
+    fn failure(&self, out: &Output) -> EngineError {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (kind, message) = classify(&stderr);
+        let message = if stderr.trim().is_empty() {
+            format!("yt-dlp exited with {}", out.status)
+        } else {
+            message
+        };
+        EngineError::YtDlp { kind, message }
+    }
+
+    /// Runs `cmd` to the end under the time limit, reading stdout and stderr
+    /// at the same time so that neither pipe can fill up and stall it.
+    async fn run(&self, mut cmd: Command) -> Result<Output, EngineError> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => EngineError::YtDlpMissing(self.program.clone()),
+            _ => EngineError::Spawn(e),
+        })?;
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+
+        let finished = tokio::time::timeout(self.probe_timeout, async {
+            let (stdout, stderr, status) = tokio::try_join!(
+                read_capped(stdout, MAX_STDOUT),
+                read_capped(stderr, MAX_STDERR),
+                child.wait(),
+            )?;
+            Ok::<_, io::Error>(Output { status, stdout, stderr })
+        })
+        .await;
+
+        match finished {
+            Ok(output) => Ok(output?),
+            Err(_elapsed) => {
+                // Kill and reap now rather than leave it to the drop.
+                if let Err(e) = child.kill().await {
+                    tracing::warn!(error = %e, "could not kill yt-dlp after timeout");
+                }
+                Err(EngineError::Timeout(self.probe_timeout))
+            }
+        }
+    }
+}
+
+/// Reads a pipe to its end, keeping at most `cap` bytes and discarding the
+/// rest (so the child never blocks on a full pipe).
+async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>, cap: u64) -> io::Result<Vec<u8>> {
+    let Some(mut pipe) = pipe else {
+        return Ok(Vec::new());
+    };
+    let mut kept = Vec::new();
+    (&mut pipe).take(cap).read_to_end(&mut kept).await?;
+    tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await?;
+    Ok(kept)
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and integration tests (engine, server, fixture
+# site) and the Playwright suite in Chromium. Installs what is missing first.
+set -euo pipefail
+"$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+t0=$SECONDS
+
+step "Rust tests (engine, fixture site, server, app)"
+# Not --workspace: that would build the app with ssr and hydrate at once.
+cargo test --locked -p engine -p fixture -p app -p server
+t1=$SECONDS
+
+step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"
+cargo build --locked -p fixture
+cargo leptos end-to-end
+t2=$SECONDS
+
+step "All tests passed: Rust $((t1 - t0)) s, browser $((t2 - t1)) s"

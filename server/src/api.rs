@@ -1,0 +1,125 @@
+//! The JSON API (seed-compatible routes under `/api`).
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use app::api::{format_duration, group_thousands, Quality, VideoInfo, VideoInfoRequest, VideoInfoResponse};
+use axum::extract::{FromRequest, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use engine::{choices, Probe};
+use std::sync::Arc;
+
+/// The longest link accepted, in bytes.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// `axum::Json` whose rejections speak our error format.
+#[derive(FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/video-info", post(video_info))
+}
+
+async fn video_info(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<VideoInfoRequest>,
+) -> Result<Json<VideoInfoResponse>, ApiError> {
+    let url = check_url(&request.url)?;
+    let probe = lookup(&state, url).await?;
+    Ok(Json(VideoInfoResponse { success: true, info: describe(&probe) }))
+}
+
+/// Looks a link up, answering from the cache when it was seen recently.
+pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiError> {
+    let ytdlp = state.ytdlp.clone();
+    let key = url.clone();
+    state
+        .info_cache
+        .try_get_with(key, async move { ytdlp.probe(&url).await.map(Arc::new) })
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Trims the link and checks it is one we are willing to hand to yt-dlp.
+pub fn check_url(raw: &str) -> Result<String, ApiError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_request("missing_url", "Paste a link to a video first."));
+    }
+    if trimmed.len() > MAX_URL_LEN {
+        return Err(ApiError::bad_request(
+            "url_too_long",
+            format!("That link is too long (the limit is {MAX_URL_LEN} characters)."),
+        ));
+    }
+    if trimmed.starts_with('-') {
+        return Err(ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://"));
+    }
+    let parsed = url::Url::parse(trimmed).map_err(|_| {
+        ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::bad_request("unsupported_scheme", "Only http:// and https:// links are supported."));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request("invalid_url", "That link has no site name in it."));
+    }
+    Ok(parsed.to_string())
+}
+
+/// The preview card's contents, in the seed service's shape.
+pub fn describe(probe: &Probe) -> VideoInfo {
+    let info = &probe.info;
+    let duration_secs = info.duration.filter(|d| d.is_finite() && *d >= 0.0).map(|d| d.round() as u64);
+    let qualities = choices(info)
+        .into_iter()
+        .map(|choice| Quality {
+            id: choice.id.as_str().to_string(),
+            label: choice.id.label().to_string(),
+            filesize_approx: choice.filesize_approx,
+        })
+        .collect();
+    VideoInfo {
+        title: info.display_title().to_string(),
+        duration: duration_secs.map(format_duration),
+        uploader: info.display_uploader().map(str::to_string),
+        view_count: info.view_count.map(group_thousands),
+        thumbnail: info.best_thumbnail().map(str::to_string),
+        qualities,
+        duration_secs,
+        views: info.view_count,
+        webpage_url: info.webpage_url.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_are_trimmed_and_normalised() {
+        assert_eq!(check_url("  https://example.com/watch?v=1 \n").ok(), Some("https://example.com/watch?v=1".into()));
+    }
+
+    #[test]
+    fn bad_links_are_refused_with_a_reason() {
+        for (input, code) in [
+            ("", "missing_url"),
+            ("   ", "missing_url"),
+            ("not a link", "invalid_url"),
+            ("-J", "invalid_url"),
+            ("--exec=rm", "invalid_url"),
+            ("ftp://example.com/v.mp4", "unsupported_scheme"),
+            ("file:///etc/passwd", "unsupported_scheme"),
+            ("javascript:alert(1)", "unsupported_scheme"),
+        ] {
+            match check_url(input) {
+                Err(ApiError::BadRequest { code: got, .. }) => assert_eq!(got, code, "{input:?}"),
+                other => panic!("{input:?} gave {other:?}"),
+            }
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(matches!(check_url(&long), Err(ApiError::BadRequest { code: "url_too_long", .. })));
+    }
+}

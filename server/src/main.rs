@@ -1,0 +1,63 @@
+//! `server`: runs Kachay with settings from the environment.
+
+use leptos::config::get_configuration;
+use server::{serve, AppState, Config};
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let leptos = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
+    let addr = config.bind_addr();
+    let state = AppState::new(config, leptos.leptos_options);
+    match state.ytdlp.version().await {
+        Ok(version) => tracing::info!(program = %state.ytdlp.program().display(), %version, "yt-dlp found"),
+        Err(e) => tracing::warn!("yt-dlp is not usable: {e}. Run scripts/setup.sh or set YTDLP."),
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!("listening on http://{addr}");
+    serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server stopped: {e}"))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

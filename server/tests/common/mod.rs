@@ -1,0 +1,77 @@
+//! A running Kachay server on 127.0.0.1:0 for integration tests.
+#![allow(dead_code)]
+
+use leptos::config::LeptosOptions;
+use server::{serve, AppState, Config};
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _download_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        TestApp::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let download_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            download_dir: download_dir.path().to_path_buf(),
+            ytdlp: Some(fixture::ytdlp_program()),
+            probe_timeout_secs: 60,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let options = LeptosOptions::builder().output_name("kachay").site_root("target/site").build();
+        let state = AppState::new(config, options);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        // No proxy from the environment: tests must never leave this machine.
+        let client = reqwest::Client::builder().no_proxy().build().expect("client");
+        TestApp { addr, client, stop: Some(stop), task, _download_dir: download_dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a JSON value and returns the status and the JSON body.
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self.client.post(self.url(path)).json(&body).send().await.expect("request");
+        let status = response.status().as_u16();
+        let json = response.json().await.expect("JSON body");
+        (status, json)
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: &'static str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let json = response.json().await.expect("JSON body");
+        (status, json)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
