@@ -63,6 +63,75 @@ pub struct ApiErrorBody {
     pub code: Option<String>,
 }
 
+/// Body of `POST /api/download`. `quality` is one of `auto`, `2160`, `1440`,
+/// `1080`, `720`, `480`, `360`, `audio`; missing means `auto`. A number such
+/// as `720` is accepted as well as the string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadRequest {
+    pub url: String,
+    #[serde(default)]
+    pub quality: Option<serde_json::Value>,
+}
+
+/// Successful answer of `POST /api/download`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadStarted {
+    pub success: bool,
+    pub download_id: String,
+}
+
+/// Answer of `POST /api/cancel/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub success: bool,
+}
+
+/// `GET /api/status/{id}`, and the data of every `GET /api/events/{id}` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// `queued`, `downloading`, `merging`, `completed`, `error` or `cancelled`.
+    pub status: String,
+    /// 0–100, never goes backwards.
+    pub progress: f64,
+    /// `2.50 MiB/s` while bytes move.
+    pub speed: Option<String>,
+    /// `10s`, `1m 05s` while bytes move.
+    pub eta: Option<String>,
+    pub status_text: String,
+    pub title: Option<String>,
+    /// The name the browser saves the file under (when completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Why it failed, in words (when `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    // Additions to the seed's shape.
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub quality: String,
+    #[serde(default)]
+    pub downloaded_bytes: u64,
+    #[serde(default)]
+    pub total_bytes: Option<u64>,
+    /// Size of the finished file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesize: Option<u64>,
+    /// Where to fetch the finished file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+    /// Stable machine-readable reason (when `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+impl JobStatus {
+    /// Completed, failed or cancelled: nothing more will happen.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "error" | "cancelled")
+    }
+}
+
 /// `3725` → `01:02:05`.
 pub fn format_duration(secs: u64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)

@@ -32,6 +32,9 @@ pub enum EngineError {
     /// Reading yt-dlp's output failed.
     #[error("I/O error while talking to yt-dlp: {0}")]
     Io(#[from] io::Error),
+    /// The download was cancelled; its processes were stopped.
+    #[error("the download was cancelled")]
+    Cancelled,
 }
 
 impl EngineError {
@@ -213,13 +216,19 @@ mod tests {
             strip_extractor_tag("[generic] 'x y' is not a valid URL"),
             "'x y' is not a valid URL"
         );
-        assert_eq!(strip_extractor_tag("Unsupported URL: http://a/b"), "Unsupported URL: http://a/b");
+        assert_eq!(
+            strip_extractor_tag("Unsupported URL: http://a/b"),
+            "Unsupported URL: http://a/b"
+        );
     }
 
     #[test]
     fn uses_the_last_error_line() {
         let stderr = "ERROR: first\nWARNING: meh\nERROR: [x] id: HTTP Error 403: Forbidden\n";
-        assert_eq!(classify(stderr), (FailureKind::Http(403), "HTTP Error 403: Forbidden".into()));
+        assert_eq!(
+            classify(stderr),
+            (FailureKind::Http(403), "HTTP Error 403: Forbidden".into())
+        );
     }
 
     #[test]
@@ -252,7 +261,17 @@ mod tests {
 
     #[test]
     fn failure_kind_serializes_as_snake_case() {
-        assert_eq!(serde_json::to_string(&FailureKind::InvalidUrl).ok().as_deref(), Some("\"invalid_url\""));
-        assert_eq!(serde_json::to_string(&FailureKind::Http(404)).ok().as_deref(), Some("{\"http\":404}"));
+        assert_eq!(
+            serde_json::to_string(&FailureKind::InvalidUrl)
+                .ok()
+                .as_deref(),
+            Some("\"invalid_url\"")
+        );
+        assert_eq!(
+            serde_json::to_string(&FailureKind::Http(404))
+                .ok()
+                .as_deref(),
+            Some("{\"http\":404}")
+        );
     }
 }

@@ -169,7 +169,11 @@ impl YtDlp {
                 read_capped(stderr, MAX_STDERR),
                 child.wait(),
             )?;
-            Ok::<_, io::Error>(Output { status, stdout, stderr })
+            Ok::<_, io::Error>(Output {
+                status,
+                stdout,
+                stderr,
+            })
         })
         .await;
 

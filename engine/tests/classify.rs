@@ -26,7 +26,10 @@ fn http_404() {
 fn page_without_video_is_unsupported() {
     let (kind, message) = classify(&captured("unsupported-url"));
     assert_eq!(kind, FailureKind::Unsupported);
-    assert!(message.starts_with("Unsupported URL: http://127.0.0.1:"), "{message}");
+    assert!(
+        message.starts_with("Unsupported URL: http://127.0.0.1:"),
+        "{message}"
+    );
     assert!(!message.contains("WARNING"));
 }
 
@@ -34,7 +37,10 @@ fn page_without_video_is_unsupported() {
 fn not_a_url() {
     assert_eq!(
         classify(&captured("invalid-url")),
-        (FailureKind::InvalidUrl, "'not-a-url' is not a valid URL".to_owned())
+        (
+            FailureKind::InvalidUrl,
+            "'not-a-url' is not a valid URL".to_owned()
+        )
     );
 }
 
@@ -42,7 +48,10 @@ fn not_a_url() {
 fn connection_refused() {
     let (kind, message) = classify(&captured("connection-refused"));
     assert_eq!(kind, FailureKind::Unreachable);
-    assert!(message.starts_with("Unable to download webpage: "), "{message}");
+    assert!(
+        message.starts_with("Unable to download webpage: "),
+        "{message}"
+    );
     assert!(message.contains("Connection refused"), "{message}");
     assert!(!message.contains("caused by"), "{message}");
 }
@@ -58,7 +67,10 @@ fn connection_reset() {
 fn name_resolution_failure() {
     let (kind, message) = classify(&captured("name-resolution"));
     assert_eq!(kind, FailureKind::Unreachable);
-    assert!(message.contains("Failed to resolve 'no-such-host.invalid'"), "{message}");
+    assert!(
+        message.contains("Failed to resolve 'no-such-host.invalid'"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub enum ApiError {
     Engine(#[from] Arc<EngineError>),
     #[error("not found")]
     NotFound,
+    /// The download exists but has no file (yet).
+    #[error("not ready")]
+    NotReady,
 }
 
 impl ApiError {
@@ -37,6 +40,11 @@ impl ApiError {
                 "not_found",
                 "Nothing is known under that id. It may have expired.".into(),
             ),
+            ApiError::NotReady => (
+                StatusCode::CONFLICT,
+                "not_ready",
+                "The file is not ready: the download has not completed.".into(),
+            ),
             ApiError::Engine(err) => engine_parts(err),
         }
     }
@@ -44,53 +52,9 @@ impl ApiError {
 
 fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
     match err {
-        EngineError::YtDlp { kind, message } => match kind {
-            FailureKind::Unsupported => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_url",
-                "No video was found at that link. Check that it points to a video page.".into(),
-            ),
-            FailureKind::InvalidUrl => (
-                StatusCode::BAD_REQUEST,
-                "invalid_url",
-                "That does not look like a link. It should start with https://".into(),
-            ),
-            FailureKind::Http(404) | FailureKind::Http(410) => (
-                StatusCode::BAD_GATEWAY,
-                "remote_not_found",
-                "The site says this page does not exist (it may have been removed).".into(),
-            ),
-            FailureKind::Http(403) => (
-                StatusCode::BAD_GATEWAY,
-                "remote_forbidden",
-                "The site refused access to this video.".into(),
-            ),
-            FailureKind::Http(429) => (
-                StatusCode::BAD_GATEWAY,
-                "remote_rate_limited",
-                "The site is limiting requests from this server. Try again later.".into(),
-            ),
-            FailureKind::Http(code) => (
-                StatusCode::BAD_GATEWAY,
-                "remote_error",
-                format!("The video site answered with an error (HTTP {code}). Try again later."),
-            ),
-            FailureKind::Unreachable => (
-                StatusCode::BAD_GATEWAY,
-                "remote_unreachable",
-                "The video site could not be reached. Check the link or try again later.".into(),
-            ),
-            FailureKind::FormatUnavailable => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "format_unavailable",
-                "That quality is not available for this video. Try another one.".into(),
-            ),
-            FailureKind::Other => (
-                StatusCode::BAD_GATEWAY,
-                "remote_failed",
-                format!("The video could not be read: {}", first_sentence(message)),
-            ),
-        },
+        EngineError::YtDlp { kind, message } => {
+            (failure_status(*kind), failure_code(*kind), failure_sentence(Some(*kind), message))
+        }
         EngineError::Timeout(_) => (
             StatusCode::GATEWAY_TIMEOUT,
             "timeout",
@@ -101,12 +65,61 @@ fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
             "unreadable_answer",
             "The video site gave an answer that could not be read.".into(),
         ),
+        EngineError::Cancelled => (StatusCode::CONFLICT, "cancelled", "The download was cancelled.".into()),
         EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_misconfigured",
             "The server cannot run its downloader right now. The administrator should check the logs."
                 .into(),
         ),
+    }
+}
+
+fn failure_status(kind: FailureKind) -> StatusCode {
+    match kind {
+        FailureKind::Unsupported | FailureKind::FormatUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+        FailureKind::InvalidUrl => StatusCode::BAD_REQUEST,
+        FailureKind::Http(_) | FailureKind::Unreachable | FailureKind::Other => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// A stable machine-readable name for a yt-dlp failure.
+pub fn failure_code(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Unsupported => "unsupported_url",
+        FailureKind::InvalidUrl => "invalid_url",
+        FailureKind::Http(404) | FailureKind::Http(410) => "remote_not_found",
+        FailureKind::Http(403) => "remote_forbidden",
+        FailureKind::Http(429) => "remote_rate_limited",
+        FailureKind::Http(_) => "remote_error",
+        FailureKind::Unreachable => "remote_unreachable",
+        FailureKind::FormatUnavailable => "format_unavailable",
+        FailureKind::Other => "remote_failed",
+    }
+}
+
+/// The sentence people read for a yt-dlp failure (lookups and downloads alike).
+pub fn failure_sentence(kind: Option<FailureKind>, message: &str) -> String {
+    match kind {
+        Some(FailureKind::Unsupported) => {
+            "No video was found at that link. Check that it points to a video page.".into()
+        }
+        Some(FailureKind::InvalidUrl) => "That does not look like a link. It should start with https://".into(),
+        Some(FailureKind::Http(404) | FailureKind::Http(410)) => {
+            "The site says this page does not exist (it may have been removed).".into()
+        }
+        Some(FailureKind::Http(403)) => "The site refused access to this video.".into(),
+        Some(FailureKind::Http(429)) => "The site is limiting requests from this server. Try again later.".into(),
+        Some(FailureKind::Http(code)) => {
+            format!("The video site answered with an error (HTTP {code}). Try again later.")
+        }
+        Some(FailureKind::Unreachable) => {
+            "The video site could not be reached. Check the link or try again later.".into()
+        }
+        Some(FailureKind::FormatUnavailable) => {
+            "That quality is not available for this video. Try another one.".into()
+        }
+        Some(FailureKind::Other) | None => format!("The video could not be downloaded: {}", first_sentence(message)),
     }
 }
 

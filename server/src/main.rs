@@ -1,6 +1,7 @@
 //! `server`: runs Kachay with settings from the environment.
 
-use leptos::config::get_configuration;
+use leptos::config::{get_configuration, LeptosOptions};
+use std::path::Path;
 use server::{serve, AppState, Config};
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -26,7 +27,7 @@ async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let leptos = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
     let addr = config.bind_addr();
-    let state = AppState::new(config, leptos.leptos_options);
+    let state = AppState::new(config, site_options(leptos.leptos_options));
     match state.ytdlp.version().await {
         Ok(version) => tracing::info!(program = %state.ytdlp.program().display(), %version, "yt-dlp found"),
         Err(e) => tracing::warn!("yt-dlp is not usable: {e}. Run scripts/setup.sh or set YTDLP."),
@@ -38,6 +39,20 @@ async fn run() -> Result<(), String> {
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server stopped: {e}"))
+}
+
+/// Run outside cargo-leptos with no `LEPTOS_SITE_ROOT`, the binary still finds
+/// the compiled site where `cargo leptos build` puts it.
+fn site_options(mut options: LeptosOptions) -> LeptosOptions {
+    let configured = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() && !configured.exists() {
+        let built = Path::new("target/site");
+        if built.join(&*options.site_pkg_dir).exists() {
+            tracing::info!("serving the site from {}", built.display());
+            options.site_root = "target/site".into();
+        }
+    }
+    options
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,0 +1,273 @@
+//! Downloads: start, follow (polling or server-sent events), cancel, fetch.
+
+use crate::api::{check_url, ApiJson};
+use crate::error::{failure_sentence, ApiError};
+use crate::state::AppState;
+use app::api::{DownloadRequest, DownloadStarted, Done, JobStatus};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use engine::download::AudioFormat;
+use engine::jobs::{JobRequest, JobSnapshot};
+use engine::progress::{format_eta, format_speed, status_text, Phase};
+use engine::{filename::ascii_fallback, QualityId};
+use futures::stream::{self, Stream};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::convert::Infallible;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+use uuid::Uuid;
+
+/// At most this many progress events a second per subscriber.
+const EVENT_INTERVAL: Duration = Duration::from_millis(100);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/download", post(start))
+        .route("/api/status/{id}", get(status))
+        .route("/api/events/{id}", get(events))
+        .route("/api/cancel/{id}", post(cancel))
+        .route("/api/file/{id}", get(file))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<DownloadRequest>,
+) -> Result<Json<DownloadStarted>, ApiError> {
+    let url = check_url(&request.url)?;
+    let quality = parse_quality(request.quality.as_ref())?;
+    // A lookup made for the preview is reused: no second extraction.
+    let probe = state.info_cache.get(&url).await;
+    let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a });
+    Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
+}
+
+/// `"720"`, `720`, `"audio"`; missing or null means `auto`.
+fn parse_quality(value: Option<&serde_json::Value>) -> Result<QualityId, ApiError> {
+    let text = match value {
+        None | Some(serde_json::Value::Null) => return Ok(QualityId::Auto),
+        Some(serde_json::Value::String(s)) => s.trim().to_ascii_lowercase(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(_) => String::new(),
+    };
+    let text = text.strip_suffix('p').unwrap_or(&text);
+    QualityId::from_str(text).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_quality",
+            "Unknown quality. Use one of: auto, 2160, 1440, 1080, 720, 480, 360, audio.",
+        )
+    })
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
+}
+
+async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobStatus>, ApiError> {
+    let id = parse_id(&id)?;
+    let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
+    Ok(Json(to_status(&snapshot)))
+}
+
+async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Done>, ApiError> {
+    let id = parse_id(&id)?;
+    if state.jobs.cancel(id) {
+        Ok(Json(Done { success: true }))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// The seed's status shape, filled from a job snapshot.
+pub fn to_status(job: &JobSnapshot) -> JobStatus {
+    let progress = &job.progress;
+    let moving = matches!(job.phase, Phase::Downloading);
+    let file = job.file.as_ref().filter(|_| job.phase == Phase::Completed);
+    let failure = job.error.as_ref().filter(|_| job.phase == Phase::Error);
+    JobStatus {
+        status: phase_name(job.phase).to_string(),
+        progress: (progress.percent * 10.0).round() / 10.0,
+        speed: progress.speed.filter(|_| moving).map(format_speed),
+        eta: progress.eta.filter(|_| moving).map(format_eta),
+        status_text: match failure {
+            Some(f) => failure_sentence(f.kind, &f.message),
+            None => status_text(progress),
+        },
+        title: job.title.clone(),
+        filename: file.map(|f| f.file_name.clone()),
+        error: failure.map(|f| failure_sentence(f.kind, &f.message)),
+        id: job.id.to_string(),
+        quality: job.quality.as_str().to_string(),
+        downloaded_bytes: progress.downloaded_bytes,
+        total_bytes: progress.total_bytes,
+        filesize: file.map(|f| f.size),
+        file_url: file.map(|_| format!("/api/file/{}", job.id)),
+        error_code: failure.and_then(|f| f.kind).map(|k| crate::error::failure_code(k).to_string()),
+    }
+}
+
+fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Queued => "queued",
+        Phase::Downloading => "downloading",
+        Phase::Merging => "merging",
+        Phase::Completed => "completed",
+        Phase::Error => "error",
+        Phase::Cancelled => "cancelled",
+    }
+}
+
+fn is_terminal(phase: Phase) -> bool {
+    matches!(phase, Phase::Completed | Phase::Error | Phase::Cancelled)
+}
+
+/// Server-sent events: the current state at once, then every change (at most
+/// ten a second), ending after the terminal status. A reconnect carrying
+/// `Last-Event-ID` gets only what it has not seen; one that has seen the end
+/// gets 204, which tells the browser to stop reconnecting.
+async fn events(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let receiver = state.jobs.subscribe(id).ok_or(ApiError::NotFound)?;
+    let last_seen = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let current = receiver.borrow().clone();
+    if let Some(seen) = last_seen {
+        if seen >= current.seq && is_terminal(current.phase) {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
+    let stream = status_stream(receiver, last_seen);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+        .into_response())
+}
+
+struct StreamState {
+    receiver: watch::Receiver<JobSnapshot>,
+    last_sent: Option<u64>,
+    first: bool,
+    done: bool,
+}
+
+fn status_stream(
+    receiver: watch::Receiver<JobSnapshot>,
+    last_seen: Option<u64>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let start = StreamState { receiver, last_sent: last_seen, first: true, done: false };
+    stream::unfold(start, |mut s| async move {
+        if s.done {
+            return None;
+        }
+        loop {
+            if !s.first {
+                tokio::time::sleep(EVENT_INTERVAL).await;
+                if s.receiver.changed().await.is_err() {
+                    // The job is gone (reaped); say so once and end.
+                    return None;
+                }
+            }
+            s.first = false;
+            let snapshot = s.receiver.borrow_and_update().clone();
+            if s.last_sent.is_some_and(|seen| snapshot.seq <= seen) {
+                continue;
+            }
+            s.last_sent = Some(snapshot.seq);
+            s.done = is_terminal(snapshot.phase);
+            let event = Event::default()
+                .id(snapshot.seq.to_string())
+                .retry(Duration::from_secs(2))
+                .json_data(to_status(&snapshot))
+                .unwrap_or_else(|_| Event::default().comment("unserialisable status"));
+            return Some((Ok(event), s));
+        }
+    })
+}
+
+/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266).
+pub fn content_disposition(file_name: &str) -> String {
+    let ascii = ascii_fallback(file_name).replace(['"', '\\'], "");
+    format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(file_name, ATTR_CHAR)
+    )
+}
+
+/// The finished file as an attachment, with Range support so a browser can
+/// resume. It stays available until the reaper's TTL, so a failed browser
+/// download can be retried.
+async fn file(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
+    let finished = snapshot
+        .file
+        .as_ref()
+        .filter(|_| snapshot.phase == Phase::Completed)
+        .ok_or(ApiError::NotReady)?;
+    let mut response = ServeFile::new(&finished.path)
+        .oneshot(request)
+        .await
+        .map_err(|_| ApiError::NotFound)?
+        .map(Body::new);
+    if response.status() == StatusCode::NOT_FOUND {
+        return Err(ApiError::NotFound);
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(&finished.file_name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_accepts_strings_numbers_and_nothing() {
+        use serde_json::json;
+        assert_eq!(parse_quality(None).ok(), Some(QualityId::Auto));
+        assert_eq!(parse_quality(Some(&json!(null))).ok(), Some(QualityId::Auto));
+        assert_eq!(parse_quality(Some(&json!("720"))).ok(), Some(QualityId::P720));
+        assert_eq!(parse_quality(Some(&json!(1080))).ok(), Some(QualityId::P1080));
+        assert_eq!(parse_quality(Some(&json!("720p"))).ok(), Some(QualityId::P720));
+        assert_eq!(parse_quality(Some(&json!("AUDIO"))).ok(), Some(QualityId::Audio));
+        for bad in [json!("721"), json!("best"), json!(""), json!([720]), json!({"q": 1}), json!(true)] {
+            assert!(parse_quality(Some(&bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_disposition_keeps_the_real_title() {
+        let header = content_disposition("Тестовое видео 🎬 'Кавычки' Slash.mp4");
+        assert!(header.starts_with("attachment; filename=\""), "{header}");
+        assert!(header.contains("filename*=UTF-8''%D0%A2%D0%B5%D1%81%D1%82"), "{header}");
+        assert!(header.contains("%F0%9F%8E%AC"), "emoji kept: {header}");
+        let ascii = header.split('"').nth(1).unwrap_or_default();
+        assert!(ascii.is_ascii() && ascii.ends_with(".mp4"), "{ascii}");
+    }
+}
