@@ -27,6 +27,7 @@ missing=()
 have ffmpeg || missing+=(ffmpeg)
 have ffprobe || missing+=(ffmpeg)
 have chromium || missing+=(chromium)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)  # emoji in titles, in screenshots
 have node || missing+=(nodejs)
 have npm || missing+=(npm)
 have python3 || missing+=(python3)

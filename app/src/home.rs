@@ -1,15 +1,27 @@
 //! The single page: paste a link, see what it is, pick a quality.
 
-use crate::api::{format_bytes, Quality, VideoInfo};
+use crate::api::{format_bytes, JobStatus, Quality, VideoInfo};
 use crate::client;
 use leptos::prelude::*;
+
+/// A download this page started, newest first.
+#[derive(Debug, Clone, PartialEq)]
+struct DownloadEntry {
+    id: String,
+    title: String,
+    quality: String,
+}
+
+/// The page's list of downloads, shared through context.
+#[derive(Clone, Copy)]
+struct Downloads(RwSignal<Vec<DownloadEntry>>);
 
 /// Where the lookup of the pasted link stands.
 #[derive(Debug, Clone, PartialEq)]
 enum Lookup {
     Idle,
     Loading,
-    Ready(VideoInfo),
+    Ready { url: String, info: VideoInfo },
     Failed(String),
 }
 
@@ -17,6 +29,8 @@ enum Lookup {
 pub fn HomePage() -> impl IntoView {
     let url = RwSignal::new(String::new());
     let lookup = RwSignal::new(Lookup::Idle);
+    let downloads = RwSignal::new(Vec::<DownloadEntry>::new());
+    provide_context(Downloads(downloads));
     // Only the newest lookup may update the page: an answer to an older
     // request that arrives late is dropped.
     let generation = StoredValue::new(0u64);
@@ -32,10 +46,10 @@ pub fn HomePage() -> impl IntoView {
         generation.set_value(ticket);
         lookup.set(Lookup::Loading);
         leptos::task::spawn_local(async move {
-            let result = client::video_info(link).await;
+            let result = client::video_info(link.clone()).await;
             if generation.get_value() == ticket {
                 lookup.set(match result {
-                    Ok(info) => Lookup::Ready(info),
+                    Ok(info) => Lookup::Ready { url: link, info },
                     Err(message) => Lookup::Failed(message),
                 });
             }
@@ -81,9 +95,17 @@ pub fn HomePage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Lookup::Ready(info) => view! { <VideoCard info/> }.into_any(),
+                    Lookup::Ready { url, info } => view! { <VideoCard url info/> }.into_any(),
                 }}
             </div>
+            <section class="downloads" aria-labelledby="downloads-heading" hidden=move || downloads.with(Vec::is_empty)>
+                <h2 id="downloads-heading">"Downloads"</h2>
+                <ul class="download-list" data-testid="downloads">
+                    <For each=move || downloads.get() key=|entry| entry.id.clone() let:entry>
+                        <DownloadRow entry/>
+                    </For>
+                </ul>
+            </section>
         </main>
     }
 }
@@ -105,9 +127,31 @@ fn CardSkeleton() -> impl IntoView {
 
 /// The preview: thumbnail, title, uploader, duration, views, qualities.
 #[component]
-fn VideoCard(info: VideoInfo) -> impl IntoView {
+fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
     let selected = RwSignal::new(default_quality(&info.qualities));
+    let downloads = expect_context::<Downloads>().0;
+    let starting = RwSignal::new(false);
+    let start_error = RwSignal::new(None::<String>);
+    let labels: Vec<(String, String)> = info.qualities.iter().map(|q| (q.id.clone(), q.label.clone())).collect();
     let VideoInfo { title, duration, uploader, view_count, thumbnail, qualities, .. } = info;
+    let job_title = title.clone();
+    let on_download = move |_| {
+        let quality = selected.get_untracked();
+        if quality.is_empty() {
+            return;
+        }
+        let label = labels.iter().find(|(id, _)| *id == quality).map(|(_, l)| l.clone()).unwrap_or_default();
+        let (url, title) = (url.clone(), job_title.clone());
+        starting.set(true);
+        start_error.set(None);
+        leptos::task::spawn_local(async move {
+            match client::start_download(url, quality).await {
+                Ok(id) => downloads.update(|list| list.insert(0, DownloadEntry { id, title, quality: label })),
+                Err(message) => start_error.set(Some(message)),
+            }
+            starting.set(false);
+        });
+    };
     let thumb = match thumbnail {
         Some(src) => view! {
             <img class="thumb" src=src alt="" referrerpolicy="no-referrer" data-testid="thumbnail"/>
@@ -132,6 +176,12 @@ fn VideoCard(info: VideoInfo) -> impl IntoView {
                         .map(|q| view! { <QualityOption quality=q selected/> })
                         .collect_view()}
                 </fieldset>
+                <div class="card-actions">
+                    <button type="button" class="primary" on:click=on_download disabled=move || starting.get()>
+                        "Download"
+                    </button>
+                    {move || start_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                </div>
             </div>
         </article>
     }
@@ -169,4 +219,82 @@ fn default_quality(qualities: &[Quality]) -> String {
         .or_else(|| qualities.first())
         .map(|q| q.id.clone())
         .unwrap_or_default()
+}
+
+/// One download: live progress from server-sent events, Cancel, Save file.
+#[component]
+fn DownloadRow(entry: DownloadEntry) -> impl IntoView {
+    let DownloadEntry { id, title, quality } = entry;
+    let status = RwSignal::new(None::<JobStatus>);
+    let saved = StoredValue::new(false);
+    let file_url = format!("/api/file/{id}");
+    {
+        let id = id.clone();
+        let file_url = file_url.clone();
+        leptos::task::spawn_local(async move {
+            client::follow(id, move |next| {
+                // The browser's own download starts once, by itself.
+                if next.status == "completed" && !saved.get_value() {
+                    saved.set_value(true);
+                    client::save_file(&file_url);
+                }
+                status.set(Some(next));
+            })
+            .await;
+        });
+    }
+    let state = move || status.with(|s| s.as_ref().map(|s| s.status.clone()).unwrap_or_else(|| "queued".into()));
+    let percent = move || status.with(|s| s.as_ref().map(|s| s.progress).unwrap_or(0.0));
+    let running = move || !matches!(state().as_str(), "completed" | "error" | "cancelled");
+    let cancel_id = id.clone();
+    let on_cancel = move |_| {
+        let id = cancel_id.clone();
+        leptos::task::spawn_local(async move {
+            let _ = client::cancel_download(id).await;
+        });
+    };
+    view! {
+        <li class="download" data-testid="download" data-id=id.clone() data-status=state>
+            <div class="download-head">
+                <span class="download-title">{title}</span>
+                <span class="download-quality">{quality}</span>
+            </div>
+            <div
+                class="bar"
+                role="progressbar"
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=move || format!("{:.0}", percent())
+            >
+                <div class="bar-fill" style:width=move || format!("{:.1}%", percent())></div>
+            </div>
+            <div class="download-foot">
+                <span class="download-percent" data-testid="percent">{move || format!("{:.1}%", percent())}</span>
+                <span class="download-text" aria-live="polite">
+                    {move || status.with(|s| s.as_ref().map(row_text).unwrap_or_else(|| "Waiting to start…".into()))}
+                </span>
+                <span class="download-actions">
+                    <Show when=running>
+                        <button type="button" class="secondary" on:click=on_cancel.clone()>"Cancel"</button>
+                    </Show>
+                    <Show when=move || state() == "completed">
+                        <a class="button secondary" href=file_url.clone() download="" data-testid="save">"Save file"</a>
+                    </Show>
+                </span>
+            </div>
+        </li>
+    }
+}
+
+/// The line under a download's bar.
+fn row_text(status: &JobStatus) -> String {
+    match status.status.as_str() {
+        "completed" => match (&status.filename, status.filesize) {
+            (Some(name), Some(size)) => format!("Done: {name} ({})", format_bytes(size)),
+            _ => "Done.".into(),
+        },
+        "error" => status.error.clone().unwrap_or_else(|| "The download failed.".into()),
+        "cancelled" => "Cancelled.".into(),
+        _ => status.status_text.clone(),
+    }
 }

@@ -27,6 +27,7 @@ const MAX_STDERR: u64 = 1024 * 1024;
 pub struct YtDlp {
     program: PathBuf,
     probe_timeout: Duration,
+    download_timeout: Option<Duration>,
     extra_args: Vec<OsString>,
 }
 
@@ -60,6 +61,7 @@ impl YtDlp {
         Self {
             program: program.into(),
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
+            download_timeout: None,
             extra_args: Vec::new(),
         }
     }
@@ -69,6 +71,19 @@ impl YtDlp {
     pub fn with_probe_timeout(mut self, timeout: Duration) -> Self {
         self.probe_timeout = timeout;
         self
+    }
+
+    /// Sets a time limit for a whole [`download`](Self::download) (the
+    /// probe it may run first included); yt-dlp and its children are killed
+    /// when it runs out. Without one, a download may take as long as it needs.
+    pub fn with_download_timeout(mut self, timeout: Duration) -> Self {
+        self.download_timeout = Some(timeout);
+        self
+    }
+
+    /// The download time limit, if any.
+    pub fn download_timeout(&self) -> Option<Duration> {
+        self.download_timeout
     }
 
     /// Arguments put after the fixed options and before `--` (e.g. `--proxy`).
