@@ -122,8 +122,9 @@ fn unreserve(stem: String) -> String {
     let base_len = stem.find('.').unwrap_or(stem.len());
     let base = stem[..base_len].trim_end();
     if WINDOWS_RESERVED.iter().any(|r| r.eq_ignore_ascii_case(base)) {
+        let at = base.len();
         let mut out = stem;
-        out.insert(base.len(), '_');
+        out.insert(at, '_');
         out
     } else {
         stem
@@ -199,10 +200,6 @@ mod tests {
 
     #[test]
     fn ascii_fallback_transliterates() {
-        assert_eq!(
-            ascii_fallback("Тестовое видео 🎬 'Кавычки' Slash.mp4"),
-            ascii_fallback("Тестовое видео 🎬 'Кавычки' Slash.mp4")
-        );
         let plain = ascii_fallback("Тестовое видео 🎬 'Кавычки' Slash.mp4");
         assert!(plain.starts_with("Testovoe video"), "{plain}");
         assert!(plain.ends_with("Slash.mp4"), "{plain}");
@@ -210,8 +207,8 @@ mod tests {
         assert!(plain
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " ._()-".contains(c)));
-        assert_eq!(ascii_fallback("🎬🎬.mp4").is_ascii(), true);
-        assert_eq!(ascii_fallback("日本語.m4a").ends_with(".m4a"), true);
+        assert!(ascii_fallback("🎬🎬.mp4").is_ascii());
+        assert!(ascii_fallback("日本語.m4a").ends_with(".m4a"));
         assert_eq!(ascii_fallback(".mp4"), "video.mp4");
         assert_eq!(ascii_fallback("\"\\\"\".mp4"), "video.mp4");
     }

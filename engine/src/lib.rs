@@ -1,16 +1,24 @@
 //! Kachay's engine: runs `yt-dlp -J` on a URL and turns its answer into the
-//! quality choices the picker offers.
+//! quality choices the picker offers, downloads the chosen quality with
+//! progress, and manages the queue of download jobs.
 //!
 //! This crate knows nothing about the web: the server calls [`YtDlp::probe`],
-//! shows [`choices`] to the user and hands the chosen selector to the
-//! download stage.
+//! shows [`choices`] to the user, submits a [`jobs::JobRequest`] to the
+//! [`jobs::JobManager`] and serves the finished file.
 
+pub mod download;
 pub mod error;
+pub mod filename;
 pub mod info;
+pub mod jobs;
+pub mod progress;
 pub mod quality;
 pub mod ytdlp;
 
+pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
 pub use info::{Format, InfoJson};
+pub use jobs::{FinishedFile, JobFailure, JobManager, JobRequest, JobSettings, JobSnapshot};
+pub use progress::{Phase, Progress};
 pub use quality::{choices, QualityChoice, QualityId};
 pub use ytdlp::{Probe, YtDlp};

@@ -27,6 +27,10 @@ pub struct Config {
     pub info_cache_secs: u64,
     /// `PROBE_TIMEOUT_SECS`: the longest a link lookup may take.
     pub probe_timeout_secs: u64,
+    /// `MAX_CONCURRENT_DOWNLOADS`: downloads running at once; more wait in a queue.
+    pub max_concurrent_downloads: usize,
+    /// `FILE_TTL_SECS`: how long a finished file stays available.
+    pub file_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -39,6 +43,8 @@ impl Default for Config {
             ffmpeg: None,
             info_cache_secs: 300,
             probe_timeout_secs: 60,
+            max_concurrent_downloads: 3,
+            file_ttl_secs: 3600,
         }
     }
 }
@@ -56,6 +62,8 @@ const VARIABLES: &[&str] = &[
     "ffmpeg",
     "info_cache_secs",
     "probe_timeout_secs",
+    "max_concurrent_downloads",
+    "file_ttl_secs",
 ];
 
 impl Config {
@@ -99,6 +107,10 @@ impl Config {
 
     pub fn info_cache_ttl(&self) -> Duration {
         Duration::from_secs(self.info_cache_secs)
+    }
+
+    pub fn file_ttl(&self) -> Duration {
+        Duration::from_secs(self.file_ttl_secs)
     }
 
     pub fn probe_timeout(&self) -> Duration {

@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod config;
+pub mod downloads;
+pub mod egress;
 pub mod error;
 pub mod state;
 
@@ -26,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(api::routes())
+        .merge(downloads::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(
@@ -42,13 +45,30 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the app until `shutdown` completes, then drains open connections.
+/// Serves the app until `shutdown` completes, then drains open connections
+/// and stops every download, removing partial files. Files left by an earlier
+/// run are removed first, and a reaper removes finished files after their TTL.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service())
+    let jobs = state.jobs.clone();
+    match jobs.clean_leftovers().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("removed {n} leftover download(s) from an earlier run"),
+        Err(e) => tracing::warn!("could not clean the download directory: {e}"),
+    }
+    let reaper = jobs.spawn_reaper();
+    // Downloads stop first, so their event streams end and connections drain.
+    let stop_jobs = jobs.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stop_jobs.shutdown().await;
+    };
+    let served = axum::serve(listener, router(state).into_make_service())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    reaper.abort();
+    served
 }

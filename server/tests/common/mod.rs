@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub download_dir: std::path::PathBuf,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -38,7 +39,14 @@ impl TestApp {
         }));
         // No proxy from the environment: tests must never leave this machine.
         let client = reqwest::Client::builder().no_proxy().build().expect("client");
-        TestApp { addr, client, stop: Some(stop), task, _download_dir: download_dir }
+        TestApp {
+            addr,
+            download_dir: download_dir.path().to_path_buf(),
+            client,
+            stop: Some(stop),
+            task,
+            _download_dir: download_dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -66,6 +74,43 @@ impl TestApp {
         let status = response.status().as_u16();
         let json = response.json().await.expect("JSON body");
         (status, json)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.client.get(self.url(path)).send().await.expect("request");
+        let status = response.status().as_u16();
+        let json = response.json().await.unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    /// Starts a download and returns its id.
+    pub async fn start_download(&self, url: &str, quality: &str) -> String {
+        let (status, body) =
+            self.post_json("/api/download", serde_json::json!({ "url": url, "quality": quality })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        body["download_id"].as_str().expect("download_id").to_string()
+    }
+
+    /// Polls the status until it is terminal (or the deadline passes).
+    pub async fn wait_terminal(&self, id: &str, limit: std::time::Duration) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let (status, body) = self.get_json(&format!("/api/status/{id}")).await;
+            assert_eq!(status, 200, "{body}");
+            if matches!(body["status"].as_str(), Some("completed" | "error" | "cancelled")) {
+                return body;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "still {body} after {limit:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Entries left in the download directory (job dirs).
+    pub fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(&self.download_dir)
+            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
     }
 
     pub async fn stop(mut self) {

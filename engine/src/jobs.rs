@@ -1,0 +1,672 @@
+//! The job manager the server and a CLI share: a FIFO queue of downloads
+//! behind a limit of concurrent ones, each in its own directory, with live
+//! snapshots, cancellation and a reaper for old files.
+//!
+//! Layout on disk: `download_dir/<uuid>/` holds the marker file
+//! [`MARKER_FILE`] and, while running, yt-dlp's `media.*` files and
+//! `info.json`; once completed only the finished `media.<ext>` is left until
+//! the reaper removes the directory. Failed and cancelled jobs remove their
+//! directory at once.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use crate::download::{AudioFormat, DownloadSpec, DownloadedFile};
+use crate::error::{EngineError, FailureKind};
+use crate::filename::sanitize_filename;
+use crate::progress::{Phase, Progress};
+use crate::quality::QualityId;
+use crate::ytdlp::{Probe, YtDlp};
+
+/// The file that marks a directory as a Kachay job's, so that
+/// [`JobManager::clean_leftovers`] never touches anything else.
+pub const MARKER_FILE: &str = ".kachay-job";
+/// How often [`JobManager::spawn_reaper`] looks for expired jobs.
+pub const DEFAULT_REAP_INTERVAL: Duration = Duration::from_secs(30);
+/// Progress-only changes are published at most this often per job; phase
+/// changes always at once.
+const PUBLISH_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How the manager works.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Where job directories are made.
+    pub download_dir: PathBuf,
+    /// Downloads running at once (default 3); more wait in a FIFO queue.
+    pub max_concurrent: usize,
+    /// The ffmpeg yt-dlp uses (`--ffmpeg-location`).
+    pub ffmpeg: PathBuf,
+    /// How long a finished job (and its file) is kept (default one hour).
+    pub file_ttl: Duration,
+}
+
+impl JobSettings {
+    /// The defaults: 3 at once, files kept for 3600 s.
+    pub fn new(download_dir: impl Into<PathBuf>, ffmpeg: impl Into<PathBuf>) -> Self {
+        JobSettings {
+            download_dir: download_dir.into(),
+            max_concurrent: 3,
+            ffmpeg: ffmpeg.into(),
+            file_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One download to do.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    /// The page URL.
+    pub url: String,
+    /// The quality picked.
+    pub quality: QualityId,
+    /// The probe from the preview; without one the job probes first.
+    pub probe: Option<Arc<Probe>>,
+    /// Container for audio-only downloads.
+    pub audio_format: AudioFormat,
+}
+
+/// Everything known about a job at one moment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSnapshot {
+    /// The job's id.
+    pub id: Uuid,
+    /// Goes up by one on every change.
+    pub seq: u64,
+    /// Where it stands (the same as `progress.phase`).
+    pub phase: Phase,
+    /// Overall progress; `percent` never decreases.
+    pub progress: Progress,
+    /// The video's title, once known.
+    pub title: Option<String>,
+    /// The quality asked for.
+    pub quality: QualityId,
+    /// The finished file, once completed.
+    pub file: Option<FinishedFile>,
+    /// Why it failed, when it did.
+    pub error: Option<JobFailure>,
+    /// When it was submitted (JSON: milliseconds since the Unix epoch).
+    #[serde(with = "unix_millis")]
+    pub created_at: SystemTime,
+    /// When it completed, failed or was cancelled (JSON: milliseconds since
+    /// the Unix epoch).
+    #[serde(with = "unix_millis_opt")]
+    pub finished_at: Option<SystemTime>,
+}
+
+/// The file a completed job produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedFile {
+    /// Where it is on the server. Never serialized: it must not reach a
+    /// browser.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The name to offer the browser: the sanitized title plus extension.
+    pub file_name: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFailure {
+    /// The kind, when yt-dlp reported the failure.
+    pub kind: Option<FailureKind>,
+    /// A sentence a person understands, without server paths.
+    pub message: String,
+}
+
+/// Runs downloads. Cheap to clone; all clones share the same jobs.
+#[derive(Clone)]
+pub struct JobManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ytdlp: Arc<YtDlp>,
+    settings: JobSettings,
+    slots: Arc<Semaphore>,
+    jobs: Mutex<HashMap<Uuid, Job>>,
+    tasks: TaskTracker,
+    closed: AtomicBool,
+}
+
+struct Job {
+    tx: Arc<watch::Sender<JobSnapshot>>,
+    cancel: CancellationToken,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for JobManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobManager")
+            .field("settings", &self.inner.settings)
+            .field("jobs", &self.inner.lock().len())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Job>> {
+        // A panic while holding the lock leaves the map consistent (every
+        // change is a single insert or remove), so a poisoned lock is fine.
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl JobManager {
+    /// A manager running `ytdlp` with these settings. A relative
+    /// `download_dir` is made absolute against the current directory.
+    pub fn new(ytdlp: Arc<YtDlp>, mut settings: JobSettings) -> JobManager {
+        if let Ok(abs) = std::path::absolute(&settings.download_dir) {
+            settings.download_dir = abs;
+        }
+        let slots = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
+        JobManager {
+            inner: Arc::new(Inner {
+                ytdlp,
+                settings,
+                slots,
+                jobs: Mutex::new(HashMap::new()),
+                tasks: TaskTracker::new(),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &JobSettings {
+        &self.inner.settings
+    }
+
+    /// Removes job directories left by an earlier run: only directories
+    /// named like a job id that carry [`MARKER_FILE`] and are not jobs of
+    /// this manager. Creates `download_dir` if missing. Returns how many
+    /// were removed.
+    pub async fn clean_leftovers(&self) -> io::Result<usize> {
+        let root = self.inner.settings.download_dir.clone();
+        tokio::fs::create_dir_all(&root).await?;
+        let mut removed = 0;
+        let mut entries = tokio::fs::read_dir(&root).await?;
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| Uuid::parse_str(n).ok()) else {
+                continue;
+            };
+            // `file_type` does not follow symlinks: a link is never removed.
+            if !entry.file_type().await?.is_dir() {
+                continue;
+            }
+            let marker = tokio::fs::symlink_metadata(entry.path().join(MARKER_FILE)).await;
+            if !marker.is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            if self.inner.lock().contains_key(&id) {
+                continue;
+            }
+            match tokio::fs::remove_dir_all(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(dir = %entry.path().display(), error = %e, "could not remove leftover"),
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, dir = %root.display(), "removed leftover job directories");
+        }
+        Ok(removed)
+    }
+
+    /// Queues a download and returns its id at once. Jobs start in the
+    /// order submitted as slots free up. Must be called inside a Tokio
+    /// runtime. After [`shutdown`](Self::shutdown) the job is cancelled at
+    /// once.
+    pub fn submit(&self, request: JobRequest) -> Uuid {
+        let id = Uuid::new_v4();
+        let title = request.probe.as_ref().and_then(|p| title_of(p));
+        let snapshot = JobSnapshot {
+            id,
+            seq: 0,
+            phase: Phase::Queued,
+            progress: Progress::default(),
+            title,
+            quality: request.quality,
+            file: None,
+            error: None,
+            created_at: SystemTime::now(),
+            finished_at: None,
+        };
+        let (tx, _rx) = watch::channel(snapshot);
+        let tx = Arc::new(tx);
+        let cancel = CancellationToken::new();
+        let dir = self.inner.settings.download_dir.join(id.to_string());
+        self.inner.lock().insert(
+            id,
+            Job {
+                tx: Arc::clone(&tx),
+                cancel: cancel.clone(),
+                dir: dir.clone(),
+            },
+        );
+        if self.inner.closed.load(Ordering::SeqCst) {
+            cancel.cancel();
+        }
+        tracing::info!(%id, quality = %request.quality, "download queued");
+        let inner = Arc::clone(&self.inner);
+        self.inner
+            .tasks
+            .spawn(run_job(inner, id, request, tx, cancel, dir));
+        id
+    }
+
+    /// The job's current state; `None` for an unknown (or reaped) id.
+    pub fn snapshot(&self, id: Uuid) -> Option<JobSnapshot> {
+        self.inner.lock().get(&id).map(|j| j.tx.borrow().clone())
+    }
+
+    /// Every change of the job from now on (the receiver holds the current
+    /// state at once). The channel closes when the job is reaped.
+    pub fn subscribe(&self, id: Uuid) -> Option<watch::Receiver<JobSnapshot>> {
+        self.inner.lock().get(&id).map(|j| j.tx.subscribe())
+    }
+
+    /// Ids of all jobs known, oldest first.
+    pub fn ids(&self) -> Vec<Uuid> {
+        let mut jobs: Vec<(SystemTime, Uuid)> = self
+            .inner
+            .lock()
+            .iter()
+            .map(|(id, j)| (j.tx.borrow().created_at, *id))
+            .collect();
+        jobs.sort();
+        jobs.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Cancels a queued or running job: it becomes Cancelled within a
+    /// second or two, with its processes stopped and directory removed.
+    /// `false` when the id is unknown or the job has already finished.
+    pub fn cancel(&self, id: Uuid) -> bool {
+        let jobs = self.inner.lock();
+        let Some(job) = jobs.get(&id) else {
+            return false;
+        };
+        if job.tx.borrow().phase.is_finished() {
+            return false;
+        }
+        tracing::info!(%id, "cancelling download");
+        job.cancel.cancel();
+        true
+    }
+
+    /// Starts the reaper: every 30 s it removes finished jobs older than
+    /// `file_ttl`, their directory and their entry.
+    pub fn spawn_reaper(&self) -> tokio::task::JoinHandle<()> {
+        self.spawn_reaper_every(DEFAULT_REAP_INTERVAL)
+    }
+
+    /// [`spawn_reaper`](Self::spawn_reaper) with another interval. The task
+    /// ends by itself once the manager is shut down.
+    pub fn spawn_reaper_every(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                if inner.closed.load(Ordering::SeqCst) {
+                    break;
+                }
+                JobManager { inner }.reap().await;
+            }
+        })
+    }
+
+    /// Removes finished jobs older than `file_ttl` now; returns how many.
+    pub async fn reap(&self) -> usize {
+        let ttl = self.inner.settings.file_ttl;
+        let now = SystemTime::now();
+        let expired: Vec<(Uuid, Job)> = {
+            let mut jobs = self.inner.lock();
+            let ids: Vec<Uuid> = jobs
+                .iter()
+                .filter(|(_, j)| {
+                    let s = j.tx.borrow();
+                    s.phase.is_finished()
+                        && s.finished_at
+                            .is_some_and(|at| now.duration_since(at).unwrap_or_default() >= ttl)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| jobs.remove(&id).map(|j| (id, j)))
+                .collect()
+        };
+        for (id, job) in &expired {
+            match tokio::fs::remove_dir_all(&job.dir).await {
+                Ok(()) => tracing::debug!(%id, "reaped"),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(%id, error = %e, "could not remove an expired job's files"),
+            }
+        }
+        expired.len()
+    }
+
+    /// Cancels every queued and running job and waits until they have
+    /// stopped and removed their files. Completed files stay (the next
+    /// start's [`clean_leftovers`](Self::clean_leftovers) removes them).
+    pub async fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        let tokens: Vec<CancellationToken> =
+            self.inner.lock().values().map(|j| j.cancel.clone()).collect();
+        for token in tokens {
+            token.cancel();
+        }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        self.inner.slots.close();
+    }
+}
+
+fn title_of(probe: &Probe) -> Option<String> {
+    [&probe.info.title, &probe.info.fulltitle]
+        .into_iter()
+        .find_map(|t| t.as_deref().map(str::trim).filter(|t| !t.is_empty()))
+        .map(str::to_owned)
+}
+
+/// Applies a change and bumps `seq`.
+fn update(tx: &watch::Sender<JobSnapshot>, change: impl FnOnce(&mut JobSnapshot)) {
+    tx.send_modify(|s| {
+        change(s);
+        s.seq += 1;
+    });
+}
+
+async fn run_job(
+    inner: Arc<Inner>,
+    id: Uuid,
+    request: JobRequest,
+    tx: Arc<watch::Sender<JobSnapshot>>,
+    cancel: CancellationToken,
+    dir: PathBuf,
+) {
+    let permit = tokio::select! {
+        biased;
+        () = cancel.cancelled() => None,
+        permit = Arc::clone(&inner.slots).acquire_owned() => permit.ok(),
+    };
+    let Some(permit) = permit else {
+        tracing::info!(%id, "download cancelled while queued");
+        finish(&tx, Phase::Cancelled, None, None);
+        return;
+    };
+
+    update(&tx, |s| {
+        s.phase = Phase::Downloading;
+        s.progress.phase = Phase::Downloading;
+    });
+    tracing::info!(%id, "download started");
+    let result = run_download(&inner, &request, &tx, &cancel, &dir).await;
+    drop(permit);
+
+    match result {
+        Ok(file) => {
+            let title = tx.borrow().title.clone();
+            let file_name = sanitize_filename(title.as_deref().unwrap_or(""), &file.ext);
+            tracing::info!(%id, size = file.size, "download completed");
+            let finished = FinishedFile {
+                path: file.path,
+                file_name,
+                size: file.size,
+            };
+            finish(&tx, Phase::Completed, Some(finished), None);
+        }
+        Err(err) => {
+            remove_dir(&dir).await;
+            if matches!(err, EngineError::Cancelled) {
+                tracing::info!(%id, "download cancelled");
+                finish(&tx, Phase::Cancelled, None, None);
+            } else {
+                tracing::warn!(%id, error = %err, "download failed");
+                let failure = failure_of(&err, &inner.settings.download_dir);
+                finish(&tx, Phase::Error, None, Some(failure));
+            }
+        }
+    }
+}
+
+async fn run_download(
+    inner: &Inner,
+    request: &JobRequest,
+    tx: &watch::Sender<JobSnapshot>,
+    cancel: &CancellationToken,
+    dir: &Path,
+) -> Result<DownloadedFile, EngineError> {
+    tokio::fs::create_dir_all(dir).await?;
+    tokio::fs::write(dir.join(MARKER_FILE), b"Kachay job directory; removed automatically.\n")
+        .await?;
+
+    let probe = match &request.probe {
+        Some(p) => Arc::clone(p),
+        None => {
+            let probe = tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Err(EngineError::Cancelled),
+                probe = inner.ytdlp.probe(&request.url) => Arc::new(probe?),
+            };
+            let title = title_of(&probe);
+            update(tx, |s| s.title = title);
+            probe
+        }
+    };
+
+    let spec = DownloadSpec {
+        url: request.url.clone(),
+        quality: request.quality,
+        probe: Some(probe),
+        dir: dir.to_owned(),
+        audio_format: request.audio_format,
+    };
+    let mut last_publish: Option<(Instant, Phase, u32, Option<crate::progress::PostStep>)> = None;
+    let on_progress = |p: Progress| {
+        let now = Instant::now();
+        let key = (p.phase, p.stage, p.post_step);
+        let due = match last_publish {
+            None => true,
+            Some((at, phase, stage, step)) => {
+                (phase, stage, step) != key || now.duration_since(at) >= PUBLISH_INTERVAL
+            }
+        };
+        if !due {
+            return;
+        }
+        last_publish = Some((now, key.0, key.1, key.2));
+        update(tx, |s| {
+            // Completion is announced by `finish`, with the file.
+            let mut p = p;
+            if p.phase == Phase::Completed {
+                return;
+            }
+            p.percent = p.percent.max(s.progress.percent);
+            s.phase = p.phase;
+            s.progress = p;
+        });
+    };
+    inner
+        .ytdlp
+        .download(&spec, &inner.settings.ffmpeg, cancel.clone(), on_progress)
+        .await
+}
+
+fn finish(
+    tx: &watch::Sender<JobSnapshot>,
+    phase: Phase,
+    file: Option<FinishedFile>,
+    error: Option<JobFailure>,
+) {
+    update(tx, |s| {
+        s.phase = phase;
+        s.progress.phase = phase;
+        s.progress.speed = None;
+        s.progress.eta = None;
+        s.progress.post_step = None;
+        if let Some(f) = &file {
+            s.progress.percent = 100.0;
+            s.progress.total_bytes = Some(f.size);
+            s.progress.downloaded_bytes = s.progress.downloaded_bytes.max(f.size);
+            s.progress.stage = s.progress.stages;
+        }
+        s.file = file;
+        s.error = error;
+        s.finished_at = Some(SystemTime::now());
+    });
+}
+
+async fn remove_dir(dir: &Path) {
+    match tokio::fs::remove_dir_all(dir).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "could not remove a job directory"),
+    }
+}
+
+/// What a person reads when a job fails: yt-dlp's own sentence for its
+/// failures (the server may phrase known kinds its own way), a plain
+/// sentence for the rest. Server paths never appear.
+fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
+    match err {
+        EngineError::YtDlp { kind, message } => JobFailure {
+            kind: Some(*kind),
+            message: without_paths(message, download_dir),
+        },
+        EngineError::Timeout(limit) => JobFailure {
+            kind: None,
+            message: format!(
+                "The download took longer than {} and was stopped.",
+                crate::progress::format_eta(limit.as_secs())
+            ),
+        },
+        EngineError::Parse(_) => JobFailure {
+            kind: None,
+            message: "The video site gave an answer that could not be read.".to_owned(),
+        },
+        EngineError::Cancelled => JobFailure {
+            kind: None,
+            message: "The download was cancelled.".to_owned(),
+        },
+        EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => JobFailure {
+            kind: None,
+            message: "The server could not run its downloader.".to_owned(),
+        },
+    }
+}
+
+/// Drops every word that names a local path.
+fn without_paths(message: &str, download_dir: &Path) -> String {
+    let dir = download_dir.to_string_lossy();
+    let words: Vec<&str> = message
+        .split_whitespace()
+        .filter(|w| {
+            let w = w.trim_matches(|c: char| "'\"([{".contains(c));
+            !(w.contains(dir.as_ref()) || w.starts_with('/') || w.starts_with("file:"))
+        })
+        .collect();
+    let text = words.join(" ");
+    if text.is_empty() {
+        "The download failed.".to_owned()
+    } else {
+        text
+    }
+}
+
+mod unix_millis {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let ms = u64::deserialize(d)?;
+        Ok(UNIX_EPOCH + Duration::from_millis(ms))
+    }
+}
+
+mod unix_millis_opt {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::unix_millis::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+        let ms = Option::<u64>::deserialize(d)?;
+        Ok(ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_never_show_paths() {
+        let err = EngineError::YtDlp {
+            kind: FailureKind::Other,
+            message: "unable to open for writing: /srv/kachay/downloads/abc/media.mp4.part: No space left".into(),
+        };
+        let f = failure_of(&err, Path::new("/srv/kachay/downloads"));
+        assert_eq!(f.kind, Some(FailureKind::Other));
+        assert!(!f.message.contains('/'), "{}", f.message);
+        assert!(f.message.contains("No space left"), "{}", f.message);
+        let f = failure_of(
+            &EngineError::Io(io::Error::other("/secret/path")),
+            Path::new("/x"),
+        );
+        assert!(!f.message.contains("secret"));
+    }
+
+    #[test]
+    fn snapshot_json_has_no_server_path() {
+        let s = JobSnapshot {
+            id: Uuid::nil(),
+            seq: 3,
+            phase: Phase::Completed,
+            progress: Progress::default(),
+            title: Some("t".into()),
+            quality: QualityId::P720,
+            file: Some(FinishedFile {
+                path: PathBuf::from("/srv/downloads/x/media.mp4"),
+                file_name: "t.mp4".into(),
+                size: 10,
+            }),
+            error: None,
+            created_at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            finished_at: None,
+        };
+        let json = serde_json::to_value(&s).unwrap_or_default();
+        assert_eq!(json["phase"], "completed");
+        assert_eq!(json["quality"], "720");
+        assert_eq!(json["created_at"], 1_700_000_000_123u64);
+        assert!(json["finished_at"].is_null());
+        assert_eq!(json["file"]["file_name"], "t.mp4");
+        assert!(!json.to_string().contains("/srv"), "{json}");
+    }
+}

@@ -1,0 +1,197 @@
+//! Benchmarks a user can run: `cargo bench -p server --bench api`.
+//!
+//! Against the offline fixture site, with the real server binary, yt-dlp and
+//! ffmpeg, it measures and prints:
+//! 1. wall time of a download through Kachay against plain `yt-dlp` on the same
+//!    throttled URL and quality (a ratio, measured in the same run);
+//! 2. latency of a repeated `POST /api/video-info` (answered from the cache);
+//! 3. the server's peak RSS (VmHWM) while 20 downloads run at once.
+
+use fixture::FixtureSite;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Bytes per second each fixture response is throttled to.
+const RATE: u64 = 2_000_000;
+const QUALITY: &str = "720";
+const ROUNDS: usize = 3;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(max_concurrent: usize) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "kachay")
+            .env("DOWNLOAD_DIR", dir.path())
+            .env("YTDLP", fixture::ytdlp_program())
+            .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
+            .env("ALLOW_PRIVATE_NETWORKS", "true")
+            .env("RATE_LIMIT_PER_MINUTE", "100000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, base, _dir: dir }
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> Duration {
+    let started = Instant::now();
+    let reply: Value = client
+        .post(format!("{base}/api/download"))
+        .json(&json!({ "url": url, "quality": quality }))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let id = reply["download_id"].as_str().expect("download_id").to_string();
+    loop {
+        let status: Value = client
+            .get(format!("{base}/api/status/{id}"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        match status["status"].as_str() {
+            Some("completed") => break,
+            Some("error" | "cancelled") => panic!("download failed: {status}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let bytes = client.get(format!("{base}/api/file/{id}")).send().await.expect("file").bytes().await.expect("body");
+    assert!(!bytes.is_empty());
+    started.elapsed()
+}
+
+fn plain_ytdlp(url: &str, format: &str) -> Duration {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let status = Command::new(fixture::ytdlp_program())
+        .args(["--ignore-config", "--no-update", "--quiet", "--no-playlist", "-f", format])
+        .args(["--merge-output-format", "mp4", "-o"])
+        .arg(dir.path().join("out.%(ext)s"))
+        .args(["--", url])
+        .status()
+        .expect("yt-dlp runs");
+    assert!(status.success());
+    started.elapsed()
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let site = FixtureSite::start().await.expect("fixture site");
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let page = site.url(&format!("/k/rate={RATE}/watch/main"));
+
+    // 1. Our download against plain yt-dlp, alternating, same URL and quality.
+    let server = Server::start(3);
+    let info: Value = client
+        .post(format!("{}/api/video-info", server.base))
+        .json(&json!({ "url": page }))
+        .send()
+        .await
+        .expect("info")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["success"], true, "{info}");
+    let format = "bv*[height<=720]+ba/b[height<=720]";
+    let (mut ours, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        ours.push(download(&client, &server.base, &page, QUALITY).await);
+        plain.push(tokio::task::block_in_place(|| plain_ytdlp(&page, format)));
+    }
+    let (ours, plain) = (median(ours), median(plain));
+    println!(
+        "download {QUALITY}p at {} MB/s: kachay {:.2} s, plain yt-dlp {:.2} s, ratio {:.2} (median of {ROUNDS})",
+        RATE / 1_000_000,
+        ours.as_secs_f64(),
+        plain.as_secs_f64(),
+        ours.as_secs_f64() / plain.as_secs_f64()
+    );
+
+    // 2. Cache hits of /api/video-info.
+    let mut latencies = Vec::new();
+    for _ in 0..500 {
+        let started = Instant::now();
+        let response = client
+            .post(format!("{}/api/video-info", server.base))
+            .json(&json!({ "url": page }))
+            .send()
+            .await
+            .expect("info");
+        assert_eq!(response.status(), 200);
+        let _ = response.bytes().await;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1000.0;
+    println!("video-info cache hit: p50 {:.2} ms, p99 {:.2} ms (500 requests)", pick(0.5), pick(0.99));
+    drop(server);
+
+    // 3. Peak RSS with 20 downloads at once.
+    let server = Server::start(20);
+    let idle = server.peak_rss_kib();
+    let slow = site.url("/k/rate=500000/watch/main");
+    let started = Instant::now();
+    let jobs: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, base, url) = (client.clone(), server.base.clone(), slow.clone());
+            tokio::spawn(async move { download(&client, &base, &url, "360").await })
+        })
+        .collect();
+    for job in jobs {
+        job.await.expect("download task");
+    }
+    println!(
+        "20 concurrent 360p downloads: {:.1} s, server peak RSS {:.1} MiB (idle {:.1} MiB; yt-dlp processes not counted)",
+        started.elapsed().as_secs_f64(),
+        server.peak_rss_kib() as f64 / 1024.0,
+        idle as f64 / 1024.0
+    );
+    drop(server);
+    site.stop().await;
+}
