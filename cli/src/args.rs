@@ -48,7 +48,7 @@ Exit codes:
 /// Download videos with yt-dlp and ffmpeg: pick a quality, watch the progress,
 /// get a file named after the video's title.
 #[derive(Debug, Parser)]
-#[command(name = "kachay", version, about, after_help = EXAMPLES)]
+#[command(name = "kachay", version, about, after_help = EXAMPLES, args_override_self = true)]
 pub struct Args {
     /// Video page URLs (http or https).
     #[arg(value_name = "URL")]
@@ -79,13 +79,18 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Downloads to run at the same time.
+    /// Downloads to run at the same time (and links looked up at once).
     #[arg(short, long, default_value_t = 2, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
 
     /// The yt-dlp program.
-    #[arg(long = "yt-dlp", env = "YTDLP", default_value = "yt-dlp", value_name = "PATH")]
+    #[arg(
+        long = "yt-dlp",
+        env = "YTDLP",
+        default_value = "yt-dlp",
+        value_name = "PATH"
+    )]
     pub ytdlp: PathBuf,
 
     /// The ffmpeg program yt-dlp uses to merge and convert.
@@ -183,7 +188,9 @@ mod tests {
     #[test]
     fn defaults() {
         let args = Args::try_parse_from(["kachay", "http://x/"]).map_err(|e| e.to_string());
-        let args = args.as_ref().map(|a| (a.quality, a.audio_format, a.jobs, a.output.clone()));
+        let args = args
+            .as_ref()
+            .map(|a| (a.quality, a.audio_format, a.jobs, a.output.clone()));
         assert_eq!(args, Ok((Quality::Auto, Audio::M4a, 2, PathBuf::from("."))));
     }
 

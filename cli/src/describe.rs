@@ -103,7 +103,7 @@ pub fn format_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -199,7 +199,11 @@ pub fn table(url: &str, probe: &Probe) -> String {
             [c.id.to_string(), label, size_text(c.filesize_approx)]
         })
         .collect();
-    let header = ["QUALITY".to_owned(), "DESCRIPTION".to_owned(), "SIZE".to_owned()];
+    let header = [
+        "QUALITY".to_owned(),
+        "DESCRIPTION".to_owned(),
+        "SIZE".to_owned(),
+    ];
     let width = |i: usize| {
         rows.iter()
             .chain(std::iter::once(&header))
@@ -309,7 +313,14 @@ mod tests {
     fn an_offered_quality_is_taken_as_is() {
         let c = offered(&[P1080, P720, P360, Auto, Audio]);
         for q in [P1080, P720, P360, Auto, Audio] {
-            assert_eq!(select(&c, q), Selection { requested: q, selected: Some(q), note: None });
+            assert_eq!(
+                select(&c, q),
+                Selection {
+                    requested: q,
+                    selected: Some(q),
+                    note: None
+                }
+            );
         }
     }
 

@@ -85,8 +85,14 @@ mod tests {
 
     #[test]
     fn urls_are_trimmed_and_checked() {
-        assert_eq!(check_url("  https://a.example/x?y=1 \t"), Ok("https://a.example/x?y=1".into()));
-        assert_eq!(check_url("http://127.0.0.1:8080/watch/main"), Ok("http://127.0.0.1:8080/watch/main".into()));
+        assert_eq!(
+            check_url("  https://a.example/x?y=1 \t"),
+            Ok("https://a.example/x?y=1".into())
+        );
+        assert_eq!(
+            check_url("http://127.0.0.1:8080/watch/main"),
+            Ok("http://127.0.0.1:8080/watch/main".into())
+        );
         assert!(check_url("ftp://a.example/x").is_err());
         assert!(check_url("file:///etc/passwd").is_err());
         assert!(check_url("not a url").is_err());
@@ -100,10 +106,17 @@ mod tests {
         let batch = parse_batch(text);
         assert_eq!(
             batch.urls,
-            ["http://a.example/1", "https://b.example/2", "http://d.example/4"]
+            [
+                "http://a.example/1",
+                "https://b.example/2",
+                "http://d.example/4"
+            ]
         );
-        let broken: Vec<(usize, &str)> =
-            batch.broken.iter().map(|b| (b.line, b.text.as_str())).collect();
+        let broken: Vec<(usize, &str)> = batch
+            .broken
+            .iter()
+            .map(|b| (b.line, b.text.as_str()))
+            .collect();
         assert_eq!(broken, [(6, "not a url"), (8, "ftp://c.example/3")]);
         assert!(batch.broken.iter().all(|b| !b.reason.is_empty()));
     }
@@ -116,7 +129,9 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error_in_words() {
-        let err = read_batch(Path::new("/no/such/kachay-batch.txt")).err().unwrap_or_default();
+        let err = read_batch(Path::new("/no/such/kachay-batch.txt"))
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("/no/such/kachay-batch.txt"), "{err}");
         assert!(!err.contains("Os {"), "{err}");
     }

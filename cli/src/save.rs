@@ -36,18 +36,16 @@ pub fn save_unique(src: &Path, dir: &Path, name: &str) -> io::Result<PathBuf> {
         }
         return match fs::rename(src, &dest) {
             Ok(()) => Ok(dest),
-            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
-                match fs::copy(src, &dest) {
-                    Ok(_) => {
-                        let _ = fs::remove_file(src);
-                        Ok(dest)
-                    }
-                    Err(e) => {
-                        let _ = fs::remove_file(&dest);
-                        Err(e)
-                    }
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => match fs::copy(src, &dest) {
+                Ok(_) => {
+                    let _ = fs::remove_file(src);
+                    Ok(dest)
                 }
-            }
+                Err(e) => {
+                    let _ = fs::remove_file(&dest);
+                    Err(e)
+                }
+            },
             Err(e) => {
                 let _ = fs::remove_file(&dest);
                 Err(e)
@@ -87,7 +85,11 @@ mod tests {
         }
         let names: Vec<String> = saved
             .iter()
-            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
             .collect();
         assert_eq!(names, ["Клип 🎬.mp4", "Клип 🎬 (1).mp4", "Клип 🎬 (2).mp4"]);
         assert_eq!(fs::read_to_string(&saved[0])?, "one");

@@ -139,7 +139,10 @@ mod tests {
         let started = Instant::now();
         let mut byte = [0u8; 1];
         for _ in 0..5 {
-            wrapped.read_exact(&mut byte).await.expect("traffic every 150 ms");
+            wrapped
+                .read_exact(&mut byte)
+                .await
+                .expect("traffic every 150 ms");
         }
         let quiet_since = Instant::now();
         let err = wrapped.read(&mut byte).await.expect_err("idle");

@@ -432,17 +432,41 @@ const V4_RANGES: &[(Ipv4Net, AddressClass)] = &[
 
 /// Refused IPv6 ranges, checked after the forms that embed IPv4 addresses.
 const V6_RANGES: &[(Ipv6Net, AddressClass)] = &[
-    (v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), AddressClass::Reserved),
+    (
+        v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),
+        AddressClass::Reserved,
+    ),
     (v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64), AddressClass::Reserved),
-    (v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32), AddressClass::Reserved),
-    (v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28), AddressClass::Reserved),
-    (v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28), AddressClass::Reserved),
-    (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), AddressClass::Documentation),
-    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), AddressClass::Documentation),
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32),
+        AddressClass::Reserved,
+    ),
+    (
+        v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28),
+        AddressClass::Reserved,
+    ),
+    (
+        v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28),
+        AddressClass::Reserved,
+    ),
+    (
+        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        AddressClass::Documentation,
+    ),
+    (
+        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        AddressClass::Documentation,
+    ),
     (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), AddressClass::Private),
-    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), AddressClass::LinkLocal),
+    (
+        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        AddressClass::LinkLocal,
+    ),
     (v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), AddressClass::Private),
-    (v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), AddressClass::Multicast),
+    (
+        v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
+        AddressClass::Multicast,
+    ),
 ];
 
 /// Global unicast: everything outside it is refused as reserved.
@@ -479,12 +503,7 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Class> {
 /// `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` and 6to4 `2002:aabb:ccdd::/48`.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let low = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, _, _] // mapped
         | [0, 0, 0, 0, 0, 0, _, _] // compatible (:: and ::1 are handled before)
@@ -753,7 +772,14 @@ mod tests {
             policy.check_host("[2606:4700::1111]", 443).await,
             Ok(vec!["[2606:4700::1111]:443".parse().expect("addr")])
         );
-        for bad in ["", "a b", "exa mple.com", "[::1", "[fe80::1%25eth0]", "1.2.3.4.5"] {
+        for bad in [
+            "",
+            "a b",
+            "exa mple.com",
+            "[::1",
+            "[fe80::1%25eth0]",
+            "1.2.3.4.5",
+        ] {
             let refusal = policy.check_host(bad, 80).await.expect_err(bad);
             assert!(
                 matches!(refusal, Refusal::InvalidHost { .. }),
@@ -786,7 +812,9 @@ mod tests {
             .await
             .expect("localhost allowed");
         assert!(!addrs.is_empty());
-        assert!(addrs.iter().all(|a| a.port() == 8080 && a.ip().is_loopback()));
+        assert!(addrs
+            .iter()
+            .all(|a| a.port() == 8080 && a.ip().is_loopback()));
 
         // Allowing only the IPv4 side is not enough when localhost also has ::1.
         let only_v4 = EgressPolicy::from_setting(Some("127.0.0.0/8")).expect("policy");
@@ -833,10 +861,7 @@ mod tests {
         let o = v4.octets();
         let hi = u16::from_be_bytes([o[0], o[1]]);
         let lo = u16::from_be_bytes([o[2], o[3]]);
-        [
-            v4.to_ipv6_mapped(),
-            Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo),
-        ]
+        [v4.to_ipv6_mapped(), Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo)]
     }
 
     proptest! {

@@ -246,7 +246,11 @@ impl Shared {
         }
     }
 
-    async fn connect(&self, host: &str, addrs: &[SocketAddr]) -> Result<TcpStream, Response<ProxyBody>> {
+    async fn connect(
+        &self,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Result<TcpStream, Response<ProxyBody>> {
         let mut last_error = None;
         for addr in addrs {
             match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
@@ -346,7 +350,11 @@ async fn forward(req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyB
         }
     }
     let Some(authority) = parts.uri.authority().cloned() else {
-        return text_response(StatusCode::BAD_REQUEST, "Bad Request", "The request has no host.");
+        return text_response(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "The request has no host.",
+        );
     };
     let host = authority.host();
     let port = authority.port_u16().unwrap_or(80);
@@ -396,7 +404,11 @@ async fn forward(req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyB
             parts.headers.insert(header::HOST, value);
         }
         Err(_) => {
-            return text_response(StatusCode::BAD_REQUEST, "Bad Request", "The host is not valid.")
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "The host is not valid.",
+            )
         }
     }
     parts
