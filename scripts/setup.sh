@@ -13,6 +13,7 @@ cd "$ROOT"
 CARGO_LEPTOS_VERSION="0.3.5"      # 0.3.11 needs a newer rustc than stable 1.95
 YTDLP_VERSION="2026.10.26"
 DENO_VERSION="2.9.8"              # the JS runtime yt-dlp uses for YouTube
+BGUTIL_POT_VERSION="2.0.2"        # PO-token provider plugin, only with KACHAY_POT_PROVIDER=1
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -99,6 +100,18 @@ if [ "$(.venv/bin/deno --version 2>/dev/null | head -n1 | awk '{print $2}')" != 
   .venv/bin/pip install -q --disable-pip-version-check "deno==$DENO_VERSION"
 else
   step "deno $DENO_VERSION present"
+fi
+
+# --- Optional: the bgutil PO-token provider plugin (YouTube), with
+# KACHAY_POT_PROVIDER=1. It talks to a bgutil server (POT_PROVIDER_URL, see
+# docs/youtube.md); keep the plugin on the server's major version.
+if [ "${KACHAY_POT_PROVIDER:-0}" = "1" ]; then
+  if [ "$(.venv/bin/pip show bgutil-ytdlp-pot-provider 2>/dev/null | awk '/^Version:/ { print $2 }')" != "$BGUTIL_POT_VERSION" ]; then
+    step "Installing bgutil-ytdlp-pot-provider $BGUTIL_POT_VERSION into .venv (PO tokens for YouTube)"
+    .venv/bin/pip install -q --disable-pip-version-check "bgutil-ytdlp-pot-provider==$BGUTIL_POT_VERSION"
+  else
+    step "bgutil-ytdlp-pot-provider $BGUTIL_POT_VERSION present"
+  fi
 fi
 
 # --- Node tools: Playwright (browser tests) and binaryen's wasm-opt (release

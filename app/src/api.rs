@@ -61,6 +61,10 @@ pub struct ApiErrorBody {
     /// A stable machine-readable code (`invalid_url`, `unsupported_url`, …).
     #[serde(default)]
     pub code: Option<String>,
+    /// What the person can do about it, in English, when there is something
+    /// (`app::messages` has it in Russian too, by `code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// Body of `POST /api/download`. `quality` is one of `auto`, `2160`, `1440`,
@@ -123,6 +127,10 @@ pub struct JobStatus {
     /// Stable machine-readable reason (when `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// What the person can do about the failure, in English (when `error`
+    /// and there is something to do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl JobStatus {
@@ -199,9 +207,99 @@ mod tests {
 
     #[test]
     fn error_body_keeps_the_seed_shape() {
-        let body = ApiErrorBody { success: false, error: "Bad link.".into(), code: None };
+        let body = ApiErrorBody { success: false, error: "Bad link.".into(), code: None, hint: None };
         let json = serde_json::to_value(&body).unwrap_or_default();
         assert_eq!(json["success"], false);
         assert_eq!(json["error"], "Bad link.");
     }
+}
+
+/// `GET /api/health`: whether the tools behind the downloads are in shape.
+/// The expensive parts (yt-dlp, ffmpeg, the JS runtime, the PO-token
+/// provider) are checked at most every few minutes; `checked_at` says when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReport {
+    /// `ok`, or `warnings` when `warnings` is not empty.
+    pub status: String,
+    /// What needs the administrator's attention.
+    #[serde(default)]
+    pub warnings: Vec<HealthWarning>,
+    pub ytdlp: YtDlpHealth,
+    pub ffmpeg: ToolHealth,
+    pub js_runtime: JsRuntimeHealth,
+    pub pot_provider: PotProviderHealth,
+    /// Whether a cookies file is in use (never its content or place).
+    pub cookies_configured: bool,
+    pub disk: DiskHealth,
+    /// When the tools were last checked (milliseconds since the Unix epoch).
+    pub checked_at: u64,
+}
+
+/// One thing to fix: a stable `code` (`ytdlp_outdated`, `js_runtime_missing`,
+/// …) and an English sentence saying what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthWarning {
+    pub code: String,
+    pub message: String,
+}
+
+/// yt-dlp: YouTube changes often, so an old one stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YtDlpHealth {
+    pub found: bool,
+    /// `2026.10.26`.
+    pub version: Option<String>,
+    /// Days since that release.
+    pub age_days: Option<u64>,
+    /// Older than 60 days.
+    pub outdated: bool,
+    /// The command that updates it.
+    pub update_command: String,
+}
+
+/// A program and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolHealth {
+    pub found: bool,
+    pub version: Option<String>,
+}
+
+/// The JavaScript runtime yt-dlp needs for YouTube.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsRuntimeHealth {
+    /// yt-dlp reports a usable runtime.
+    pub found: bool,
+    /// `deno`, `node`, …
+    pub name: Option<String>,
+    pub version: Option<String>,
+}
+
+/// PO-token providers (plugins) and the configured provider server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PotProviderHealth {
+    /// `POT_PROVIDER_URL` is set.
+    pub configured: bool,
+    /// The providers yt-dlp loaded, e.g. `bgutil:http 2.0.2`.
+    #[serde(default)]
+    pub providers: Vec<PotProviderInfo>,
+    /// The configured server answered `/ping` (`None` when not configured).
+    pub reachable: Option<bool>,
+    /// The server's version, from `/ping`.
+    pub server_version: Option<String>,
+}
+
+/// One PO-token provider yt-dlp loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PotProviderInfo {
+    pub name: String,
+    pub version: Option<String>,
+    /// yt-dlp considers it usable.
+    pub available: bool,
+}
+
+/// Space where downloads are written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskHealth {
+    /// Free bytes in `DOWNLOAD_DIR`'s file system (`None` if unknown).
+    pub free_bytes: Option<u64>,
 }

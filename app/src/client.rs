@@ -1,26 +1,43 @@
-//! Browser-side calls to the JSON API (gloo-net). On the server these are
-//! never called: the page only fetches after hydration.
+//! Browser-side calls: the JSON API (gloo-net), the clipboard, localStorage
+//! and cookies. On the server these do nothing: the page only calls them
+//! after hydration.
 
 use crate::api::{DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
+use crate::i18n::Failure;
 
-/// Asks the server what a link is. The error is a sentence for the page.
-pub async fn video_info(url: String) -> Result<VideoInfo, String> {
+/// Why a job's status could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusError {
+    /// The server does not know the id (any more): 404.
+    Gone,
+    /// Anything else (network, server error).
+    Other(Failure),
+}
+
+/// Asks the server what a link is.
+pub async fn video_info(url: String) -> Result<VideoInfo, Failure> {
     imp::video_info(VideoInfoRequest { url }).await
 }
 
 /// Starts a download; returns its id.
-pub async fn start_download(url: String, quality: String) -> Result<String, String> {
+pub async fn start_download(url: String, quality: String) -> Result<String, Failure> {
     imp::start_download(DownloadRequest { url, quality: Some(serde_json::Value::String(quality)) }).await
 }
 
 /// Asks the server to stop a download.
-pub async fn cancel_download(id: String) -> Result<(), String> {
+pub async fn cancel_download(id: String) -> Result<(), Failure> {
     imp::cancel_download(id).await
 }
 
-/// Follows a download's events until its terminal status, calling `on_status`
-/// for each. Returns when the stream ends.
-pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) {
+/// The current status of a download.
+pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
+    imp::job_status(id).await
+}
+
+/// Follows a download's events, calling `on_status` for each, until its
+/// terminal status or until the stream ends for good. Returns whether the
+/// terminal status was seen.
+pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) -> bool {
     imp::follow(id, on_status).await
 }
 
@@ -29,63 +46,196 @@ pub fn save_file(url: &str) {
     imp::save_file(url)
 }
 
+/// Waits in the browser (no-op on the server).
+pub async fn sleep_ms(ms: i32) {
+    imp::sleep_ms(ms).await
+}
+
+/// Whether `navigator.clipboard.readText` exists here.
+pub fn clipboard_available() -> bool {
+    imp::clipboard_available()
+}
+
+/// The clipboard's text, when the browser allows reading it.
+pub async fn read_clipboard() -> Option<String> {
+    imp::read_clipboard().await
+}
+
+/// Remembers a preference in localStorage and in a cookie (a year).
+pub fn remember(key: &str, value: &str) {
+    store_set(key, value);
+    imp::set_cookie(key, value);
+}
+
+/// A preference from localStorage.
+pub fn recall(key: &str) -> Option<String> {
+    store_get(key)
+}
+
+/// localStorage read (None when unavailable).
+pub fn store_get(key: &str) -> Option<String> {
+    imp::store_get(key)
+}
+
+/// localStorage write (ignored when unavailable or full).
+pub fn store_set(key: &str, value: &str) {
+    imp::store_set(key, value)
+}
+
+/// An attribute of `<html>`.
+pub fn root_attribute(name: &str) -> Option<String> {
+    imp::root_attribute(name)
+}
+
+/// Sets (or with `None` removes) an attribute of `<html>`.
+pub fn set_root_attribute(name: &str, value: Option<&str>) {
+    imp::set_root_attribute(name, value)
+}
+
+/// Puts the looked-up link into the address (`/?url=…`) without a reload,
+/// so reloading or sharing the page shows the same video; `None` clears it.
+pub fn show_link_in_address(link: Option<&str>) {
+    imp::show_link_in_address(link)
+}
+
+/// Scrolls an element into view if it is off screen.
+pub fn reveal(id: &str) {
+    imp::reveal(id)
+}
+
+/// Focuses the element with this id (when it exists and can take focus).
+pub fn focus(id: &str) -> bool {
+    imp::focus(id)
+}
+
+/// After a row was removed: focus the list's heading, or the link field
+/// when the list is now empty, so keyboard users keep their place.
+pub fn focus_after_removal() {
+    leptos::task::spawn_local(async {
+        sleep_ms(0).await;
+        if !focus("downloads-heading") {
+            focus("url");
+        }
+    });
+}
+
+/// Whether a click just now had a modifier held (so a link should open as
+/// the browser would, in a new tab).
+pub fn wants_new_tab(ev: &leptos::ev::MouseEvent) -> bool {
+    ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0
+}
+
 #[cfg(feature = "hydrate")]
 mod imp {
+    use super::StatusError;
     use crate::api::{
         ApiErrorBody, DownloadRequest, DownloadStarted, JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
     };
+    use crate::i18n::Failure;
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
+    use gloo_net::eventsource::State;
     use gloo_net::http::{Request, Response};
-    use wasm_bindgen::JsCast;
+    use wasm_bindgen::{JsCast, JsValue};
 
-    pub async fn start_download(body: DownloadRequest) -> Result<String, String> {
-        let response = Request::post("/api/download")
-            .json(&body)
-            .map_err(|_| UNREACHABLE.to_string())?
-            .send()
-            .await
-            .map_err(|_| UNREACHABLE.to_string())?;
-        if response.ok() {
-            let started: DownloadStarted = response
-                .json()
-                .await
-                .map_err(|_| "The server sent an answer this page does not understand.".to_string())?;
-            Ok(started.download_id)
-        } else {
-            Err(error_text(response).await)
+    fn unreachable() -> Failure {
+        Failure::new("network", "The server could not be reached. Check your connection and try again.")
+    }
+
+    fn bad_answer() -> Failure {
+        Failure::new("bad_answer", "The server sent an answer this page does not understand.")
+    }
+
+    async fn failure(response: Response) -> Failure {
+        let status = response.status();
+        match response.json::<ApiErrorBody>().await {
+            Ok(body) => Failure { code: body.code.or_else(|| Some(format!("http_{status}"))), message: body.error },
+            Err(_) => Failure::new(
+                &format!("http_{status}"),
+                format!("The server answered with an error ({status}). Try again in a moment."),
+            ),
         }
     }
 
-    pub async fn cancel_download(id: String) -> Result<(), String> {
-        let response = Request::post(&format!("/api/cancel/{id}"))
+    pub async fn video_info(body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
+        let response = Request::post("/api/video-info")
+            .json(&body)
+            .map_err(|_| unreachable())?
             .send()
             .await
-            .map_err(|_| UNREACHABLE.to_string())?;
+            .map_err(|_| unreachable())?;
+        if response.ok() {
+            let reply: VideoInfoResponse = response.json().await.map_err(|_| bad_answer())?;
+            Ok(reply.info)
+        } else {
+            Err(failure(response).await)
+        }
+    }
+
+    pub async fn start_download(body: DownloadRequest) -> Result<String, Failure> {
+        let response = Request::post("/api/download")
+            .json(&body)
+            .map_err(|_| unreachable())?
+            .send()
+            .await
+            .map_err(|_| unreachable())?;
+        if response.ok() {
+            let started: DownloadStarted = response.json().await.map_err(|_| bad_answer())?;
+            Ok(started.download_id)
+        } else {
+            Err(failure(response).await)
+        }
+    }
+
+    pub async fn cancel_download(id: String) -> Result<(), Failure> {
+        let response = Request::post(&format!("/api/cancel/{id}")).send().await.map_err(|_| unreachable())?;
         if response.ok() {
             Ok(())
         } else {
-            Err(error_text(response).await)
+            Err(failure(response).await)
         }
     }
 
-    pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) {
+    pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
+        let response = Request::get(&format!("/api/status/{id}"))
+            .send()
+            .await
+            .map_err(|_| StatusError::Other(unreachable()))?;
+        match response.status() {
+            200..=299 => response.json().await.map_err(|_| StatusError::Other(bad_answer())),
+            404 | 410 => Err(StatusError::Gone),
+            _ => Err(StatusError::Other(failure(response).await)),
+        }
+    }
+
+    pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) -> bool {
         let Ok(mut source) = EventSource::new(&format!("/api/events/{id}")) else {
-            return;
+            return false;
         };
         let Ok(mut messages) = source.subscribe("message") else {
-            return;
+            return false;
         };
-        while let Some(Ok((_, message))) = messages.next().await {
+        let mut finished = false;
+        // The browser reconnects by itself after a dropped connection; the
+        // stream reports an error only once the source is closed for good.
+        while let Some(item) = messages.next().await {
+            let Ok((_, message)) = item else {
+                if source.state() == State::Closed {
+                    break;
+                }
+                continue;
+            };
             let Some(text) = message.data().as_string() else { continue };
             let Ok(status) = serde_json::from_str::<JobStatus>(&text) else { continue };
             let terminal = status.is_terminal();
             on_status(status);
             if terminal {
+                finished = true;
                 break;
             }
         }
         source.close();
+        finished
     }
 
     pub fn save_file(url: &str) {
@@ -97,54 +247,179 @@ mod imp {
         anchor.click();
     }
 
-    const UNREACHABLE: &str = "The server could not be reached. Check your connection and try again.";
+    pub async fn sleep_ms(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
 
-    pub async fn video_info(body: VideoInfoRequest) -> Result<VideoInfo, String> {
-        let response = Request::post("/api/video-info")
-            .json(&body)
-            .map_err(|_| UNREACHABLE.to_string())?
-            .send()
-            .await
-            .map_err(|_| UNREACHABLE.to_string())?;
-        if response.ok() {
-            let reply: VideoInfoResponse = response
-                .json()
-                .await
-                .map_err(|_| "The server sent an answer this page does not understand.".to_string())?;
-            Ok(reply.info)
-        } else {
-            Err(error_text(response).await)
+    fn clipboard() -> Option<web_sys::Clipboard> {
+        let navigator = web_sys::window()?.navigator();
+        // Older browsers and insecure origins have no `navigator.clipboard`.
+        let value = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard")).ok()?;
+        if value.is_undefined() || value.is_null() {
+            return None;
+        }
+        let read = js_sys::Reflect::get(&value, &JsValue::from_str("readText")).ok()?;
+        if !read.is_function() {
+            return None;
+        }
+        value.dyn_into().ok()
+    }
+
+    pub fn clipboard_available() -> bool {
+        clipboard().is_some()
+    }
+
+    pub async fn read_clipboard() -> Option<String> {
+        let promise = clipboard()?.read_text();
+        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.as_string()
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok().flatten()
+    }
+
+    pub fn store_get(key: &str) -> Option<String> {
+        storage()?.get_item(key).ok().flatten()
+    }
+
+    pub fn store_set(key: &str, value: &str) {
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(key, value);
         }
     }
 
-    async fn error_text(response: Response) -> String {
-        let status = response.status();
-        match response.json::<ApiErrorBody>().await {
-            Ok(body) => body.error,
-            Err(_) => format!("The server answered with an error ({status}). Try again in a moment."),
+    pub fn set_cookie(key: &str, value: &str) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Ok(document) = document.dyn_into::<web_sys::HtmlDocument>() else { return };
+        let _ = document.set_cookie(&format!("{key}={value}; path=/; max-age=31536000; samesite=lax"));
+    }
+
+    fn root() -> Option<web_sys::Element> {
+        web_sys::window()?.document()?.document_element()
+    }
+
+    pub fn root_attribute(name: &str) -> Option<String> {
+        root()?.get_attribute(name)
+    }
+
+    pub fn set_root_attribute(name: &str, value: Option<&str>) {
+        let Some(root) = root() else { return };
+        let _ = match value {
+            Some(value) => root.set_attribute(name, value),
+            None => root.remove_attribute(name),
+        };
+    }
+
+    pub fn show_link_in_address(link: Option<&str>) {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(history) = window.history() else { return };
+        let target = match link {
+            Some(link) => format!("/?url={}", js_sys::encode_uri_component(link)),
+            None => "/".to_string(),
+        };
+        let current = window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
+        if current != target {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&target));
+        }
+    }
+
+    pub fn focus(id: &str) -> bool {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return false };
+        let Some(element) = document.get_element_by_id(id) else { return false };
+        let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() else { return false };
+        if element.offset_parent().is_none() {
+            return false; // hidden
+        }
+        element.focus().is_ok()
+    }
+
+    pub fn reveal(id: &str) {
+        let Some(window) = web_sys::window() else { return };
+        let Some(element) = window.document().and_then(|d| d.get_element_by_id(id)) else { return };
+        let rect = element.get_bounding_client_rect();
+        let height = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+        if rect.top() < 0.0 || rect.top() > height - 80.0 {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            let reduce = window
+                .match_media("(prefers-reduced-motion: reduce)")
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.matches());
+            if !reduce {
+                options.set_behavior(web_sys::ScrollBehavior::Smooth);
+            }
+            element.scroll_into_view_with_scroll_into_view_options(&options);
         }
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
+    use super::StatusError;
     use crate::api::{DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
+    use crate::i18n::Failure;
 
-    const BROWSER_ONLY: &str = "This action runs in the browser.";
-
-    pub async fn video_info(_body: VideoInfoRequest) -> Result<VideoInfo, String> {
-        Err(BROWSER_ONLY.to_string())
+    fn browser_only() -> Failure {
+        Failure::new("network", "This action runs in the browser.")
     }
 
-    pub async fn start_download(_body: DownloadRequest) -> Result<String, String> {
-        Err(BROWSER_ONLY.to_string())
+    pub async fn video_info(_body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
+        Err(browser_only())
     }
 
-    pub async fn cancel_download(_id: String) -> Result<(), String> {
-        Err(BROWSER_ONLY.to_string())
+    pub async fn start_download(_body: DownloadRequest) -> Result<String, Failure> {
+        Err(browser_only())
     }
 
-    pub async fn follow(_id: String, _on_status: impl Fn(JobStatus) + 'static) {}
+    pub async fn cancel_download(_id: String) -> Result<(), Failure> {
+        Err(browser_only())
+    }
+
+    pub async fn job_status(_id: String) -> Result<JobStatus, StatusError> {
+        Err(StatusError::Other(browser_only()))
+    }
+
+    pub async fn follow(_id: String, _on_status: impl Fn(JobStatus) + 'static) -> bool {
+        false
+    }
 
     pub fn save_file(_url: &str) {}
+
+    pub async fn sleep_ms(_ms: i32) {}
+
+    pub fn clipboard_available() -> bool {
+        false
+    }
+
+    pub async fn read_clipboard() -> Option<String> {
+        None
+    }
+
+    pub fn store_get(_key: &str) -> Option<String> {
+        None
+    }
+
+    pub fn store_set(_key: &str, _value: &str) {}
+
+    pub fn set_cookie(_key: &str, _value: &str) {}
+
+    pub fn root_attribute(_name: &str) -> Option<String> {
+        None
+    }
+
+    pub fn set_root_attribute(_name: &str, _value: Option<&str>) {}
+
+    pub fn show_link_in_address(_link: Option<&str>) {}
+
+    pub fn reveal(_id: &str) {}
+
+    pub fn focus(_id: &str) -> bool {
+        false
+    }
 }

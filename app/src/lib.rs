@@ -3,26 +3,58 @@
 
 pub mod api;
 pub mod client;
+mod downloads;
 mod home;
+pub mod i18n;
+pub mod messages;
+pub mod prefs;
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
+use prefs::{Initial, Prefs, Theme};
 
 /// The product's name as people see it.
 pub const PRODUCT_NAME: &str = "Kachay";
 
+/// Runs before the first paint, before the WASM: marks that scripts run
+/// (`js` class) and applies a theme kept in localStorage, so the page never
+/// flashes the wrong theme even when the cookie is missing. It carries the
+/// response's CSP nonce.
+const BOOT_SCRIPT: &str = "(function(){var d=document.documentElement;d.classList.remove('no-js');d.classList.add('js');\
+try{var t=localStorage.getItem('kachay_theme');if(t==='light'||t==='dark'){d.setAttribute('data-theme',t);\
+d.setAttribute('data-theme-choice',t)}else if(t==='system'){d.removeAttribute('data-theme');\
+d.setAttribute('data-theme-choice',t)}}catch(e){}})();";
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let initial = Initial::detect();
+    #[cfg(feature = "ssr")]
+    remember_query_choices(&initial);
+    let applied_theme = match initial.theme {
+        Theme::System => None,
+        other => Some(other.as_str()),
+    };
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html
+            lang=initial.lang.tag()
+            class="no-js"
+            data-theme=applied_theme
+            data-theme-choice=initial.theme.as_str()
+        >
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="color-scheme" content="light dark"/>
+                <meta name="theme-color" media="(prefers-color-scheme: light)" content="#f4f5f8"/>
+                <meta name="theme-color" media="(prefers-color-scheme: dark)" content="#0f1115"/>
+                <script nonce=leptos::nonce::use_nonce() inner_html=BOOT_SCRIPT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -34,19 +66,58 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// A `?lang=` or `?theme=` link followed without JavaScript: the cookie
+/// remembers it for the next pages.
+#[cfg(feature = "ssr")]
+fn remember_query_choices(initial: &Initial) {
+    use http::header::{HeaderValue, SET_COOKIE};
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let mut cookies = Vec::new();
+    if initial.lang_from_query {
+        cookies.push(format!("{}={}", prefs::LANG_KEY, initial.lang.tag()));
+    }
+    if initial.theme_from_query {
+        cookies.push(format!("{}={}", prefs::THEME_KEY, initial.theme.as_str()));
+    }
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&format!("{cookie}; Path=/; Max-Age=31536000; SameSite=Lax")) {
+            response.append_header(SET_COOKIE, value);
+        }
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let prefs = prefs::provide_prefs();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/kachay.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <Meta name="description" content="Paste a video link, pick a quality, get the file."/>
+        <Meta name="description" content=move || prefs.tr().tagline/>
         <Title text=PRODUCT_NAME/>
         <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=home::HomePage/>
+            <Routes fallback=move || view! { <NotFound prefs/> }>
+                <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::PartiallyBlocked/>
             </Routes>
         </Router>
+    }
+}
+
+#[component]
+fn NotFound(prefs: Prefs) -> impl IntoView {
+    let text = move || match prefs.lang.get() {
+        i18n::Lang::En => "Page not found.",
+        i18n::Lang::Ru => "Такой страницы нет.",
+    };
+    let home = move || match prefs.lang.get() {
+        i18n::Lang::En => "Go to the main page",
+        i18n::Lang::Ru => "На главную",
+    };
+    view! {
+        <main class="not-found">
+            <p>{text}</p>
+            <p><a href="/">{home}</a></p>
+        </main>
     }
 }

@@ -25,6 +25,7 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::cookies::TempCopy;
 use crate::error::{classify, EngineError};
 use crate::info::{Format, InfoJson};
 use crate::progress::{parse_line, progress_args, Progress, ProgressTracker, YtDlpEvent};
@@ -273,9 +274,28 @@ impl YtDlp {
         tokio::fs::create_dir_all(&dir).await?;
         let info_path = dir.join(INFO_JSON);
         tokio::fs::write(&info_path, probe.raw.as_bytes()).await?;
+        // yt-dlp writes its cookie jar back: give it a private copy (0600),
+        // removed when this function returns or its future is dropped.
+        let cookies = match self.cookies_file() {
+            Some(source) => {
+                let copy = dir.join(crate::cookies::JOB_COPY_NAME);
+                let _ = tokio::fs::remove_file(&copy).await;
+                match TempCopy::at(source, copy).await {
+                    Ok(copy) => Some(copy),
+                    Err(e) => {
+                        remove_partials(&dir);
+                        return Err(EngineError::Io(e));
+                    }
+                }
+            }
+            None => None,
+        };
 
         let mut cmd = Command::new(self.program());
         cmd.args(self.download_args(&dir, ffmpeg, &plan));
+        if let Some(copy) = &cookies {
+            cmd.arg("--cookies").arg(copy.path());
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -342,10 +362,12 @@ impl YtDlp {
             }
             child.wait().await
         };
+        let too_large = watch_size(&dir, self.max_filesize());
         let status = tokio::select! {
             biased;
             () = cancel.cancelled() => None,
             () = sleep_until(deadline) => Some(Err(timed_out())),
+            limit = too_large => Some(Err(EngineError::TooLarge { limit })),
             status = run => Some(Ok(status)),
         };
         let status = match status {
@@ -354,10 +376,10 @@ impl YtDlp {
                 guard.stop(&mut child).await;
                 return Err(EngineError::Cancelled);
             }
-            Some(Err(timeout)) => {
-                tracing::debug!(dir = %dir.display(), "download timed out");
+            Some(Err(stopped)) => {
+                tracing::debug!(dir = %dir.display(), reason = %stopped, "download stopped");
                 guard.stop(&mut child).await;
-                return Err(timeout);
+                return Err(stopped);
             }
             Some(Ok(status)) => status,
         };
@@ -444,11 +466,45 @@ impl YtDlp {
             args.push("--audio-format".into());
             args.push(audio.as_str().into());
         }
+        if let Some(limit) = self.max_filesize() {
+            args.push("--max-filesize".into());
+            args.push(limit.to_string().into());
+        }
         args.extend(self.extra_args().iter().cloned());
         args.push("--load-info-json".into());
         args.push(dir.join(INFO_JSON).into());
         args
     }
+}
+
+/// Completes with the limit once the files in `dir` add up to more than it
+/// (checked twice a second); never completes without a limit.
+async fn watch_size(dir: &Path, limit: Option<u64>) -> u64 {
+    let Some(limit) = limit else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if dir_size(dir).await > limit {
+            return limit;
+        }
+    }
+}
+
+/// The total size of the regular files directly in `dir`.
+async fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            if let Ok(meta) = entry.metadata().await {
+                if meta.is_file() {
+                    total += meta.len();
+                }
+            }
+        }
+    }
+    total
 }
 
 /// A bare program name (`ffmpeg`) looked up in `PATH`; anything with a
@@ -617,7 +673,7 @@ fn group_alive(pgid: Pid) -> bool {
     killpg(pgid, None).is_ok()
 }
 
-/// Removes `info.json` and every `media.*` from `dir` (not the directory).
+/// Removes `info.json`, the cookies copy and every `media.*` from `dir` (not the directory).
 pub(crate) fn remove_partials(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -625,7 +681,10 @@ pub(crate) fn remove_partials(dir: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == INFO_JSON || name.starts_with(&format!("{MEDIA_STEM}.")) {
+        if name == INFO_JSON
+            || name == crate::cookies::JOB_COPY_NAME
+            || name.starts_with(&format!("{MEDIA_STEM}."))
+        {
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 if e.kind() != io::ErrorKind::NotFound {
                     tracing::warn!(file = %entry.path().display(), error = %e, "could not remove");

@@ -32,6 +32,9 @@ pub enum EngineError {
     /// Reading yt-dlp's output failed.
     #[error("I/O error while talking to yt-dlp: {0}")]
     Io(#[from] io::Error),
+    /// The file grew past the configured size limit and was removed.
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
     /// The download was cancelled; its processes were stopped.
     #[error("the download was cancelled")]
     Cancelled,
@@ -61,6 +64,25 @@ pub enum FailureKind {
     Unreachable,
     /// The requested format selector matched nothing.
     FormatUnavailable,
+    /// YouTube wants proof that this is not a bot ("Sign in to confirm
+    /// you're not a bot", or a captcha): cookies or a PO-token provider help.
+    BotCheck,
+    /// A private video ("Private video. Sign in if you've been granted access").
+    Private,
+    /// For the channel's paying members only ("Join this channel to get
+    /// access to members-only content").
+    MembersOnly,
+    /// Needs a signed-in adult ("Sign in to confirm your age").
+    AgeRestricted,
+    /// Not available in the server's country ("The uploader has not made
+    /// this video available in your country").
+    GeoBlocked,
+    /// Gone: "Video unavailable", removed by the uploader or for a policy
+    /// violation, or the uploader's account terminated.
+    Removed,
+    /// A live stream or premiere that has not started ("This live event will
+    /// begin in …", "Premieres in …").
+    LiveNotStarted,
     /// Anything else.
     Other,
 }
@@ -97,6 +119,73 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
     (kind_of(haystack), message)
 }
 
+/// Phrases of each kind, in the order they are tried (lower case). The
+/// texts are YouTube's own, as yt-dlp passes them on: see
+/// `tests/data/stderr/youtube-*.txt`. A bot check comes before the others
+/// because its sentence also asks to sign in; a geo block before "removed"
+/// because YouTube words it "Video unavailable. The uploader has not made
+/// this video available in your country".
+const PHRASES: &[(FailureKind, &[&str])] = &[
+    (
+        FailureKind::BotCheck,
+        &["not a bot", "not a robot", "captcha challenge"],
+    ),
+    (
+        FailureKind::AgeRestricted,
+        &[
+            "confirm your age",
+            "age-restricted",
+            "age restricted",
+            "age verification",
+            "inappropriate for some users",
+        ],
+    ),
+    (
+        FailureKind::MembersOnly,
+        &["members-only", "members only", "join this channel", "channel's members"],
+    ),
+    (
+        FailureKind::Private,
+        &["private video", "video is private"],
+    ),
+    (
+        FailureKind::GeoBlocked,
+        &[
+            "available in your country",
+            "not available from your location",
+            "geo restriction",
+            "geo-restrict",
+            "geo restricted",
+        ],
+    ),
+    (
+        FailureKind::LiveNotStarted,
+        &[
+            "live event will begin",
+            "premieres in",
+            "premiere will begin",
+            "live stream will begin",
+        ],
+    ),
+    // YouTube's "This content isn't available, try again later" is its rate
+    // limit: reported as HTTP 429.
+    (
+        FailureKind::Http(429),
+        &["rate-limited by youtube", "content isn't available, try again later"],
+    ),
+    (
+        FailureKind::Removed,
+        &[
+            "video unavailable",
+            "has been removed",
+            "has been terminated",
+            "no longer available",
+            "this video does not exist",
+            "this video is not available",
+        ],
+    ),
+];
+
 fn kind_of(text: &str) -> FailureKind {
     let lower = text.to_ascii_lowercase();
     if lower.contains("unsupported url") {
@@ -104,6 +193,12 @@ fn kind_of(text: &str) -> FailureKind {
     }
     if lower.contains("is not a valid url") {
         return FailureKind::InvalidUrl;
+    }
+    if let Some((kind, _)) = PHRASES
+        .iter()
+        .find(|(_, phrases)| phrases.iter().any(|p| lower.contains(p)))
+    {
+        return *kind;
     }
     if lower.contains("requested format is not available") {
         return FailureKind::FormatUnavailable;

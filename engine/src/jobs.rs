@@ -563,6 +563,13 @@ fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
             kind: None,
             message: "The download was cancelled.".to_owned(),
         },
+        EngineError::TooLarge { limit } => JobFailure {
+            kind: None,
+            message: format!(
+                "The file is larger than this server allows ({}), so the download was stopped.",
+                crate::progress::format_bytes(*limit)
+            ),
+        },
         EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => JobFailure {
             kind: None,
             message: "The server could not run its downloader.".to_owned(),

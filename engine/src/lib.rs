@@ -6,6 +6,8 @@
 //! shows [`choices`] to the user, submits a [`jobs::JobRequest`] to the
 //! [`jobs::JobManager`] and serves the finished file.
 
+pub mod cookies;
+pub mod diagnostics;
 pub mod download;
 pub mod error;
 pub mod filename;
@@ -14,6 +16,7 @@ pub mod jobs;
 pub mod progress;
 pub mod quality;
 pub mod ytdlp;
+pub mod ytdlp_options;
 
 pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
@@ -22,3 +25,4 @@ pub use jobs::{FinishedFile, JobFailure, JobManager, JobRequest, JobSettings, Jo
 pub use progress::{Phase, Progress};
 pub use quality::{choices, QualityChoice, QualityId};
 pub use ytdlp::{Probe, YtDlp};
+pub use ytdlp_options::{ExtractorArgs, JsRuntime, OptionsError, YtDlpOptions};

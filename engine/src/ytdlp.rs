@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::cookies::TempCopy;
 use crate::error::{classify, EngineError};
 use crate::info::InfoJson;
 use crate::quality::{self, QualityChoice};
@@ -28,7 +29,9 @@ pub struct YtDlp {
     program: PathBuf,
     probe_timeout: Duration,
     download_timeout: Option<Duration>,
+    max_filesize: Option<u64>,
     extra_args: Vec<OsString>,
+    cookies_file: Option<PathBuf>,
 }
 
 /// The result of a successful probe.
@@ -62,7 +65,9 @@ impl YtDlp {
             program: program.into(),
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             download_timeout: None,
+            max_filesize: None,
             extra_args: Vec::new(),
+            cookies_file: None,
         }
     }
 
@@ -86,10 +91,40 @@ impl YtDlp {
         self.download_timeout
     }
 
+    /// Refuses files larger than `bytes`: yt-dlp skips formats it knows are
+    /// larger (`--max-filesize`), and a download whose files grow past it on
+    /// disk is stopped and removed.
+    pub fn with_max_filesize(mut self, bytes: u64) -> Self {
+        self.max_filesize = Some(bytes);
+        self
+    }
+
+    /// The size limit, if any.
+    pub fn max_filesize(&self) -> Option<u64> {
+        self.max_filesize
+    }
+
     /// Arguments put after the fixed options and before `--` (e.g. `--proxy`).
     pub fn with_extra_args(mut self, args: Vec<OsString>) -> Self {
         self.extra_args = args;
         self
+    }
+
+    /// Gives yt-dlp the cookies in `path` (Netscape format; check it first
+    /// with [`check_cookies_file`](crate::cookies::check_cookies_file)).
+    ///
+    /// yt-dlp writes its cookie jar back to the file it is given, so every
+    /// run gets a private copy (0600) instead: a probe in the temp directory,
+    /// a download in its job directory. The copy is removed when the run
+    /// ends; `path` itself is only read.
+    pub fn with_cookies_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cookies_file = Some(path.into());
+        self
+    }
+
+    /// The cookies file, if any.
+    pub fn cookies_file(&self) -> Option<&Path> {
+        self.cookies_file.as_deref()
     }
 
     /// The program this runs.
@@ -121,9 +156,14 @@ impl YtDlp {
     /// Asks yt-dlp about `url` without downloading anything.
     ///
     /// Runs `yt-dlp -J --no-playlist --ignore-config --no-update
-    /// --socket-timeout 20 [extra args] -- URL`. yt-dlp is killed when the
+    /// --socket-timeout 20 [--cookies COPY] [extra args] -- URL`. yt-dlp is killed when the
     /// time limit runs out or when the returned future is dropped.
     pub async fn probe(&self, url: &str) -> Result<Probe, EngineError> {
+        // Removed when this function returns or its future is dropped.
+        let cookies = match &self.cookies_file {
+            Some(source) => Some(TempCopy::new(source).await?),
+            None => None,
+        };
         let mut cmd = Command::new(&self.program);
         cmd.args([
             "-J",
@@ -132,10 +172,11 @@ impl YtDlp {
             "--no-update",
             "--socket-timeout",
             "20",
-        ])
-        .args(&self.extra_args)
-        .arg("--")
-        .arg(url);
+        ]);
+        if let Some(copy) = &cookies {
+            cmd.arg("--cookies").arg(copy.path());
+        }
+        cmd.args(&self.extra_args).arg("--").arg(url);
 
         tracing::debug!(program = %self.program.display(), url, "probing");
         let out = self.run(cmd).await?;

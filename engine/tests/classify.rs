@@ -106,3 +106,57 @@ fn no_message_keeps_the_prefix_or_tag() {
     }
     assert!(seen >= 8);
 }
+
+/// The YouTube texts: yt-dlp 2026.10.26's own output for YouTube's
+/// playability answers (see tests/data/README.md), and HTTP errors.
+#[test]
+fn youtube_failures() {
+    let cases: &[(&str, FailureKind, &str)] = &[
+        ("youtube-bot-check", FailureKind::BotCheck, "Sign in to confirm you’re not a bot. Use --cookies-from-browser or --cookies"),
+        ("youtube-private", FailureKind::Private, "Private video. Sign in if you've been granted access to this video."),
+        ("youtube-members-only", FailureKind::MembersOnly, "Join this channel to get access to members-only content"),
+        ("youtube-age-restricted", FailureKind::AgeRestricted, "Sign in to confirm your age. This video may be inappropriate"),
+        ("youtube-geo-blocked", FailureKind::GeoBlocked, "The uploader has not made this video available in your country"),
+        ("youtube-removed-by-uploader", FailureKind::Removed, "Video unavailable. This video has been removed by the uploader"),
+        ("youtube-account-terminated", FailureKind::Removed, "Video unavailable. This video is no longer available because the YouTube account"),
+        ("youtube-video-unavailable", FailureKind::Removed, "Video unavailable"),
+        ("youtube-live-not-started", FailureKind::LiveNotStarted, "This live event will begin in 2 days."),
+        ("youtube-premiere", FailureKind::LiveNotStarted, "Premieres in 6 hours"),
+        ("youtube-rate-limited", FailureKind::Http(429), "This content isn't available, try again later."),
+        ("youtube-http-429", FailureKind::Http(429), "Unable to download webpage: HTTP Error 429: Too Many Requests"),
+        ("youtube-http-403", FailureKind::Http(403), "Unable to download webpage: HTTP Error 403: Forbidden"),
+        ("youtube-video-data-403", FailureKind::Http(403), "unable to download video data: HTTP Error 403: Forbidden"),
+        ("youtube-format-unavailable", FailureKind::FormatUnavailable, "Requested format is not available."),
+    ];
+    for (file, kind, start) in cases {
+        let (got, message) = classify(&captured(file));
+        assert_eq!(got, *kind, "{file}: {message}");
+        assert!(message.starts_with(start), "{file}: {message}");
+        assert!(!message.contains("dQw4w9WgXcQ"), "{file}: the id stays out: {message}");
+        assert!(!message.contains("caused by"), "{file}: {message}");
+    }
+}
+
+#[test]
+fn youtube_geo_block_keeps_only_the_error_line() {
+    let (_, message) = classify(&captured("youtube-geo-blocked"));
+    assert_eq!(message, "The uploader has not made this video available in your country");
+}
+
+/// Other wordings seen in yt-dlp reports, as one-line stderr.
+#[test]
+fn youtube_variants() {
+    let cases: &[(&str, FailureKind)] = &[
+        // The members-only text YouTube shows since late 2024.
+        ("ERROR: [youtube] epoGMzLgyFQ: Join this channel from your computer or Android app to get access to members-only content like this video.", FailureKind::MembersOnly),
+        // A plugin overriding the extractor changes the tag.
+        ("ERROR: [youtube+GetPOT] CviUGzWvm6w: Premieres in 6 hours", FailureKind::LiveNotStarted),
+        ("ERROR: [youtube] Q1i3iDqIDBQ: Sign in to confirm you're not a bot. This helps protect our community. Learn more", FailureKind::BotCheck),
+        ("ERROR: [youtube] x: Playback on other websites has been disabled by the video owner. YouTube is requiring a captcha challenge before playback", FailureKind::BotCheck),
+        ("ERROR: [youtube] Saix8wDp2iA: This video has been removed for violating YouTube's Terms of Service", FailureKind::Removed),
+        ("ERROR: [generic] x: This video is not available from your location due to geo restriction", FailureKind::GeoBlocked),
+    ];
+    for (stderr, kind) in cases {
+        assert_eq!(classify(stderr).0, *kind, "{stderr}");
+    }
+}

@@ -31,7 +31,26 @@ async fn video_info(
 }
 
 /// Looks a link up, answering from the cache when it was seen recently.
+/// The destination is checked by the egress guard first (the proxy checks
+/// every connection yt-dlp makes, redirects included, as well).
 pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiError> {
+    if let Some(probe) = state.info_cache.get(&url).await {
+        return Ok(probe);
+    }
+    let parsed = url::Url::parse(&url).map_err(|_| {
+        ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://")
+    })?;
+    if let Err(refusal) = state.egress.check_url(&parsed).await {
+        return Err(if refusal.is_policy() {
+            ApiError::Refused(refusal.to_string())
+        } else {
+            ApiError::Limit {
+                status: axum::http::StatusCode::BAD_GATEWAY,
+                code: "remote_unreachable",
+                message: "The video site could not be found. Check the link.".into(),
+            }
+        });
+    }
     let ytdlp = state.ytdlp.clone();
     let key = url.clone();
     state

@@ -31,6 +31,48 @@ pub struct Config {
     pub max_concurrent_downloads: usize,
     /// `FILE_TTL_SECS`: how long a finished file stays available.
     pub file_ttl_secs: u64,
+    /// `ALLOW_PRIVATE_NETWORKS`: `true`, or a comma list of CIDRs the egress
+    /// guard lets through although they are private or local.
+    pub allow_private_networks: Option<String>,
+    /// `MAX_JOBS_PER_CLIENT`: unfinished downloads one client may have.
+    pub max_jobs_per_client: usize,
+    /// `MAX_QUEUED_JOBS`: unfinished downloads in total.
+    pub max_queued_jobs: usize,
+    /// `MAX_FILESIZE`: the largest file downloaded (`500M`, `4G`, bytes).
+    pub max_filesize: Option<String>,
+    /// `MAX_DURATION_SECS`: the longest video accepted.
+    pub max_duration_secs: Option<u64>,
+    /// `DISK_QUOTA`: the most `DOWNLOAD_DIR` may hold (`20G`, bytes);
+    /// new downloads are refused while it is full.
+    pub disk_quota: Option<String>,
+    /// `DOWNLOAD_TIMEOUT_SECS`: the longest one download may run.
+    pub download_timeout_secs: u64,
+    /// `RATE_LIMIT_PER_MINUTE`: POST requests per client IP and minute.
+    pub rate_limit_per_minute: u32,
+    /// `RATE_LIMIT_BURST`: how many of those may come at once.
+    pub rate_limit_burst: u32,
+    /// `TRUSTED_PROXIES`: comma list of CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<String>,
+    /// `ACCESS_PASSWORD`: when set, people log in first.
+    pub access_password: Option<String>,
+    /// `SECRET_KEY`: signs session cookies (random per start when unset).
+    pub secret_key: Option<String>,
+    /// `SESSION_DAYS`: how long a login lasts.
+    pub session_days: u64,
+    /// `JS_RUNTIME`: the JavaScript runtime yt-dlp uses for YouTube (a path,
+    /// or `NAME:PATH` such as `node:/usr/bin/node`); default deno next to
+    /// yt-dlp, then deno on PATH.
+    pub js_runtime: Option<String>,
+    /// `POT_PROVIDER_URL`: a bgutil PO-token HTTP server (e.g.
+    /// `http://127.0.0.1:4416`); needs the bgutil-ytdlp-pot-provider plugin.
+    pub pot_provider_url: Option<String>,
+    /// `YTDLP_PLUGIN_DIRS`: more yt-dlp plugin directories, `:`-separated.
+    pub ytdlp_plugin_dirs: Option<String>,
+    /// `YTDLP_EXTRACTOR_ARGS`: further `KEY:ARGS` extractor arguments,
+    /// separated by spaces or newlines.
+    pub ytdlp_extractor_args: Option<String>,
+    /// `COOKIES_FILE`: a Netscape cookies.txt for yt-dlp (each run gets a copy).
+    pub cookies_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -45,14 +87,72 @@ impl Default for Config {
             probe_timeout_secs: 60,
             max_concurrent_downloads: 3,
             file_ttl_secs: 3600,
+            allow_private_networks: None,
+            max_jobs_per_client: 100,
+            max_queued_jobs: 500,
+            max_filesize: Some("8G".into()),
+            max_duration_secs: Some(6 * 3600),
+            disk_quota: None,
+            download_timeout_secs: 4 * 3600,
+            rate_limit_per_minute: 60,
+            rate_limit_burst: 20,
+            trusted_proxies: None,
+            access_password: None,
+            secret_key: None,
+            session_days: 30,
+            js_runtime: None,
+            pot_provider_url: None,
+            ytdlp_plugin_dirs: None,
+            ytdlp_extractor_args: None,
+            cookies_file: None,
         }
     }
 }
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("bad configuration: {0}")]
-pub struct ConfigError(#[from] Box<figment::Error>);
+pub enum ConfigError {
+    #[error("bad configuration: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("bad configuration: {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+impl ConfigError {
+    pub fn invalid(name: &'static str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid { name, message: message.into() }
+    }
+}
+
+/// `500M`, `4G`, `1.5G`, `123456` (bytes; K/M/G/T are powers of 1024).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&text[..i], text[i..].trim().to_ascii_uppercase()),
+        None => (text, String::new()),
+    };
+    let factor: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value * factor as f64) as u64)
+}
+
+fn parse_size_setting(name: &'static str, value: Option<&str>) -> Result<Option<u64>, ConfigError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => match parse_size(text) {
+            Some(0) => Ok(None),
+            Some(bytes) => Ok(Some(bytes)),
+            None => Err(ConfigError::invalid(name, format!("{text:?} is not a size like 500M or 4G"))),
+        },
+    }
+}
 
 const VARIABLES: &[&str] = &[
     "leptos_site_addr",
@@ -64,6 +164,24 @@ const VARIABLES: &[&str] = &[
     "probe_timeout_secs",
     "max_concurrent_downloads",
     "file_ttl_secs",
+    "allow_private_networks",
+    "max_jobs_per_client",
+    "max_queued_jobs",
+    "max_filesize",
+    "max_duration_secs",
+    "disk_quota",
+    "download_timeout_secs",
+    "rate_limit_per_minute",
+    "rate_limit_burst",
+    "trusted_proxies",
+    "access_password",
+    "secret_key",
+    "session_days",
+    "js_runtime",
+    "pot_provider_url",
+    "ytdlp_plugin_dirs",
+    "ytdlp_extractor_args",
+    "cookies_file",
 ];
 
 impl Config {
@@ -72,7 +190,7 @@ impl Config {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Env::raw().only(VARIABLES))
             .extract()
-            .map_err(|e| ConfigError(Box::new(e)))
+            .map_err(|e| ConfigError::Read(Box::new(e)))
     }
 
     /// The address to listen on: `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000)
@@ -107,6 +225,16 @@ impl Config {
 
     pub fn info_cache_ttl(&self) -> Duration {
         Duration::from_secs(self.info_cache_secs)
+    }
+
+    /// `MAX_FILESIZE` in bytes (`0` or empty: no limit).
+    pub fn max_filesize_bytes(&self) -> Result<Option<u64>, ConfigError> {
+        parse_size_setting("MAX_FILESIZE", self.max_filesize.as_deref())
+    }
+
+    /// `DISK_QUOTA` in bytes (`0` or empty: no quota).
+    pub fn disk_quota_bytes(&self) -> Result<Option<u64>, ConfigError> {
+        parse_size_setting("DISK_QUOTA", self.disk_quota.as_deref())
     }
 
     pub fn file_ttl(&self) -> Duration {
@@ -144,6 +272,18 @@ mod tests {
             assert_eq!(config.download_dir, PathBuf::from("/srv/videos"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(parse_size("123"), Some(123));
+        assert_eq!(parse_size("500M"), Some(500 << 20));
+        assert_eq!(parse_size("4G"), Some(4 << 30));
+        assert_eq!(parse_size("1.5g"), Some(3 << 29));
+        assert_eq!(parse_size("2 GiB"), Some(2 << 30));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("-1G"), None);
+        assert_eq!(parse_size("5Q"), None);
     }
 
     #[test]

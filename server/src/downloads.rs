@@ -1,6 +1,11 @@
 //! Downloads: start, follow (polling or server-sent events), cancel, fetch.
 
-use crate::api::{check_url, ApiJson};
+use crate::api::{check_url, lookup, ApiJson};
+use crate::auth::Session;
+use crate::security::ClientIp;
+use crate::state::Owner;
+use axum::Extension;
+use std::net::IpAddr;
 use crate::error::{failure_sentence, ApiError};
 use crate::state::AppState;
 use app::api::{DownloadRequest, DownloadStarted, Done, JobStatus};
@@ -39,14 +44,119 @@ pub fn routes() -> Router<AppState> {
 
 async fn start(
     State(state): State<AppState>,
+    client: Option<Extension<ClientIp>>,
+    session: Option<Extension<Session>>,
     ApiJson(request): ApiJson<DownloadRequest>,
 ) -> Result<Json<DownloadStarted>, ApiError> {
     let url = check_url(&request.url)?;
     let quality = parse_quality(request.quality.as_ref())?;
-    // A lookup made for the preview is reused: no second extraction.
-    let probe = state.info_cache.get(&url).await;
-    let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a });
+    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    check_capacity(&state, ip)?;
+    check_disk(&state).await?;
+    // A lookup made for the preview is reused: no second extraction. A miss
+    // is looked up now, so a bad link fails here, in words.
+    let probe = lookup(&state, url.clone()).await?;
+    check_duration(&state, &probe.info)?;
+    let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a });
+    let session = session.map(|s| s.0).unwrap_or(Session::Public);
+    if let Ok(mut owners) = state.owners.lock() {
+        owners.insert(id, Owner { session, ip });
+    }
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
+}
+
+/// Unfinished downloads per client and in total stay under their limits.
+/// The defaults (100 per client) let one person queue a long playlist.
+fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    let Ok(mut owners) = state.owners.lock() else { return Ok(()) };
+    // Forget downloads the reaper has removed.
+    owners.retain(|id, _| state.jobs.snapshot(*id).is_some());
+    let unfinished = |id: &Uuid| state.jobs.snapshot(*id).is_some_and(|j| !is_terminal(j.phase));
+    let total = owners.keys().filter(|id| unfinished(id)).count();
+    let mine = owners.iter().filter(|(id, o)| o.ip == ip && unfinished(id)).count();
+    let config = &state.config;
+    if mine >= config.max_jobs_per_client {
+        return Err(ApiError::Limit {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_downloads",
+            message: format!(
+                "You already have {mine} downloads waiting or running (the limit is {}). Wait for some to finish.",
+                config.max_jobs_per_client
+            ),
+        });
+    }
+    if total >= config.max_queued_jobs {
+        return Err(ApiError::Limit {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "server_busy",
+            message: "The server has too many downloads waiting. Try again in a few minutes.".into(),
+        });
+    }
+    Ok(())
+}
+
+/// New downloads are refused while `DOWNLOAD_DIR` holds more than `DISK_QUOTA`.
+async fn check_disk(state: &AppState) -> Result<(), ApiError> {
+    let Some(quota) = state.disk_quota else { return Ok(()) };
+    let used = dir_size(state.config.download_dir.clone()).await;
+    if used >= quota {
+        return Err(ApiError::Limit {
+            status: StatusCode::INSUFFICIENT_STORAGE,
+            code: "disk_full",
+            message: "The server's download space is full. Try again when earlier files have expired.".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Total size of the files under `dir` (job dirs are one level deep).
+async fn dir_size(dir: std::path::PathBuf) -> u64 {
+    tokio::task::spawn_blocking(move || {
+        fn walk(path: &std::path::Path, depth: u32) -> u64 {
+            let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| match entry.metadata() {
+                    Ok(m) if m.is_file() => m.len(),
+                    Ok(m) if m.is_dir() && depth < 3 => walk(&entry.path(), depth + 1),
+                    _ => 0,
+                })
+                .sum()
+        }
+        walk(&dir, 0)
+    })
+    .await
+    .unwrap_or(0)
+}
+
+fn check_duration(state: &AppState, info: &engine::InfoJson) -> Result<(), ApiError> {
+    let (Some(limit), Some(duration)) = (state.config.max_duration_secs, info.duration) else {
+        return Ok(());
+    };
+    if duration > limit as f64 {
+        return Err(ApiError::Limit {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "too_long",
+            message: format!(
+                "This video is longer than this server allows ({}).",
+                app::api::format_duration(limit)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// With login on, a download is visible only to the session that started it
+/// (and to bearer-token clients); others get the same 404 as an unknown id.
+fn check_visible(state: &AppState, id: Uuid, session: Option<&Extension<Session>>) -> Result<(), ApiError> {
+    if !state.auth.enabled() {
+        return Ok(());
+    }
+    let session = session.map(|s| &s.0).ok_or(ApiError::NotFound)?;
+    match state.owner(id) {
+        Some(owner) if session.may_see(&owner.session) => Ok(()),
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// `"720"`, `720`, `"audio"`; missing or null means `auto`.
@@ -70,14 +180,24 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
 }
 
-async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobStatus>, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    session: Option<Extension<Session>>,
+    Path(id): Path<String>,
+) -> Result<Json<JobStatus>, ApiError> {
     let id = parse_id(&id)?;
+    check_visible(&state, id, session.as_ref())?;
     let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
     Ok(Json(to_status(&snapshot)))
 }
 
-async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Done>, ApiError> {
+async fn cancel(
+    State(state): State<AppState>,
+    session: Option<Extension<Session>>,
+    Path(id): Path<String>,
+) -> Result<Json<Done>, ApiError> {
     let id = parse_id(&id)?;
+    check_visible(&state, id, session.as_ref())?;
     if state.jobs.cancel(id) {
         Ok(Json(Done { success: true }))
     } else {
@@ -110,6 +230,7 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
         filesize: file.map(|f| f.size),
         file_url: file.map(|_| format!("/api/file/{}", job.id)),
         error_code: failure.and_then(|f| f.kind).map(|k| crate::error::failure_code(k).to_string()),
+        hint: failure.and_then(|f| f.kind).and_then(crate::error::failure_hint).map(str::to_string),
     }
 }
 
@@ -132,8 +253,14 @@ fn is_terminal(phase: Phase) -> bool {
 /// ten a second), ending after the terminal status. A reconnect carrying
 /// `Last-Event-ID` gets only what it has not seen; one that has seen the end
 /// gets 204, which tells the browser to stop reconnecting.
-async fn events(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn events(
+    State(state): State<AppState>,
+    session: Option<Extension<Session>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    check_visible(&state, id, session.as_ref())?;
     let receiver = state.jobs.subscribe(id).ok_or(ApiError::NotFound)?;
     let last_seen = headers
         .get("last-event-id")
@@ -219,8 +346,14 @@ pub fn content_disposition(file_name: &str) -> String {
 /// The finished file as an attachment, with Range support so a browser can
 /// resume. It stays available until the reaper's TTL, so a failed browser
 /// download can be retried.
-async fn file(State(state): State<AppState>, Path(id): Path<String>, request: Request<Body>) -> Result<Response, ApiError> {
+async fn file(
+    State(state): State<AppState>,
+    session: Option<Extension<Session>>,
+    Path(id): Path<String>,
+    request: Request<Body>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    check_visible(&state, id, session.as_ref())?;
     let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
     let finished = snapshot
         .file

@@ -23,6 +23,18 @@ pub enum ApiError {
     /// The download exists but has no file (yet).
     #[error("not ready")]
     NotReady,
+    /// Too many requests from this client; try again after the delay.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// Login is on and this request carries no valid session or token.
+    #[error("not logged in")]
+    Unauthorized,
+    /// The egress guard refuses the destination; the text says why.
+    #[error("{0}")]
+    Refused(String),
+    /// A limit on downloads (per client, in total, size, duration, disk).
+    #[error("{message}")]
+    Limit { status: StatusCode, code: &'static str, message: String },
 }
 
 impl ApiError {
@@ -32,6 +44,18 @@ impl ApiError {
 
     /// The status, the machine-readable code and the sentence shown to people.
     /// Details that could reveal the server (paths, tracebacks) never leave here.
+    /// What the person can do about it, when there is something.
+    fn hint(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Engine(err) => match &**err {
+                EngineError::YtDlp { message, .. } if crate::egress::is_egress_refusal(message) => None,
+                EngineError::YtDlp { kind, .. } => failure_hint(*kind),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
@@ -40,6 +64,18 @@ impl ApiError {
                 "not_found",
                 "Nothing is known under that id. It may have expired.".into(),
             ),
+            ApiError::RateLimited { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many requests. Try again in {retry_after} s."),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Log in first (or send the access password as a bearer token).".into(),
+            ),
+            ApiError::Refused(message) => (StatusCode::FORBIDDEN, "destination_refused", message.clone()),
+            ApiError::Limit { status, code, message } => (*status, code, message.clone()),
             ApiError::NotReady => (
                 StatusCode::CONFLICT,
                 "not_ready",
@@ -52,6 +88,11 @@ impl ApiError {
 
 fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
     match err {
+        EngineError::YtDlp { message, .. } if crate::egress::is_egress_refusal(message) => (
+            StatusCode::FORBIDDEN,
+            "destination_refused",
+            failure_sentence(None, message),
+        ),
         EngineError::YtDlp { kind, message } => {
             (failure_status(*kind), failure_code(*kind), failure_sentence(Some(*kind), message))
         }
@@ -66,6 +107,11 @@ fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
             "The video site gave an answer that could not be read.".into(),
         ),
         EngineError::Cancelled => (StatusCode::CONFLICT, "cancelled", "The download was cancelled.".into()),
+        EngineError::TooLarge { limit } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_large",
+            format!("The file is larger than this server allows ({}).", engine::progress::format_bytes(*limit)),
+        ),
         EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_misconfigured",
@@ -77,9 +123,21 @@ fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
 
 fn failure_status(kind: FailureKind) -> StatusCode {
     match kind {
-        FailureKind::Unsupported | FailureKind::FormatUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+        // The link is fine, but this video cannot be had (by anyone here).
+        FailureKind::Unsupported
+        | FailureKind::FormatUnavailable
+        | FailureKind::Private
+        | FailureKind::MembersOnly
+        | FailureKind::AgeRestricted
+        | FailureKind::GeoBlocked
+        | FailureKind::Removed
+        | FailureKind::LiveNotStarted => StatusCode::UNPROCESSABLE_ENTITY,
         FailureKind::InvalidUrl => StatusCode::BAD_REQUEST,
-        FailureKind::Http(_) | FailureKind::Unreachable | FailureKind::Other => StatusCode::BAD_GATEWAY,
+        // The site refused this server: a problem of the server's setup.
+        FailureKind::BotCheck
+        | FailureKind::Http(_)
+        | FailureKind::Unreachable
+        | FailureKind::Other => StatusCode::BAD_GATEWAY,
     }
 }
 
@@ -94,12 +152,28 @@ pub fn failure_code(kind: FailureKind) -> &'static str {
         FailureKind::Http(_) => "remote_error",
         FailureKind::Unreachable => "remote_unreachable",
         FailureKind::FormatUnavailable => "format_unavailable",
+        FailureKind::BotCheck => "bot_check",
+        FailureKind::Private => "private_video",
+        FailureKind::MembersOnly => "members_only",
+        FailureKind::AgeRestricted => "age_restricted",
+        FailureKind::GeoBlocked => "geo_blocked",
+        FailureKind::Removed => "video_removed",
+        FailureKind::LiveNotStarted => "live_not_started",
         FailureKind::Other => "remote_failed",
     }
 }
 
+/// What the person can do about a yt-dlp failure, in English (the page has
+/// the Russian in `app::messages`).
+pub fn failure_hint(kind: FailureKind) -> Option<&'static str> {
+    app::messages::hint(failure_code(kind), app::messages::Lang::En)
+}
+
 /// The sentence people read for a yt-dlp failure (lookups and downloads alike).
 pub fn failure_sentence(kind: Option<FailureKind>, message: &str) -> String {
+    if let Some(sentence) = crate::egress::egress_refusal_message(message) {
+        return sentence;
+    }
     match kind {
         Some(FailureKind::Unsupported) => {
             "No video was found at that link. Check that it points to a video page.".into()
@@ -119,6 +193,18 @@ pub fn failure_sentence(kind: Option<FailureKind>, message: &str) -> String {
         Some(FailureKind::FormatUnavailable) => {
             "That quality is not available for this video. Try another one.".into()
         }
+        Some(
+            kind @ (FailureKind::BotCheck
+            | FailureKind::Private
+            | FailureKind::MembersOnly
+            | FailureKind::AgeRestricted
+            | FailureKind::GeoBlocked
+            | FailureKind::Removed
+            | FailureKind::LiveNotStarted),
+        ) => match app::messages::message(failure_code(kind), app::messages::Lang::En) {
+            Some((sentence, _)) => sentence.into(),
+            None => format!("The video could not be downloaded: {}", first_sentence(message)),
+        },
         Some(FailureKind::Other) | None => format!("The video could not be downloaded: {}", first_sentence(message)),
     }
 }
@@ -145,8 +231,17 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(error = %self, code, "request refused");
         }
-        let body = ApiErrorBody { success: false, error: message, code: Some(code.to_string()) };
-        (status, Json(body)).into_response()
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(retry_after),
+            _ => None,
+        };
+        let hint = self.hint().map(str::to_string);
+        let body = ApiErrorBody { success: false, error: message, code: Some(code.to_string()), hint };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -158,6 +253,13 @@ impl From<JsonRejection> for ApiError {
             }
             JsonRejection::JsonSyntaxError(_) => "The request body is not valid JSON.".to_string(),
             JsonRejection::JsonDataError(e) => format!("The request is missing something: {}", e.body_text()),
+            JsonRejection::BytesRejection(_) => {
+                return ApiError::Limit {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "body_too_large",
+                    message: format!("The request is too large (the limit is {} bytes).", crate::MAX_BODY_BYTES),
+                }
+            }
             _ => "The request could not be read.".to_string(),
         };
         ApiError::bad_request("bad_request", message)

@@ -1,17 +1,24 @@
+#![recursion_limit = "256"]
 //! The Kachay server: the JSON API, the server-rendered page and static files.
 //!
 //! `router(state)` builds the whole app; `serve(listener, state, shutdown)`
 //! runs it on a listener the caller bound, so tests can use 127.0.0.1:0.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod downloads;
 pub mod egress;
 pub mod error;
+pub mod health;
+pub mod security;
 pub mod state;
+pub mod ytdlp_args;
 
 use app::{shell, App};
-use axum::extract::MatchedPath;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::middleware::{from_fn, from_fn_with_state};
+use std::net::SocketAddr;
 use axum::http::Request;
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -22,15 +29,31 @@ use tower_http::trace::TraceLayer;
 pub use config::Config;
 pub use state::AppState;
 
-/// The whole application: API, pages, static files.
+/// The largest JSON body the API reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The whole application: API, pages, static files, behind the guards.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()
         .merge(api::routes())
         .merge(downloads::routes())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(auth::routes())
+        .merge(health::routes())
+        .leptos_routes_with_context(&state, routes, security::provide_nonce_from_request, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security::provide_nonce_from_request,
+            shell,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Layers run outside-in from the bottom: headers, trace, client IP,
+        // rate limit (so failed logins are limited too), login.
+        .layer(from_fn_with_state(state.clone(), auth::require_login))
+        .layer(from_fn_with_state(state.clone(), security::rate_limit))
+        .layer(from_fn_with_state(state.clone(), security::client_ip))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 // Spans are named by the route template, never by the raw path.
@@ -42,6 +65,7 @@ pub fn router(state: AppState) -> Router {
                 tracing::info_span!("request", method = %request.method(), route)
             }),
         )
+        .layer(from_fn(security::security_headers))
         .with_state(state)
 }
 
@@ -66,9 +90,18 @@ pub async fn serve(
         shutdown.await;
         stop_jobs.shutdown().await;
     };
-    let served = axum::serve(listener, router(state).into_make_service())
+    let limiter = state.post_limiter.clone();
+    let janitor = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.shrink();
+        }
+    });
+    let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     reaper.abort();
+    janitor.abort();
     served
 }

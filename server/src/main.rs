@@ -27,7 +27,10 @@ async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let leptos = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
     let addr = config.bind_addr();
-    let state = AppState::new(config, site_options(leptos.leptos_options));
+    warn_if_exposed(&config, addr);
+    let state = AppState::build(config, site_options(leptos.leptos_options))
+        .await
+        .map_err(|e| e.to_string())?;
     match state.ytdlp.version().await {
         Ok(version) => tracing::info!(program = %state.ytdlp.program().display(), %version, "yt-dlp found"),
         Err(e) => tracing::warn!("yt-dlp is not usable: {e}. Run scripts/setup.sh or set YTDLP."),
@@ -39,6 +42,17 @@ async fn run() -> Result<(), String> {
     serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server stopped: {e}"))
+}
+
+/// Reachable from other machines with no password: say so loudly.
+fn warn_if_exposed(config: &Config, addr: std::net::SocketAddr) {
+    let password = config.access_password.as_deref().is_some_and(|p| !p.is_empty());
+    if !addr.ip().is_loopback() && !password {
+        tracing::warn!(
+            "listening on {addr}, which other machines can reach, with no ACCESS_PASSWORD: anyone who \
+             can reach it can use this server. Set ACCESS_PASSWORD (see the README)."
+        );
+    }
 }
 
 /// Run outside cargo-leptos with no `LEPTOS_SITE_ROOT`, the binary still finds

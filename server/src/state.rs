@@ -1,12 +1,26 @@
 //! What every handler shares.
 
-use crate::config::Config;
+use crate::auth::{Auth, Session};
+use crate::config::{Config, ConfigError};
+use crate::egress::{EgressPolicy, EgressProxy};
+use crate::security::{PostLimiter, TrustedProxies};
 use axum::extract::FromRef;
 use engine::jobs::{JobManager, JobSettings};
 use engine::{Probe, YtDlp};
 use leptos::config::LeptosOptions;
 use moka::future::Cache;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Who started a download.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub session: Session,
+    pub ip: IpAddr,
+}
 
 /// Shared state, cheap to clone.
 #[derive(Clone, FromRef)]
@@ -19,11 +33,50 @@ pub struct AppState {
     pub info_cache: Cache<String, Arc<Probe>>,
     /// Downloads: queue, progress, files.
     pub jobs: JobManager,
+    /// Which destinations the server may fetch from.
+    pub egress: Arc<EgressPolicy>,
+    /// The proxy every yt-dlp and ffmpeg connection goes through.
+    pub egress_proxy: Arc<EgressProxy>,
+    pub trusted_proxies: Arc<TrustedProxies>,
+    pub post_limiter: Arc<PostLimiter>,
+    pub auth: Arc<Auth>,
+    /// Who started each download.
+    pub owners: Arc<Mutex<HashMap<Uuid, Owner>>>,
+    pub disk_quota: Option<u64>,
+}
+
+/// A problem that stops the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("could not start the egress proxy: {0}")]
+    Proxy(#[from] std::io::Error),
 }
 
 impl AppState {
-    pub fn new(config: Config, leptos_options: LeptosOptions) -> AppState {
-        let ytdlp = Arc::new(YtDlp::new(config.ytdlp_program()).with_probe_timeout(config.probe_timeout()));
+    /// Checks the settings and starts the egress proxy.
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
+        let egress = Arc::new(
+            EgressPolicy::from_setting(config.allow_private_networks.as_deref())
+                .map_err(|e| ConfigError::invalid("ALLOW_PRIVATE_NETWORKS", e.to_string()))?,
+        );
+        let trusted_proxies = TrustedProxies::parse(config.trusted_proxies.as_deref())
+            .map_err(|e| ConfigError::invalid("TRUSTED_PROXIES", e))?;
+        let max_filesize = config.max_filesize_bytes()?;
+        let disk_quota = config.disk_quota_bytes()?;
+        let egress_proxy = Arc::new(EgressProxy::start(egress.clone()).await?);
+
+        let mut extra_args: Vec<std::ffi::OsString> = vec!["--proxy".into(), egress_proxy.url().into()];
+        extra_args.extend(crate::ytdlp_args::ytdlp_args(&config)?);
+        let mut ytdlp = YtDlp::new(config.ytdlp_program())
+            .with_probe_timeout(config.probe_timeout())
+            .with_download_timeout(Duration::from_secs(config.download_timeout_secs.max(1)))
+            .with_extra_args(extra_args);
+        if let Some(limit) = max_filesize {
+            ytdlp = ytdlp.with_max_filesize(limit);
+        }
+        let ytdlp = Arc::new(ytdlp);
         let jobs = JobManager::new(
             ytdlp.clone(),
             JobSettings {
@@ -33,16 +86,30 @@ impl AppState {
                 file_ttl: config.file_ttl(),
             },
         );
-        let info_cache = Cache::builder()
-            .max_capacity(512)
-            .time_to_live(config.info_cache_ttl())
-            .build();
-        AppState {
+        let info_cache = Cache::builder().max_capacity(512).time_to_live(config.info_cache_ttl()).build();
+        let post_limiter = PostLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst);
+        let auth = Auth::new(config.access_password.clone(), config.secret_key.as_deref(), config.session_days);
+        if auth.enabled() && config.secret_key.as_deref().is_none_or(str::is_empty) {
+            tracing::warn!("SECRET_KEY is not set: logins last only until the server restarts");
+        }
+        Ok(AppState {
             config: Arc::new(config),
             leptos_options,
             ytdlp,
             info_cache,
             jobs,
-        }
+            egress,
+            egress_proxy,
+            trusted_proxies: Arc::new(trusted_proxies),
+            post_limiter: Arc::new(post_limiter),
+            auth: Arc::new(auth),
+            owners: Arc::new(Mutex::new(HashMap::new())),
+            disk_quota,
+        })
+    }
+
+    /// Who started download `id`, if known.
+    pub fn owner(&self, id: Uuid) -> Option<Owner> {
+        self.owners.lock().ok().and_then(|owners| owners.get(&id).cloned())
     }
 }

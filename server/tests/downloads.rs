@@ -265,13 +265,15 @@ async fn bad_requests_and_unknown_ids_say_so() {
 }
 
 #[tokio::test]
-async fn a_failing_site_gives_an_error_status_in_words() {
+async fn a_failing_site_is_reported_at_once_in_words() {
     let site = FixtureSite::start().await.expect("fixture");
     let app = TestApp::start().await;
-    let id = app.start_download(&site.url("/k/status=404/watch/main"), "720").await;
-    let done = app.wait_terminal(&id, Duration::from_secs(60)).await;
-    assert_eq!(done["status"], "error", "{done}");
-    let error = done["error"].as_str().expect("error text");
+    let (status, body) = app
+        .post_json("/api/download", json!({ "url": site.url("/k/status=404/watch/main"), "quality": "720" }))
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["success"], false);
+    let error = body["error"].as_str().expect("error text");
     assert!(error.contains("does not exist"), "{error}");
     assert!(app.leftovers().is_empty(), "left: {:?}", app.leftovers());
     app.stop().await;

@@ -8,6 +8,7 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    refusals: std::sync::Arc<server::egress::EgressProxy>,
     pub download_dir: std::path::PathBuf,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -26,11 +27,16 @@ impl TestApp {
             download_dir: download_dir.path().to_path_buf(),
             ytdlp: Some(fixture::ytdlp_program()),
             probe_timeout_secs: 60,
+            // The fixture site is on 127.0.0.1; only loopback is opened.
+            allow_private_networks: Some("127.0.0.0/8".into()),
+            rate_limit_per_minute: 100_000,
+            rate_limit_burst: 10_000,
             ..Config::default()
         };
         adjust(&mut config);
         let options = LeptosOptions::builder().output_name("kachay").site_root("target/site").build();
-        let state = AppState::new(config, options);
+        let state = AppState::build(config, options).await.expect("state");
+        let refusals = state.egress_proxy.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -41,12 +47,18 @@ impl TestApp {
         let client = reqwest::Client::builder().no_proxy().build().expect("client");
         TestApp {
             addr,
+            refusals,
             download_dir: download_dir.path().to_path_buf(),
             client,
             stop: Some(stop),
             task,
             _download_dir: download_dir,
         }
+    }
+
+    /// Connections the egress proxy refused so far.
+    pub fn egress_refusals(&self) -> u64 {
+        self.refusals.refusals()
     }
 
     pub fn url(&self, path: &str) -> String {
