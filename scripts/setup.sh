@@ -82,7 +82,11 @@ if [ ! -x .venv/bin/python ]; then
   step "Creating the Python virtualenv in .venv"
   python3 -m venv .venv
 fi
-if [ "$(.venv/bin/yt-dlp --version 2>/dev/null || true)" != "$YTDLP_VERSION" ]; then
+# The pinned version is the oldest accepted: a newer one (after
+# `.venv/bin/pip install -U "yt-dlp[default]"`, see docs/youtube.md) is kept,
+# since YouTube breaks old versions.
+installed_ytdlp="$(.venv/bin/yt-dlp --version 2>/dev/null || true)"
+if [ -z "$installed_ytdlp" ] || [ "$(printf '%s\n%s\n' "$installed_ytdlp" "$YTDLP_VERSION" | sort -V | head -n1)" != "$YTDLP_VERSION" ]; then
   step "Installing yt-dlp $YTDLP_VERSION into .venv"
   if ! .venv/bin/pip install -q --disable-pip-version-check "yt-dlp[default]==$YTDLP_VERSION" 2>/tmp/kachay-pip.err; then
     # The registry mirror can lag behind yt-dlp's newest certifi pin: install
@@ -93,7 +97,7 @@ if [ "$(.venv/bin/yt-dlp --version 2>/dev/null || true)" != "$YTDLP_VERSION" ]; 
       "requests>=2.32.2,<3" "urllib3>=2.0.2,<3" "websockets>=13.0" "yt-dlp-ejs==0.8.0"
   fi
 else
-  step "yt-dlp $YTDLP_VERSION present"
+  step "yt-dlp $installed_ytdlp present (at least $YTDLP_VERSION)"
 fi
 if [ "$(.venv/bin/deno --version 2>/dev/null | head -n1 | awk '{print $2}')" != "$DENO_VERSION" ]; then
   step "Installing deno $DENO_VERSION into .venv"

@@ -587,7 +587,7 @@ fn stage_estimate(stage: &mut Stage, tick: &DownloadTick) -> (f64, Option<u64>) 
             tick.total_bytes_estimate.map(|t| t as f64 / count as f64)
         };
         let within = match mean {
-            Some(m) if m > 0.0 => ((tick.downloaded_bytes - start) as f64 / m).min(0.99),
+            Some(m) if m > 0.0 => (tick.downloaded_bytes.saturating_sub(start) as f64 / m).min(0.99),
             _ => 0.0,
         };
         let fraction = (index as f64 + within) / count as f64;
