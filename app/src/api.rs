@@ -40,6 +40,57 @@ pub struct VideoInfo {
     /// The canonical page of the video, when the site gives one.
     #[serde(default)]
     pub webpage_url: Option<String>,
+    /// Present when the link is a playlist or channel: its entries (capped
+    /// by `MAX_PLAYLIST_ITEMS`), each downloadable on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playlist: Option<PlaylistInfo>,
+}
+
+/// A playlist's listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaylistInfo {
+    pub entries: Vec<PlaylistItem>,
+    /// How many entries the whole playlist has, when the site says.
+    pub count: Option<u64>,
+    /// True when only the first entries are listed.
+    pub truncated: bool,
+}
+
+/// One video of a playlist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaylistItem {
+    pub url: String,
+    pub title: String,
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub duration_secs: Option<u64>,
+    pub thumbnail: Option<String>,
+}
+
+/// Body of `POST /api/download-batch`: several links, one quality, one job each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchDownloadRequest {
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub quality: Option<serde_json::Value>,
+}
+
+/// Answer of `POST /api/download-batch`: ids of the started jobs, in order,
+/// and the links that were refused with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchDownloadStarted {
+    pub success: bool,
+    pub downloads: Vec<BatchItem>,
+}
+
+/// One link of a batch: its job id, or the error that kept it from starting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchItem {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One choice of the quality picker.

@@ -596,9 +596,11 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView 
             />
             <span class="quality-text">
                 <span class="quality-label">{move || words().0}</span>
-                <span class="quality-hint">{move || words2().1}</span>
+                <span class="quality-meta">
+                    <span class="quality-hint">{move || words2().1}</span>
+                    <span class="quality-size">{size}</span>
+                </span>
             </span>
-            <span class="quality-size">{size}</span>
         </label>
     }
 }

@@ -120,6 +120,18 @@ pub struct InfoJson {
         skip_serializing_if = "Option::is_none"
     )]
     pub live_status: Option<String>,
+    /// A playlist's entries (flat: links and titles), capped by the probe.
+    #[serde(
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub entries: Option<Vec<PlaylistEntry>>,
+    /// How many entries the whole playlist has, when the site says.
+    #[serde(
+        deserialize_with = "lenient::u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub playlist_count: Option<u64>,
     /// yt-dlp's `_type`: `video`, `playlist`, `url`, …
     #[serde(
         rename = "_type",
@@ -223,6 +235,27 @@ pub struct Thumbnail {
         skip_serializing_if = "Option::is_none"
     )]
     pub id: Option<String>,
+}
+
+/// One entry of a flat playlist listing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaylistEntry {
+    /// The entry's page (or a form yt-dlp can extract from).
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub webpage_url: Option<String>,
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub uploader: Option<String>,
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<String>,
 }
 
 /// One downloadable format.
@@ -457,6 +490,26 @@ impl InfoJson {
     /// Whether yt-dlp answered with a playlist rather than one video.
     pub fn is_playlist(&self) -> bool {
         matches!(self.kind.as_deref(), Some("playlist" | "multi_video"))
+    }
+
+    /// The playlist's entries that can be downloaded one by one: each with a
+    /// plain http(s) link (yt-dlp's internal `#__youtubedl_smuggle` part removed).
+    pub fn playlist_entries(&self) -> Vec<PlaylistEntry> {
+        self.entries
+            .iter()
+            .flatten()
+            .filter_map(|entry| {
+                let raw = entry.url.as_deref().or(entry.webpage_url.as_deref())?;
+                let url = match raw.split_once("#__youtubedl_smuggle") {
+                    Some((base, _)) => base,
+                    None => raw,
+                };
+                (url.starts_with("http://") || url.starts_with("https://")).then(|| PlaylistEntry {
+                    url: Some(url.to_string()),
+                    ..entry.clone()
+                })
+            })
+            .collect()
     }
 
     /// The formats, worst first. When `formats` is missing or empty, a single

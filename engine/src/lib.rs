@@ -20,7 +20,7 @@ pub mod ytdlp_options;
 
 pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
-pub use info::{Format, InfoJson};
+pub use info::{Format, InfoJson, PlaylistEntry};
 pub use jobs::{FinishedFile, JobFailure, JobManager, JobRequest, JobSettings, JobSnapshot};
 pub use progress::{Phase, Progress};
 pub use quality::{choices, QualityChoice, QualityId};

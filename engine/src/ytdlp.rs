@@ -16,6 +16,9 @@ use crate::info::InfoJson;
 use crate::quality::{self, QualityChoice};
 
 /// Default time limit for one probe.
+/// How many entries of a playlist a probe lists by default.
+pub const DEFAULT_MAX_PLAYLIST_ITEMS: usize = 50;
+
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Most bytes of stdout kept from yt-dlp (a YouTube `-J` is about 1 MB).
@@ -30,6 +33,7 @@ pub struct YtDlp {
     probe_timeout: Duration,
     download_timeout: Option<Duration>,
     max_filesize: Option<u64>,
+    max_playlist_items: usize,
     extra_args: Vec<OsString>,
     cookies_file: Option<PathBuf>,
 }
@@ -66,6 +70,7 @@ impl YtDlp {
             probe_timeout: DEFAULT_PROBE_TIMEOUT,
             download_timeout: None,
             max_filesize: None,
+            max_playlist_items: DEFAULT_MAX_PLAYLIST_ITEMS,
             extra_args: Vec::new(),
             cookies_file: None,
         }
@@ -89,6 +94,17 @@ impl YtDlp {
     /// The download time limit, if any.
     pub fn download_timeout(&self) -> Option<Duration> {
         self.download_timeout
+    }
+
+    /// Lists at most `items` entries of a playlist or channel (default 50).
+    pub fn with_max_playlist_items(mut self, items: usize) -> Self {
+        self.max_playlist_items = items.max(1);
+        self
+    }
+
+    /// The playlist cap.
+    pub fn max_playlist_items(&self) -> usize {
+        self.max_playlist_items
     }
 
     /// Refuses files larger than `bytes`: yt-dlp skips formats it knows are
@@ -172,7 +188,12 @@ impl YtDlp {
             "--no-update",
             "--socket-timeout",
             "20",
+            // A playlist or channel is listed, not extracted entry by entry,
+            // and never beyond the cap (endless radio playlists included).
+            "--flat-playlist",
+            "--playlist-items",
         ]);
+        cmd.arg(format!("1:{}", self.max_playlist_items));
         if let Some(copy) = &cookies {
             cmd.arg("--cookies").arg(copy.path());
         }

@@ -2,11 +2,14 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::api::{format_duration, group_thousands, Quality, VideoInfo, VideoInfoRequest, VideoInfoResponse};
+use app::api::{
+    format_duration, group_thousands, PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest,
+    VideoInfoResponse,
+};
 use axum::extract::{FromRequest, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::{choices, Probe};
+use engine::{choices, Probe, QualityId};
 use std::sync::Arc;
 
 /// The longest link accepted, in bytes.
@@ -27,7 +30,7 @@ async fn video_info(
 ) -> Result<Json<VideoInfoResponse>, ApiError> {
     let url = check_url(&request.url)?;
     let probe = lookup(&state, url).await?;
-    Ok(Json(VideoInfoResponse { success: true, info: describe(&probe) }))
+    Ok(Json(VideoInfoResponse { success: true, info: describe(&probe, state.ytdlp.max_playlist_items()) }))
 }
 
 /// Looks a link up, answering from the cache when it was seen recently.
@@ -88,17 +91,27 @@ pub fn check_url(raw: &str) -> Result<String, ApiError> {
 }
 
 /// The preview card's contents, in the seed service's shape.
-pub fn describe(probe: &Probe) -> VideoInfo {
+pub fn describe(probe: &Probe, max_items: usize) -> VideoInfo {
     let info = &probe.info;
-    let duration_secs = info.duration.filter(|d| d.is_finite() && *d >= 0.0).map(|d| d.round() as u64);
-    let qualities = choices(info)
-        .into_iter()
-        .map(|choice| Quality {
-            id: choice.id.as_str().to_string(),
-            label: choice.id.label().to_string(),
-            filesize_approx: choice.filesize_approx,
-        })
-        .collect();
+    let duration_secs = whole_secs(info.duration);
+    let playlist = info.is_playlist().then(|| playlist_of(info, max_items));
+    let qualities = if playlist.is_some() {
+        // One quality for all entries: every choice, sizes unknown (each
+        // entry gets the best it has at or below the choice).
+        QualityId::ALL
+            .iter()
+            .map(|id| Quality { id: id.as_str().to_string(), label: id.label().to_string(), filesize_approx: None })
+            .collect()
+    } else {
+        choices(info)
+            .into_iter()
+            .map(|choice| Quality {
+                id: choice.id.as_str().to_string(),
+                label: choice.id.label().to_string(),
+                filesize_approx: choice.filesize_approx,
+            })
+            .collect()
+    };
     VideoInfo {
         title: info.display_title().to_string(),
         duration: duration_secs.map(format_duration),
@@ -109,7 +122,36 @@ pub fn describe(probe: &Probe) -> VideoInfo {
         duration_secs,
         views: info.view_count,
         webpage_url: info.webpage_url.clone(),
+        playlist,
     }
+}
+
+fn whole_secs(duration: Option<f64>) -> Option<u64> {
+    duration.filter(|d| d.is_finite() && *d >= 0.0).map(|d| d.round() as u64)
+}
+
+fn playlist_of(info: &engine::InfoJson, max_items: usize) -> PlaylistInfo {
+    let entries: Vec<PlaylistItem> = info
+        .playlist_entries()
+        .into_iter()
+        .take(max_items)
+        .enumerate()
+        .map(|(i, entry)| {
+            let duration_secs = whole_secs(entry.duration);
+            PlaylistItem {
+                url: entry.url.unwrap_or_default(),
+                title: entry.title.or(entry.id).unwrap_or_else(|| format!("#{}", i + 1)),
+                duration: duration_secs.map(format_duration),
+                duration_secs,
+                thumbnail: entry.thumbnail,
+            }
+        })
+        .collect();
+    let truncated = match info.playlist_count {
+        Some(count) => count > entries.len() as u64,
+        None => entries.len() >= max_items,
+    };
+    PlaylistInfo { entries, count: info.playlist_count, truncated }
 }
 
 #[cfg(test)]

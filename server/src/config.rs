@@ -73,6 +73,8 @@ pub struct Config {
     pub ytdlp_extractor_args: Option<String>,
     /// `COOKIES_FILE`: a Netscape cookies.txt for yt-dlp (each run gets a copy).
     pub cookies_file: Option<PathBuf>,
+    /// `MAX_PLAYLIST_ITEMS`: entries listed from a playlist or channel.
+    pub max_playlist_items: usize,
 }
 
 impl Default for Config {
@@ -105,6 +107,7 @@ impl Default for Config {
             ytdlp_plugin_dirs: None,
             ytdlp_extractor_args: None,
             cookies_file: None,
+            max_playlist_items: 50,
         }
     }
 }
@@ -182,6 +185,7 @@ const VARIABLES: &[&str] = &[
     "ytdlp_plugin_dirs",
     "ytdlp_extractor_args",
     "cookies_file",
+    "max_playlist_items",
 ];
 
 impl Config {

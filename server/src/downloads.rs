@@ -8,7 +8,7 @@ use axum::Extension;
 use std::net::IpAddr;
 use crate::error::{failure_sentence, ApiError};
 use crate::state::AppState;
-use app::api::{DownloadRequest, DownloadStarted, Done, JobStatus};
+use app::api::{BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, Done, JobStatus};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
@@ -36,6 +36,7 @@ const EVENT_INTERVAL: Duration = Duration::from_millis(100);
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/download", post(start))
+        .route("/api/download-batch", post(start_batch))
         .route("/api/status/{id}", get(status))
         .route("/api/events/{id}", get(events))
         .route("/api/cancel/{id}", post(cancel))
@@ -56,6 +57,12 @@ async fn start(
     // A lookup made for the preview is reused: no second extraction. A miss
     // is looked up now, so a bad link fails here, in words.
     let probe = lookup(&state, url.clone()).await?;
+    if probe.info.is_playlist() {
+        return Err(ApiError::bad_request(
+            "is_playlist",
+            "This link is a playlist. Pick its videos (POST /api/download-batch with their links).",
+        ));
+    }
     check_duration(&state, &probe.info)?;
     let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a });
     let session = session.map(|s| s.0).unwrap_or(Session::Public);
@@ -63,6 +70,58 @@ async fn start(
         owners.insert(id, Owner { session, ip });
     }
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
+}
+
+/// Several links, one quality: one job each, in order. Counts as one request
+/// for the rate limit, so a 50-video playlist queues up instead of failing.
+/// Entries are looked up by their own jobs (a preview in the cache is reused);
+/// the egress proxy checks every connection those make.
+async fn start_batch(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientIp>>,
+    session: Option<Extension<Session>>,
+    ApiJson(request): ApiJson<BatchDownloadRequest>,
+) -> Result<Json<BatchDownloadStarted>, ApiError> {
+    let quality = parse_quality(request.quality.as_ref())?;
+    let max = state.config.max_playlist_items.max(1);
+    if request.urls.is_empty() {
+        return Err(ApiError::bad_request("missing_url", "Paste at least one link."));
+    }
+    if request.urls.len() > max {
+        return Err(ApiError::bad_request(
+            "too_many_links",
+            format!("At most {max} links at once."),
+        ));
+    }
+    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    check_disk(&state).await?;
+    let session = session.map(|s| s.0).unwrap_or(Session::Public);
+    let mut downloads = Vec::with_capacity(request.urls.len());
+    for raw in &request.urls {
+        let outcome = async {
+            let url = check_url(raw)?;
+            check_capacity(&state, ip)?;
+            let parsed = url::Url::parse(&url).map_err(|_| ApiError::bad_request("invalid_url", "Bad link."))?;
+            if let Err(refusal) = state.egress.check_url(&parsed).await {
+                return Err(ApiError::Refused(refusal.to_string()));
+            }
+            let probe = state.info_cache.get(&url).await;
+            if probe.as_ref().is_some_and(|p| p.info.is_playlist()) {
+                return Err(ApiError::bad_request("is_playlist", "This link is a playlist itself."));
+            }
+            let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a });
+            if let Ok(mut owners) = state.owners.lock() {
+                owners.insert(id, Owner { session: session.clone(), ip });
+            }
+            Ok::<Uuid, ApiError>(id)
+        }
+        .await;
+        downloads.push(match outcome {
+            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None },
+            Err(e) => BatchItem { url: raw.clone(), download_id: None, error: Some(e.public_message()) },
+        });
+    }
+    Ok(Json(BatchDownloadStarted { success: true, downloads }))
 }
 
 /// Unfinished downloads per client and in total stay under their limits.

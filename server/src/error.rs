@@ -42,6 +42,11 @@ impl ApiError {
         ApiError::BadRequest { code, message: message.into() }
     }
 
+    /// The sentence shown to people.
+    pub fn public_message(&self) -> String {
+        self.parts().2
+    }
+
     /// The status, the machine-readable code and the sentence shown to people.
     /// Details that could reveal the server (paths, tracebacks) never leave here.
     /// What the person can do about it, when there is something.

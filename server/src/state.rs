@@ -72,6 +72,7 @@ impl AppState {
         let mut ytdlp = YtDlp::new(config.ytdlp_program())
             .with_probe_timeout(config.probe_timeout())
             .with_download_timeout(Duration::from_secs(config.download_timeout_secs.max(1)))
+            .with_max_playlist_items(config.max_playlist_items.max(1))
             .with_extra_args(extra_args);
         if let Some(limit) = max_filesize {
             ytdlp = ytdlp.with_max_filesize(limit);
