@@ -283,3 +283,27 @@ async fn a_failing_site_is_reported_at_once_in_words() {
 fn uuid_like(id: &str) -> bool {
     id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_stops_downloads_and_removes_partial_files() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let app = TestApp::start().await;
+    let id = app.start_download(&site.url("/k/rate=100000/watch/main"), "1080").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = app.get_json(&format!("/api/status/{id}")).await;
+        if body["status"] == "downloading" && body["progress"].as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never started: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!app.leftovers().is_empty(), "a job dir exists while downloading");
+    let stopping = Instant::now();
+    let kept = app.stop_keeping_files().await;
+    assert!(stopping.elapsed() < Duration::from_secs(5), "shutdown took {:?}", stopping.elapsed());
+    let left: Vec<_> = std::fs::read_dir(kept.path()).expect("dir still there").filter_map(Result::ok).collect();
+    assert!(left.is_empty(), "partial files removed, left {left:?}");
+    assert_eq!(no_process_mentions(kept.path()), Vec::<String>::new());
+    site.stop().await;
+}

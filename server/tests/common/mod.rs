@@ -125,6 +125,15 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Stops the server but keeps its download directory for inspection.
+    pub async fn stop_keeping_files(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        self._download_dir
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
