@@ -35,6 +35,7 @@ impl Server {
             .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
             .env("ALLOW_PRIVATE_NETWORKS", "true")
             .env("RATE_LIMIT_PER_MINUTE", "100000")
+            .env("RATE_LIMIT_BURST", "100000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

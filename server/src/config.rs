@@ -33,17 +33,20 @@ pub struct Config {
     pub file_ttl_secs: u64,
     /// `ALLOW_PRIVATE_NETWORKS`: `true`, or a comma list of CIDRs the egress
     /// guard lets through although they are private or local.
+    #[serde(default, deserialize_with = "string_like")]
     pub allow_private_networks: Option<String>,
     /// `MAX_JOBS_PER_CLIENT`: unfinished downloads one client may have.
     pub max_jobs_per_client: usize,
     /// `MAX_QUEUED_JOBS`: unfinished downloads in total.
     pub max_queued_jobs: usize,
     /// `MAX_FILESIZE`: the largest file downloaded (`500M`, `4G`, bytes).
+    #[serde(default, deserialize_with = "string_like")]
     pub max_filesize: Option<String>,
     /// `MAX_DURATION_SECS`: the longest video accepted.
     pub max_duration_secs: Option<u64>,
     /// `DISK_QUOTA`: the most `DOWNLOAD_DIR` may hold (`20G`, bytes);
     /// new downloads are refused while it is full.
+    #[serde(default, deserialize_with = "string_like")]
     pub disk_quota: Option<String>,
     /// `DOWNLOAD_TIMEOUT_SECS`: the longest one download may run.
     pub download_timeout_secs: u64,
@@ -52,24 +55,31 @@ pub struct Config {
     /// `RATE_LIMIT_BURST`: how many of those may come at once.
     pub rate_limit_burst: u32,
     /// `TRUSTED_PROXIES`: comma list of CIDRs whose `X-Forwarded-For` is believed.
+    #[serde(default, deserialize_with = "string_like")]
     pub trusted_proxies: Option<String>,
     /// `ACCESS_PASSWORD`: when set, people log in first.
+    #[serde(default, deserialize_with = "string_like")]
     pub access_password: Option<String>,
     /// `SECRET_KEY`: signs session cookies (random per start when unset).
+    #[serde(default, deserialize_with = "string_like")]
     pub secret_key: Option<String>,
     /// `SESSION_DAYS`: how long a login lasts.
     pub session_days: u64,
     /// `JS_RUNTIME`: the JavaScript runtime yt-dlp uses for YouTube (a path,
     /// or `NAME:PATH` such as `node:/usr/bin/node`); default deno next to
     /// yt-dlp, then deno on PATH.
+    #[serde(default, deserialize_with = "string_like")]
     pub js_runtime: Option<String>,
     /// `POT_PROVIDER_URL`: a bgutil PO-token HTTP server (e.g.
     /// `http://127.0.0.1:4416`); needs the bgutil-ytdlp-pot-provider plugin.
+    #[serde(default, deserialize_with = "string_like")]
     pub pot_provider_url: Option<String>,
     /// `YTDLP_PLUGIN_DIRS`: more yt-dlp plugin directories, `:`-separated.
+    #[serde(default, deserialize_with = "string_like")]
     pub ytdlp_plugin_dirs: Option<String>,
     /// `YTDLP_EXTRACTOR_ARGS`: further `KEY:ARGS` extractor arguments,
     /// separated by spaces or newlines.
+    #[serde(default, deserialize_with = "string_like")]
     pub ytdlp_extractor_args: Option<String>,
     /// `COOKIES_FILE`: a Netscape cookies.txt for yt-dlp (each run gets a copy).
     pub cookies_file: Option<PathBuf>,
@@ -110,6 +120,27 @@ impl Default for Config {
             max_playlist_items: 50,
         }
     }
+}
+
+/// Environment values are typed by figment (`true` becomes a bool, `12345`
+/// a number); settings that are text take any of them as text.
+fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Bool(bool),
+        Int(i64),
+        Uint(u64),
+        Float(f64),
+    }
+    Ok(Option::<Scalar>::deserialize(d)?.map(|v| match v {
+        Scalar::Text(s) => s,
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Uint(u) => u.to_string(),
+        Scalar::Float(f) => f.to_string(),
+    }))
 }
 
 /// A setting that could not be read.
@@ -288,6 +319,20 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("-1G"), None);
         assert_eq!(parse_size("5Q"), None);
+    }
+
+    #[test]
+    fn text_settings_take_values_that_look_like_other_types() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ALLOW_PRIVATE_NETWORKS", "true");
+            jail.set_env("ACCESS_PASSWORD", "12345");
+            jail.set_env("MAX_FILESIZE", "1000000");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            assert_eq!(config.allow_private_networks.as_deref(), Some("true"));
+            assert_eq!(config.access_password.as_deref(), Some("12345"));
+            assert_eq!(config.max_filesize_bytes().ok().flatten(), Some(1_000_000));
+            Ok(())
+        });
     }
 
     #[test]
