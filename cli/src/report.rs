@@ -78,6 +78,13 @@ fn kind_word(kind: FailureKind) -> (&'static str, Option<u16>) {
         FailureKind::Http(status) => ("http", Some(status)),
         FailureKind::Unreachable => ("unreachable", None),
         FailureKind::FormatUnavailable => ("format_unavailable", None),
+        FailureKind::BotCheck => ("bot_check", None),
+        FailureKind::Private => ("private", None),
+        FailureKind::MembersOnly => ("members_only", None),
+        FailureKind::AgeRestricted => ("age_restricted", None),
+        FailureKind::GeoBlocked => ("geo_blocked", None),
+        FailureKind::Removed => ("removed", None),
+        FailureKind::LiveNotStarted => ("live_not_started", None),
         FailureKind::Other => ("other", None),
     }
 }
@@ -111,6 +118,7 @@ impl Failure {
             EngineError::Parse(_) => ("parse", None, err.to_string()),
             EngineError::Io(_) => ("io", None, err.to_string()),
             EngineError::Cancelled => ("cancelled", None, err.to_string()),
+            EngineError::TooLarge { .. } => ("too_large", None, err.to_string()),
         };
         Failure {
             url: url.to_owned(),

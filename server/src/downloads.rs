@@ -269,7 +269,11 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
     let progress = &job.progress;
     let moving = matches!(job.phase, Phase::Downloading);
     let file = job.file.as_ref().filter(|_| job.phase == Phase::Completed);
-    let failure = job.error.as_ref().filter(|_| job.phase == Phase::Error);
+    let failure = job.error.as_ref().filter(|_| job.phase == Phase::Error).map(|f| engine::JobFailure {
+        kind: f.kind.map(|k| crate::error::effective_kind(k, &f.message)),
+        message: f.message.clone(),
+    });
+    let failure = failure.as_ref();
     JobStatus {
         status: phase_name(job.phase).to_string(),
         progress: (progress.percent * 10.0).round() / 10.0,

@@ -54,7 +54,7 @@ impl ApiError {
         match self {
             ApiError::Engine(err) => match &**err {
                 EngineError::YtDlp { message, .. } if crate::egress::is_egress_refusal(message) => None,
-                EngineError::YtDlp { kind, .. } => failure_hint(*kind),
+                EngineError::YtDlp { kind, message } => failure_hint(effective_kind(*kind, message)),
                 _ => None,
             },
             _ => None,
@@ -99,7 +99,8 @@ fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
             failure_sentence(None, message),
         ),
         EngineError::YtDlp { kind, message } => {
-            (failure_status(*kind), failure_code(*kind), failure_sentence(Some(*kind), message))
+            let kind = effective_kind(*kind, message);
+            (failure_status(kind), failure_code(kind), failure_sentence(Some(kind), message))
         }
         EngineError::Timeout(_) => (
             StatusCode::GATEWAY_TIMEOUT,
@@ -143,6 +144,16 @@ fn failure_status(kind: FailureKind) -> StatusCode {
         | FailureKind::Http(_)
         | FailureKind::Unreachable
         | FailureKind::Other => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// yt-dlp reports the egress proxy's own "could not reach" 502 as an HTTP
+/// error; for people it is an unreachable site, like a direct connection failure.
+pub fn effective_kind(kind: FailureKind, message: &str) -> FailureKind {
+    if message.contains(crate::egress::proxy::UNREACHABLE_REASON) {
+        FailureKind::Unreachable
+    } else {
+        kind
     }
 }
 

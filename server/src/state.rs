@@ -77,6 +77,9 @@ impl AppState {
         if let Some(limit) = max_filesize {
             ytdlp = ytdlp.with_max_filesize(limit);
         }
+        if let Some(cookies) = crate::ytdlp_args::cookies_file(&config)? {
+            ytdlp = ytdlp.with_cookies_file(cookies);
+        }
         let ytdlp = Arc::new(ytdlp);
         let jobs = JobManager::new(
             ytdlp.clone(),

@@ -245,6 +245,29 @@ mod tests {
     }
 
     #[test]
+    fn settings_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("POT_PROVIDER_URL", "http://127.0.0.1:4416");
+            jail.set_env(
+                "YTDLP_EXTRACTOR_ARGS",
+                "youtube:player_client=default,mweb youtube:pot_trace=true",
+            );
+            jail.set_env("JS_RUNTIME", "");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let args = strings(&ytdlp_args(&config).map_err(|e| e.to_string())?);
+            let joined = args.join(" ");
+            assert!(
+                joined.contains(
+                    "--extractor-args youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416 \
+                     --extractor-args youtube:player_client=default,mweb;pot_trace=true"
+                ),
+                "{joined}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn cookies_file_is_checked() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(cookies_file(&Config::default()).ok(), Some(None));

@@ -37,6 +37,10 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The start of the reason phrase and body of every refusal; yt-dlp prints
 /// the reason phrase, see [`super::is_egress_refusal`].
 pub const REFUSAL_PREFIX: &str = "Destination refused by Kachay's egress guard";
+/// The reason phrase of the proxy's own 502s (the destination could not be
+/// resolved, connected to, or gave no valid answer): yt-dlp prints it as
+/// `HTTP Error 502: <this>`, which tells it apart from a site's own 502.
+pub const UNREACHABLE_REASON: &str = "Kachay proxy could not reach the destination";
 
 const PROXY_USER: &str = "kachay";
 
@@ -239,7 +243,7 @@ impl Shared {
                 tracing::info!(host, port, reason = %failure, "egress proxy could not resolve a destination");
                 Err(text_response(
                     StatusCode::BAD_GATEWAY,
-                    "Bad Gateway",
+                    UNREACHABLE_REASON,
                     &failure.to_string(),
                 ))
             }
@@ -271,7 +275,7 @@ impl Shared {
         tracing::info!(host, "egress proxy could not connect: {detail}");
         Err(text_response(
             StatusCode::BAD_GATEWAY,
-            "Bad Gateway",
+            UNREACHABLE_REASON,
             &format!("Kachay's proxy could not connect to {host}: {detail}."),
         ))
     }
@@ -429,7 +433,7 @@ fn upstream_failed(host: &str, error: &hyper::Error) -> Response<ProxyBody> {
     tracing::info!(host, "egress proxy: the destination failed: {error}");
     text_response(
         StatusCode::BAD_GATEWAY,
-        "Bad Gateway",
+        UNREACHABLE_REASON,
         &format!("Kachay's proxy got no valid answer from {host}: {error}."),
     )
 }
