@@ -18,7 +18,8 @@ t1=$SECONDS
 
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"
 cargo build --locked -p fixture
-cargo leptos end-to-end
+# The fixture site is on 127.0.0.1, which the egress guard refuses by default.
+ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 cargo leptos end-to-end
 t2=$SECONDS
 
 step "All tests passed: Rust $((t1 - t0)) s, browser $((t2 - t1)) s"

@@ -2,7 +2,7 @@
 //! and cookies. On the server these do nothing: the page only calls them
 //! after hydration.
 
-use crate::api::{DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
+use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
 use crate::i18n::Failure;
 
 /// Why a job's status could not be read.
@@ -22,6 +22,11 @@ pub async fn video_info(url: String) -> Result<VideoInfo, Failure> {
 /// Starts a download; returns its id.
 pub async fn start_download(url: String, quality: String) -> Result<String, Failure> {
     imp::start_download(DownloadRequest { url, quality: Some(serde_json::Value::String(quality)) }).await
+}
+
+/// Starts one download per link (a playlist's videos), in one request.
+pub async fn start_batch(urls: Vec<String>, quality: String) -> Result<Vec<BatchItem>, Failure> {
+    imp::start_batch(BatchDownloadRequest { urls, quality: Some(serde_json::Value::String(quality)) }).await
 }
 
 /// Asks the server to stop a download.
@@ -119,6 +124,65 @@ pub fn focus_after_removal() {
     });
 }
 
+/// The path of the page: from the request during the server render, from
+/// the address bar in the browser.
+pub fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_string())
+            .unwrap_or_else(|| "/".into())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        imp::location().0
+    }
+}
+
+/// A parameter of the page's query string (`?url=…`), decoded.
+pub fn query_param(name: &str) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let query = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.uri.query().map(str::to_string))
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let query = imp::location().1;
+    find_param(query.trim_start_matches('?'), name)
+}
+
+/// `a=1&url=https%3A%2F%2Fx` → the decoded value of `name`.
+pub fn find_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_component(key) == name).then(|| decode_component(value))
+    })
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; bad escapes stay as they are.
+fn decode_component(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether a click just now had a modifier held (so a link should open as
 /// the browser would, in a new tab).
 pub fn wants_new_tab(ev: &leptos::ev::MouseEvent) -> bool {
@@ -129,7 +193,8 @@ pub fn wants_new_tab(ev: &leptos::ev::MouseEvent) -> bool {
 mod imp {
     use super::StatusError;
     use crate::api::{
-        ApiErrorBody, DownloadRequest, DownloadStarted, JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
+        ApiErrorBody, BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted,
+        JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
     };
     use crate::i18n::Failure;
     use futures::StreamExt;
@@ -149,7 +214,11 @@ mod imp {
     async fn failure(response: Response) -> Failure {
         let status = response.status();
         match response.json::<ApiErrorBody>().await {
-            Ok(body) => Failure { code: body.code.or_else(|| Some(format!("http_{status}"))), message: body.error },
+            Ok(body) => Failure {
+                code: body.code.or_else(|| Some(format!("http_{status}"))),
+                message: body.error,
+                hint: body.hint,
+            },
             Err(_) => Failure::new(
                 &format!("http_{status}"),
                 format!("The server answered with an error ({status}). Try again in a moment."),
@@ -182,6 +251,21 @@ mod imp {
         if response.ok() {
             let started: DownloadStarted = response.json().await.map_err(|_| bad_answer())?;
             Ok(started.download_id)
+        } else {
+            Err(failure(response).await)
+        }
+    }
+
+    pub async fn start_batch(body: BatchDownloadRequest) -> Result<Vec<BatchItem>, Failure> {
+        let response = Request::post("/api/download-batch")
+            .json(&body)
+            .map_err(|_| unreachable())?
+            .send()
+            .await
+            .map_err(|_| unreachable())?;
+        if response.ok() {
+            let started: BatchDownloadStarted = response.json().await.map_err(|_| bad_answer())?;
+            Ok(started.downloads)
         } else {
             Err(failure(response).await)
         }
@@ -338,6 +422,12 @@ mod imp {
         element.focus().is_ok()
     }
 
+    /// Path and query of the address bar.
+    pub fn location() -> (String, String) {
+        let Some(location) = web_sys::window().map(|w| w.location()) else { return ("/".into(), String::new()) };
+        (location.pathname().unwrap_or_else(|_| "/".into()), location.search().unwrap_or_default())
+    }
+
     pub fn reveal(id: &str) {
         let Some(window) = web_sys::window() else { return };
         let Some(element) = window.document().and_then(|d| d.get_element_by_id(id)) else { return };
@@ -362,7 +452,7 @@ mod imp {
 #[cfg(not(feature = "hydrate"))]
 mod imp {
     use super::StatusError;
-    use crate::api::{DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
+    use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
     use crate::i18n::Failure;
 
     fn browser_only() -> Failure {
@@ -378,6 +468,10 @@ mod imp {
     }
 
     pub async fn cancel_download(_id: String) -> Result<(), Failure> {
+        Err(browser_only())
+    }
+
+    pub async fn start_batch(_body: BatchDownloadRequest) -> Result<Vec<BatchItem>, Failure> {
         Err(browser_only())
     }
 
@@ -419,7 +513,28 @@ mod imp {
 
     pub fn reveal(_id: &str) {}
 
+    #[cfg_attr(feature = "ssr", allow(dead_code))]
+    pub fn location() -> (String, String) {
+        ("/".into(), String::new())
+    }
+
     pub fn focus(_id: &str) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_param;
+
+    #[test]
+    fn query_parameters_are_decoded() {
+        let q = "lang=ru&url=https%3A%2F%2Fexample.com%2Fwatch%3Fv%3D1%26t%3D2&x=a+b";
+        assert_eq!(find_param(q, "url").as_deref(), Some("https://example.com/watch?v=1&t=2"));
+        assert_eq!(find_param(q, "x").as_deref(), Some("a b"));
+        assert_eq!(find_param(q, "lang").as_deref(), Some("ru"));
+        assert_eq!(find_param(q, "nope"), None);
+        assert_eq!(find_param("url=%E2%9C%93%zz%4", "url").as_deref(), Some("✓%zz%4"));
+        assert_eq!(find_param("", "url"), None);
     }
 }

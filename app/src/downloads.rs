@@ -16,6 +16,12 @@ use std::sync::Arc;
 const STORE_KEY: &str = "kachay_downloads";
 /// The list keeps at most this many rows.
 const MAX_ROWS: usize = 50;
+/// At most this many rows follow their download over an event stream; the
+/// others ask for the status every [`POLL_MS`]. A browser opens only six
+/// HTTP/1.1 connections to a server: a playlist's worth of streams would
+/// leave none for the page's own requests.
+const MAX_STREAMS: usize = 3;
+const POLL_MS: i32 = 1500;
 
 /// What localStorage keeps of a download.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,27 +114,44 @@ pub struct Downloads {
     pub list: RwSignal<Vec<Entry>>,
     prefs: Prefs,
     announcer: Announcer,
+    /// Event streams open now.
+    streams: StoredValue<usize>,
 }
 
 impl Downloads {
     pub fn new(prefs: Prefs, announcer: Announcer) -> Downloads {
-        Downloads { list: RwSignal::new(Vec::new()), prefs, announcer }
+        Downloads { list: RwSignal::new(Vec::new()), prefs, announcer, streams: StoredValue::new(0) }
     }
 
     /// A download this page just started: first in the list, saved by
     /// itself when it completes.
     pub fn add(&self, stored: Stored) {
-        let entry = Entry::new(stored);
+        self.add_many(vec![stored]);
+    }
+
+    /// Several downloads at once (a playlist), in the order given, announced once.
+    pub fn add_many(&self, items: Vec<Stored>) {
+        let Some(first) = items.first() else { return };
         let tr = self.prefs.lang.get_untracked().tr();
-        self.announcer.say(format!("{}: {}", tr.announce_started, entry.title));
+        let count = items.len();
+        self.announcer.say(if count == 1 {
+            format!("{}: {}", tr.announce_started, first.title)
+        } else {
+            format!("{}: {}", tr.announce_started, i18n::videos(count as u64, self.prefs.lang.get_untracked()))
+        });
+        let entries: Vec<Entry> = items.into_iter().map(Entry::new).collect();
         self.list.update(|list| {
-            list.retain(|e| e.id != entry.id);
-            list.insert(0, entry.clone());
-            list.truncate(MAX_ROWS);
+            list.retain(|e| !entries.iter().any(|n| n.id == e.id));
+            for (i, entry) in entries.iter().enumerate() {
+                list.insert(i, entry.clone());
+            }
+            list.truncate(MAX_ROWS.max(entries.len()));
         });
         self.persist();
-        let this = *self;
-        leptos::task::spawn_local(async move { this.watch(entry, true).await });
+        for entry in entries {
+            let this = *self;
+            leptos::task::spawn_local(async move { this.watch(entry, true).await });
+        }
     }
 
     /// After a reload: the downloads kept in localStorage, each checked
@@ -166,20 +189,32 @@ impl Downloads {
         }
     }
 
-    /// Keeps one entry up to date until it ends.
+    /// Keeps one entry up to date until it ends: over an event stream when
+    /// one is free, else by asking for the status now and then.
     async fn watch(self, entry: Entry, fresh: bool) {
         if !fresh && !self.check(&entry).await {
             return;
         }
-        // A few attempts: the event stream can end early (server restart,
-        // network change); the status tells whether to follow again.
-        for _ in 0..30 {
-            let follower = entry.clone();
-            let finished = client::follow(entry.id.clone(), move |status| self.apply(&follower, status)).await;
-            if finished || !self.check(&entry).await {
-                return;
+        let mut early_ends = 0;
+        loop {
+            if self.streams.get_value() < MAX_STREAMS && early_ends < 30 {
+                self.streams.update_value(|n| *n += 1);
+                let follower = entry.clone();
+                let finished = client::follow(entry.id.clone(), move |status| self.apply(&follower, status)).await;
+                self.streams.update_value(|n| *n = n.saturating_sub(1));
+                // The stream can end early (server restart, network change):
+                // the status tells whether to carry on.
+                if finished || !self.check(&entry).await {
+                    return;
+                }
+                early_ends += 1;
+                client::sleep_ms(1000).await;
+            } else {
+                client::sleep_ms(POLL_MS).await;
+                if !self.check(&entry).await {
+                    return;
+                }
             }
-            client::sleep_ms(2000).await;
         }
     }
 
@@ -319,6 +354,15 @@ pub fn DownloadRow(entry: Entry) -> impl IntoView {
     let finished = Signal::derive(move || e.finished());
     let e = entry.clone();
     let text = move || e.status.with(|s| row_text(s.as_ref(), e.gone.get(), prefs.lang.get()));
+    let e = entry.clone();
+    let hint = move || {
+        let lang = prefs.lang.get();
+        e.status.with(|s| {
+            s.as_ref()
+                .filter(|s| s.status == "error" && !e.gone.get())
+                .and_then(|s| i18n::error_hint(lang, s.error_code.as_deref(), s.hint.as_deref()))
+        })
+    };
     let (label_id, label) = (entry.quality.clone(), entry.label.clone());
     let quality = move || quality_words(&label_id, &label, prefs.tr()).0;
     let title = entry.title.clone();
@@ -358,16 +402,19 @@ pub fn DownloadRow(entry: Entry) -> impl IntoView {
                 aria-label=move || format!("{} {}", prefs.tr().progress_of, bar_title)
                 aria-valuemin="0"
                 aria-valuemax="100"
-                aria-valuenow=move || format!("{:.0}", percent.get())
+                aria-valuenow=move || (percent.get().round() as u64).to_string()
                 aria-valuetext=move || i18n::percent(percent.get(), prefs.lang.get())
             >
-                <div class="bar-fill" style:width=move || format!("{:.1}%", percent.get())></div>
+                <div class="bar-fill" style:width=move || format!("{}%", i18n::decimal(percent.get(), 1, Lang::En))></div>
             </div>
             <div class="download-foot">
                 <span class="download-percent" data-testid="percent">
-                    {move || i18n::percent(percent.get(), prefs.lang.get())}
+                    {move || if state.get() == "expired" { "—".to_string() } else { i18n::percent(percent.get(), prefs.lang.get()) }}
                 </span>
-                <span class="download-text">{text}</span>
+                <span class="download-text">
+                    {text}
+                    {move || hint().map(|h| view! { <span class="download-hint">{h}</span> })}
+                </span>
                 <span class="download-actions">
                     <Show when=move || state.get() == "completed">
                         <a class="button secondary" href=file_url.clone() download="" data-testid="save" on:click=on_save.clone()>
@@ -423,7 +470,7 @@ mod tests {
         assert_eq!(row_text(Some(&s), false, Lang::En), "5.0\u{a0}MB of ~10\u{a0}MB · 2.6\u{a0}MB/s · 1\u{a0}min 05\u{a0}s left");
         assert_eq!(
             row_text(Some(&s), false, Lang::Ru),
-            "5,0\u{a0}МБ из ~10\u{a0}МБ · 2,6\u{a0}МБ/с · осталось 1\u{a0}мин 05\u{a0}с"
+            "5,0\u{a0}МБ из ~10\u{a0}МБ · 2,6\u{a0}МБ/с · осталось\u{a0}1\u{a0}мин 05\u{a0}с"
         );
         let mut failed = status("error");
         failed.error = Some("The site refused access to this video.".into());

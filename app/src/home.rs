@@ -1,69 +1,22 @@
 //! The single page: paste a link, see what it is, pick a quality, and follow
 //! this browser's downloads.
 
-use crate::api::{Quality, VideoInfo};
+use crate::api::{PlaylistInfo, PlaylistItem, Quality, VideoInfo};
 use crate::client;
 use crate::downloads::{quality_words, Announcer, DownloadRow, Downloads, Stored};
 use crate::i18n::{self, Failure, Lang};
-use crate::prefs::{Prefs, Theme};
+use crate::prefs::{t, Prefs, Theme};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
+use leptos::either::{Either, EitherOf4};
 
 /// Where the lookup of the pasted link stands.
 #[derive(Debug, Clone, PartialEq)]
 enum Lookup {
-    /// Nothing asked on this page yet: the server render's answer (if the
-    /// address carried `?url=`) shows.
+    /// Nothing asked on this page yet.
     Idle,
     Loading,
     Ready { url: String, info: VideoInfo },
     Failed(Failure),
-}
-
-/// What the server render knows of a `?url=` in the address.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-enum FirstLookup {
-    /// No link in the address.
-    Nothing,
-    Ready { url: String, info: VideoInfo },
-    Failed(Failure),
-    /// The server render could not look it up: the browser does.
-    Pending(String),
-}
-
-/// The server render's lookup of `?url=`, when the server gives the page a
-/// [`crate::ssr::ServerLookup`].
-#[cfg(feature = "ssr")]
-fn first_lookup_fetcher() -> impl Fn(String) -> std::pin::Pin<Box<dyn std::future::Future<Output = FirstLookup> + Send>>
-       + Send
-       + Sync
-       + 'static {
-    let hook = use_context::<crate::ssr::ServerLookup>();
-    move |url: String| {
-        let hook = hook.clone();
-        Box::pin(async move {
-            if url.trim().is_empty() {
-                return FirstLookup::Nothing;
-            }
-            match hook {
-                Some(hook) => match hook.lookup(url.clone()).await {
-                    Ok(info) => FirstLookup::Ready { url, info },
-                    Err(body) => FirstLookup::Failed(Failure { code: body.code, message: body.error }),
-                },
-                None => FirstLookup::Pending(url),
-            }
-        })
-    }
-}
-
-/// In the browser the answer comes with the page; this runs only if it
-/// did not.
-#[cfg(not(feature = "ssr"))]
-fn first_lookup_fetcher() -> impl Fn(String) -> std::future::Ready<FirstLookup> + Send + Sync + 'static {
-    |url: String| {
-        std::future::ready(if url.trim().is_empty() { FirstLookup::Nothing } else { FirstLookup::Pending(url) })
-    }
 }
 
 #[component]
@@ -74,11 +27,15 @@ pub fn HomePage() -> impl IntoView {
     let downloads = Downloads::new(prefs, announcer);
     provide_context(downloads);
 
-    let query_url = use_query_map().with_untracked(|q| q.get("url")).unwrap_or_default();
+    // A link in the address (`/?url=…`: a reload, a shared link, a
+    // bookmarklet, or the form sent before the script ran) is looked up as
+    // soon as the script runs.
+    let query_url = client::query_param("url").unwrap_or_default();
     let url = RwSignal::new(query_url.clone());
-    let lookup = RwSignal::new(Lookup::Idle);
+    // Also written as the attribute, so the server render shows it.
+    let initial_url = query_url.clone();
+    let lookup = RwSignal::new(if query_url.trim().is_empty() { Lookup::Idle } else { Lookup::Loading });
     let paste_hint = RwSignal::new(false);
-    let first = Resource::new_blocking(move || query_url.clone(), first_lookup_fetcher());
     // Only the newest lookup may update the page: an answer to an older
     // request that arrives late is dropped.
     let generation = StoredValue::new(0u64);
@@ -110,13 +67,17 @@ pub fn HomePage() -> impl IntoView {
     };
 
     // Once the script runs: bring back this browser's downloads, and look up
-    // a `?url=` the server render could not.
-    Effect::new(move |_| downloads.restore());
+    // the `?url=` of the address.
+    let running = RwSignal::new(false);
     Effect::new(move |_| {
-        if let Some(FirstLookup::Pending(link)) = first.get() {
-            if lookup.with_untracked(|l| *l == Lookup::Idle) {
-                look_up(link);
-            }
+        running.set(true);
+        downloads.restore();
+    });
+    let first_link = StoredValue::new(query_url.clone());
+    Effect::new(move |_| {
+        let link = first_link.get_value();
+        if !link.trim().is_empty() {
+            look_up(link);
         }
     });
 
@@ -151,118 +112,109 @@ pub fn HomePage() -> impl IntoView {
         });
     };
 
-    let busy = move || lookup.with(|l| matches!(l, Lookup::Loading));
+    // Without the script (server render, no JavaScript) nothing is under way.
+    let busy = move || running.get() && lookup.with(|l| matches!(l, Lookup::Loading));
     let tr = move || prefs.tr();
 
+    let header = view! {
+        <header class="masthead">
+            <div class="brand-row">
+                <h1 class="brand">
+                    <Logo/>
+                    {crate::PRODUCT_NAME}
+                </h1>
+                <Settings/>
+            </div>
+            <p class="tagline">{t(|t| t.tagline)}</p>
+        </header>
+    };
+    let form = view! {
+        <form class="lookup" method="get" action="/" novalidate on:submit=on_submit>
+            <label class="visually-hidden" for="url">{t(|t| t.link_label)}</label>
+            <div class="field">
+                <svg class="field-icon" viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M10 14a5 5 0 0 0 7.07 0l3-3a5 5 0 0 0-7.07-7.07l-1.5 1.5M14 10a5 5 0 0 0-7.07 0l-3 3a5 5 0 0 0 7.07 7.07l1.5-1.5"/>
+                </svg>
+                <input
+                    id="url"
+                    name="url"
+                    type="text"
+                    inputmode="url"
+                    autocomplete="off"
+                    autocapitalize="off"
+                    spellcheck="false"
+                    enterkeyhint="go"
+                    placeholder=t(|t| t.placeholder)
+                    node_ref=input_ref
+                    value=initial_url
+                    bind:value=url
+                    on:paste=on_paste
+                    aria-describedby="paste-hint"
+                />
+            </div>
+            <div class="lookup-buttons">
+                <button type="button" class="secondary paste" on:click=on_paste_button>
+                    <svg viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M9 4h6M9 4a1 1 0 0 0-1 1v1h8V5a1 1 0 0 0-1-1M8 6H6a1 1 0 0 0-1 1v13a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V7a1 1 0 0 0-1-1h-2"/>
+                    </svg>
+                    {t(|t| t.paste)}
+                </button>
+                <button type="submit" class="primary" aria-disabled=move || busy().then_some("true")>
+                    {move || if busy() { tr().looking } else { tr().get_info }}
+                </button>
+            </div>
+        </form>
+        <p id="paste-hint" class="hint" aria-live="polite">
+            {move || paste_hint.get().then(|| tr().paste_hint)}
+        </p>
+    };
+    let result = view! {
+        <div class="result" aria-busy=move || busy().to_string()>
+            {move || match lookup.get() {
+                Lookup::Idle => EitherOf4::A(view! { <Intro/> }),
+                Lookup::Loading => {
+                    EitherOf4::B(
+                        view! {
+                            <CardSkeleton/>
+                            <p class="notice no-js-only">{t(|t| t.needs_script)}</p>
+                        },
+                    )
+                }
+                Lookup::Failed(failure) => EitherOf4::C(view! { <LookupError failure/> }),
+                Lookup::Ready { url, info } => EitherOf4::D(view! { <VideoCard url info/> }),
+            }}
+        </div>
+    };
+    let list = view! {
+        <section
+            class="downloads"
+            aria-labelledby="downloads-heading"
+            hidden=move || downloads.list.with(Vec::is_empty)
+        >
+            <div class="downloads-head">
+                <h2 id="downloads-heading" tabindex="-1">
+                    {t(|t| t.downloads)}
+                    <span class="count">{move || downloads.list.with(Vec::len)}</span>
+                </h2>
+                <Show when=move || downloads.any_finished()>
+                    <button type="button" class="ghost" on:click=move |_| downloads.clear_finished()>
+                        {t(|t| t.clear_finished)}
+                    </button>
+                </Show>
+            </div>
+            <ul class="download-list" data-testid="downloads">
+                <For each=move || downloads.list.get() key=|entry| entry.id.clone() let:entry>
+                    <DownloadRow entry/>
+                </For>
+            </ul>
+        </section>
+    };
     view! {
         <div class="page">
-            <header class="masthead">
-                <div class="brand-row">
-                    <h1 class="brand">
-                        <Logo/>
-                        {crate::PRODUCT_NAME}
-                    </h1>
-                    <Settings/>
-                </div>
-                <p class="tagline">{move || tr().tagline}</p>
-            </header>
-            <main>
-                <form class="lookup" method="get" action="/" novalidate on:submit=on_submit>
-                    <label class="visually-hidden" for="url">{move || tr().link_label}</label>
-                    <div class="field">
-                        <svg class="field-icon" viewBox="0 0 24 24" aria-hidden="true">
-                            <path d="M10 14a5 5 0 0 0 7.07 0l3-3a5 5 0 0 0-7.07-7.07l-1.5 1.5M14 10a5 5 0 0 0-7.07 0l-3 3a5 5 0 0 0 7.07 7.07l1.5-1.5"/>
-                        </svg>
-                        <input
-                            id="url"
-                            name="url"
-                            type="text"
-                            inputmode="url"
-                            autocomplete="off"
-                            autocapitalize="off"
-                            spellcheck="false"
-                            enterkeyhint="go"
-                            placeholder=move || tr().placeholder
-                            node_ref=input_ref
-                            bind:value=url
-                            on:paste=on_paste
-                            aria-describedby="paste-hint"
-                        />
-                    </div>
-                    <div class="lookup-buttons">
-                        <button type="button" class="secondary paste" on:click=on_paste_button>
-                            <svg viewBox="0 0 24 24" aria-hidden="true">
-                                <path d="M9 4h6M9 4a1 1 0 0 0-1 1v1h8V5a1 1 0 0 0-1-1M8 6H6a1 1 0 0 0-1 1v13a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V7a1 1 0 0 0-1-1h-2"/>
-                            </svg>
-                            {move || tr().paste}
-                        </button>
-                        <button type="submit" class="primary" aria-disabled=move || busy().then_some("true")>
-                            {move || if busy() { tr().looking } else { tr().get_info }}
-                        </button>
-                    </div>
-                </form>
-                <p id="paste-hint" class="hint" aria-live="polite">
-                    {move || paste_hint.get().then(|| tr().paste_hint)}
-                </p>
-                <div class="result" aria-busy=move || busy().to_string()>
-                    {move || match lookup.get() {
-                        Lookup::Idle => {
-                            view! {
-                                <Suspense fallback=CardSkeleton>
-                                    {move || {
-                                        first
-                                            .get()
-                                            .map(|first| match first {
-                                                FirstLookup::Nothing => view! { <Intro/> }.into_any(),
-                                                FirstLookup::Ready { url, info } => {
-                                                    view! { <VideoCard url info/> }.into_any()
-                                                }
-                                                FirstLookup::Failed(failure) => {
-                                                    view! { <LookupError failure/> }.into_any()
-                                                }
-                                                FirstLookup::Pending(_) => {
-                                                    view! {
-                                                        <CardSkeleton/>
-                                                        <p class="error no-js-only">{move || tr().needs_script}</p>
-                                                    }
-                                                        .into_any()
-                                                }
-                                            })
-                                    }}
-                                </Suspense>
-                            }
-                                .into_any()
-                        }
-                        Lookup::Loading => view! { <CardSkeleton/> }.into_any(),
-                        Lookup::Failed(failure) => view! { <LookupError failure/> }.into_any(),
-                        Lookup::Ready { url, info } => view! { <VideoCard url info/> }.into_any(),
-                    }}
-                </div>
-                <section
-                    class="downloads"
-                    aria-labelledby="downloads-heading"
-                    hidden=move || downloads.list.with(Vec::is_empty)
-                >
-                    <div class="downloads-head">
-                        <h2 id="downloads-heading" tabindex="-1">
-                            {move || tr().downloads}
-                            <span class="count">{move || downloads.list.with(Vec::len)}</span>
-                        </h2>
-                        <Show when=move || downloads.any_finished()>
-                            <button type="button" class="ghost" on:click=move |_| downloads.clear_finished()>
-                                {move || tr().clear_finished}
-                            </button>
-                        </Show>
-                    </div>
-                    <ul class="download-list" data-testid="downloads">
-                        <For each=move || downloads.list.get() key=|entry| entry.id.clone() let:entry>
-                            <DownloadRow entry/>
-                        </For>
-                    </ul>
-                </section>
-            </main>
+            {header}
+            <main>{form}{result}{list}</main>
             <footer class="footer">
-                <p>{move || tr().footer}</p>
+                <p>{t(|t| t.footer)}</p>
             </footer>
             <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
                 {move || announcer.0.get()}
@@ -314,7 +266,7 @@ fn Settings() -> impl IntoView {
                     aria-current=move || (prefs.lang.get() == lang).then_some("true")
                     on:click=on_click
                 >
-                    {lang.tag().to_uppercase()}
+                    {lang.short_name()}
                 </a>
             }
         })
@@ -329,26 +281,9 @@ fn Settings() -> impl IntoView {
                 }
             };
             let icon = match theme {
-                Theme::System => view! {
-                    <svg viewBox="0 0 24 24" aria-hidden="true">
-                        <rect x="3" y="4" width="18" height="12" rx="2"/>
-                        <path d="M8 20h8M12 16v4"/>
-                    </svg>
-                }
-                    .into_any(),
-                Theme::Light => view! {
-                    <svg viewBox="0 0 24 24" aria-hidden="true">
-                        <circle cx="12" cy="12" r="4"/>
-                        <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"/>
-                    </svg>
-                }
-                    .into_any(),
-                Theme::Dark => view! {
-                    <svg viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M20 14.5A8 8 0 1 1 9.5 4a6.5 6.5 0 0 0 10.5 10.5z"/>
-                    </svg>
-                }
-                    .into_any(),
+                Theme::System => "M5 4h14a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zM8 20h8M12 16v4",
+                Theme::Light => "M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8zM12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4",
+                Theme::Dark => "M20 14.5A8 8 0 1 1 9.5 4a6.5 6.5 0 0 0 10.5 10.5z",
             };
             view! {
                 <a
@@ -360,17 +295,19 @@ fn Settings() -> impl IntoView {
                     data-theme-option=theme.as_str()
                     on:click=on_click
                 >
-                    {icon}
+                    <svg viewBox="0 0 24 24" aria-hidden="true">
+                        <path d=icon/>
+                    </svg>
                 </a>
             }
         })
         .collect_view();
     view! {
         <nav class="settings" aria-label=move || format!("{} · {}", tr().language, tr().theme)>
-            <div class="seg" role="group" aria-label=move || tr().language>
+            <div class="seg" role="group" aria-label=t(|t| t.language)>
                 {languages}
             </div>
-            <div class="seg" role="group" aria-label=move || tr().theme>
+            <div class="seg" role="group" aria-label=t(|t| t.theme)>
                 {themes}
             </div>
         </nav>
@@ -380,15 +317,17 @@ fn Settings() -> impl IntoView {
 /// What to do, before anything was looked up.
 #[component]
 fn Intro() -> impl IntoView {
-    let prefs = Prefs::get();
+    let steps = [t(|t| t.steps[0]), t(|t| t.steps[1]), t(|t| t.steps[2])];
     view! {
         <ol class="intro">
-            {(0..3)
-                .map(|i| {
+            {steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, step)| {
                     view! {
                         <li>
                             <span class="intro-n" aria-hidden="true">{i + 1}</span>
-                            <span>{move || prefs.tr().steps[i]}</span>
+                            <span>{step}</span>
                         </li>
                     }
                 })
@@ -399,11 +338,20 @@ fn Intro() -> impl IntoView {
 
 #[component]
 fn LookupError(failure: Failure) -> impl IntoView {
+    view! { <ErrorBox failure testid="lookup-error"/> }
+}
+
+/// An error sentence, and below it what to do about it when there is something.
+#[component]
+fn ErrorBox(failure: Failure, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
     let prefs = Prefs::get();
+    let hint_failure = failure.clone();
+    let hint = move || hint_failure.hint(prefs.lang.get());
     view! {
-        <p class="error" role="alert" data-testid="lookup-error">
-            {move || failure.text(prefs.lang.get())}
-        </p>
+        <div class="error" role="alert" data-testid=testid>
+            <p>{move || failure.text(prefs.lang.get())}</p>
+            {move || hint().map(|h| view! { <p class="error-hint">{h}</p> })}
+        </div>
     }
 }
 
@@ -411,9 +359,8 @@ fn LookupError(failure: Failure) -> impl IntoView {
 /// sizes as the card, so nothing jumps when it arrives.
 #[component]
 fn CardSkeleton() -> impl IntoView {
-    let prefs = Prefs::get();
     view! {
-        <article class="card skeleton js-only" aria-label=move || prefs.tr().loading_details>
+        <article class="card skeleton js-only" aria-label=t(|t| t.loading_details)>
             <div class="card-top">
                 <div class="thumb"></div>
                 <div class="card-body">
@@ -439,6 +386,15 @@ fn CardSkeleton() -> impl IntoView {
 /// The preview: thumbnail, title, channel, duration, views, qualities.
 #[component]
 fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
+    match info.playlist.clone() {
+        Some(playlist) => Either::Left(view! { <PlaylistCard info playlist/> }),
+        None => Either::Right(view! { <SingleCard url info/> }),
+    }
+}
+
+/// One video.
+#[component]
+fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     let prefs = Prefs::get();
     let tr = move || prefs.tr();
     let downloads = expect_context::<Downloads>();
@@ -477,20 +433,16 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
         });
     };
     let thumb = match thumbnail {
-        Some(src) => view! {
+        Some(src) => Either::Left(view! {
             <img class="thumb" src=src alt="" referrerpolicy="no-referrer" decoding="async" data-testid="thumbnail"/>
-        }
-            .into_any(),
-        None => view! {
+        }),
+        None => Either::Right(view! {
             <div class="thumb thumb-missing" aria-hidden="true">
                 <svg viewBox="0 0 24 24"><path d="M8 5v14l11-7z"/></svg>
             </div>
-        }
-            .into_any(),
+        }),
     };
-    let (video, audio): (Vec<Quality>, Vec<Quality>) = qualities.into_iter().partition(|q| q.id != "audio");
-    let has_audio = !audio.is_empty();
-    let has_choices = !video.is_empty() || has_audio;
+    let has_choices = !qualities.is_empty();
     view! {
         <article class="card" data-testid="video-card">
             <div class="card-top">
@@ -505,7 +457,7 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
                             .map(|u| {
                                 view! {
                                     <div class="stat wide">
-                                        <dt>{move || tr().channel}</dt>
+                                        <dt>{t(|t| t.channel)}</dt>
                                         <dd data-testid="uploader">{u}</dd>
                                     </div>
                                 }
@@ -514,7 +466,7 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
                             .map(|d| {
                                 view! {
                                     <div class="stat">
-                                        <dt>{move || tr().duration}</dt>
+                                        <dt>{t(|t| t.duration)}</dt>
                                         <dd>
                                             <time datetime=i18n::iso_duration(d) data-testid="duration">
                                                 {i18n::clock(d)}
@@ -527,7 +479,7 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
                             .map(|v| {
                                 view! {
                                     <div class="stat">
-                                        <dt>{move || tr().views}</dt>
+                                        <dt>{t(|t| t.views)}</dt>
                                         <dd data-testid="views">{move || i18n::group(v, prefs.lang.get())}</dd>
                                     </div>
                                 }
@@ -535,18 +487,7 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
                     </dl>
                 </div>
             </div>
-            <fieldset class="qualities" data-testid="qualities">
-                <legend>{move || tr().quality}</legend>
-                <div class="choices">
-                    {video.into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
-                </div>
-                <Show when=move || has_audio>
-                    <div class="choices audio-choices">
-                        <span class="group-label" aria-hidden="true">{move || tr().audio_group}</span>
-                        {audio.clone().into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
-                    </div>
-                </Show>
-            </fieldset>
+            <QualityPicker qualities selected/>
             <div class="card-actions">
                 <Show when=move || has_choices>
                     <button
@@ -561,11 +502,228 @@ fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
                         {move || if starting.get() { tr().starting } else { tr().download }}
                     </button>
                 </Show>
-                <p class="no-js-only muted">{move || tr().needs_script}</p>
+                <p class="no-js-only muted">{t(|t| t.needs_script)}</p>
                 {move || {
                     start_error
                         .get()
-                        .map(|f| view! { <p class="error" role="alert">{move || f.text(prefs.lang.get())}</p> })
+                        .map(|failure| view! { <ErrorBox failure/> })
+                }}
+            </div>
+        </article>
+    }
+}
+
+/// The quality choices: video heights and "best" in a grid, sound only set
+/// apart below them. One radio group.
+#[component]
+fn QualityPicker(qualities: Vec<Quality>, selected: RwSignal<String>) -> impl IntoView {
+    let (video, audio): (Vec<Quality>, Vec<Quality>) = qualities.into_iter().partition(|q| q.id != "audio");
+    let audio_view = (!audio.is_empty()).then(|| {
+        view! {
+            <div class="choices audio-choices">
+                <span class="group-label" aria-hidden="true">{t(|t| t.audio_group)}</span>
+                {audio.into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
+            </div>
+        }
+    });
+    view! {
+        <fieldset class="qualities" data-testid="qualities">
+            <legend>{t(|t| t.quality)}</legend>
+            <div class="choices">
+                {video.into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
+            </div>
+            {audio_view}
+        </fieldset>
+    }
+}
+
+/// A playlist or channel: its videos to tick, one quality for all, one
+/// button that starts them all.
+#[component]
+fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
+    let prefs = Prefs::get();
+    let tr = move || prefs.tr();
+    let downloads = expect_context::<Downloads>();
+    let selected = RwSignal::new(default_quality(&info.qualities));
+    let PlaylistInfo { entries, count, truncated } = playlist;
+    let total = entries.len();
+    let picked = RwSignal::new(vec![true; total]);
+    let picked_count = move || picked.with(|p| p.iter().filter(|b| **b).count());
+    let starting = RwSignal::new(false);
+    let start_error = RwSignal::new(None::<Failure>);
+    let refused = RwSignal::new(Vec::<(String, String)>::new());
+    let labels: Vec<(String, String)> = info.qualities.iter().map(|q| (q.id.clone(), q.label.clone())).collect();
+    let thumbnail = info.thumbnail.clone().or_else(|| entries.iter().find_map(|e| e.thumbnail.clone()));
+    let all_count = count.unwrap_or(total as u64);
+    let list = entries.clone();
+    let on_download = move |_| {
+        let quality = selected.get_untracked();
+        let chosen: Vec<PlaylistItem> = picked.with_untracked(|p| {
+            list.iter().zip(p.iter()).filter(|(_, on)| **on).map(|(e, _)| e.clone()).collect()
+        });
+        if chosen.is_empty() || quality.is_empty() || starting.get_untracked() {
+            return;
+        }
+        let label = labels.iter().find(|(id, _)| *id == quality).map(|(_, l)| l.clone()).unwrap_or_default();
+        starting.set(true);
+        start_error.set(None);
+        refused.set(Vec::new());
+        leptos::task::spawn_local(async move {
+            let urls = chosen.iter().map(|e| e.url.clone()).collect();
+            match client::start_batch(urls, quality.clone()).await {
+                Ok(items) => {
+                    let mut started = Vec::new();
+                    let mut failed = Vec::new();
+                    for (item, entry) in items.into_iter().zip(chosen) {
+                        match item.download_id {
+                            Some(id) => started.push(Stored {
+                                id,
+                                title: entry.title,
+                                quality: quality.clone(),
+                                label: label.clone(),
+                                saved: false,
+                            }),
+                            None => failed.push((entry.title, item.error.unwrap_or_default())),
+                        }
+                    }
+                    if let Some(first) = started.first() {
+                        let row = format!("dl-{}", first.id);
+                        downloads.add_many(started);
+                        leptos::task::spawn_local(async move {
+                            client::sleep_ms(50).await;
+                            client::reveal(&row);
+                        });
+                    }
+                    refused.set(failed);
+                }
+                Err(failure) => start_error.set(Some(failure)),
+            }
+            starting.set(false);
+        });
+    };
+    let toggle_all = move |_| {
+        let all = picked.with_untracked(|p| p.iter().all(|b| *b));
+        picked.set(vec![!all; total]);
+    };
+    // No picture for the list: the text takes the whole width.
+    let has_thumb = thumbnail.is_some();
+    let thumb = thumbnail.map(|src| {
+        view! {
+            <div class="thumb-wrap">
+                <img class="thumb" src=src alt="" referrerpolicy="no-referrer" decoding="async" data-testid="thumbnail"/>
+                <span class="badge">{move || i18n::videos(all_count, prefs.lang.get())}</span>
+            </div>
+        }
+    });
+    let rows = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let PlaylistItem { title, duration, duration_secs, thumbnail, .. } = entry;
+            let secs = duration_secs.or_else(|| duration.as_deref().and_then(i18n::parse_clock));
+            let checked = move || picked.with(|p| p.get(i).copied().unwrap_or(false));
+            let on_change = move |ev: leptos::ev::Event| {
+                let on = event_target_checked(&ev);
+                picked.update(|p| {
+                    if let Some(slot) = p.get_mut(i) {
+                        *slot = on;
+                    }
+                });
+            };
+            view! {
+                <li>
+                    <label class="pl-item" data-entry=i>
+                        <input type="checkbox" prop:checked=checked on:change=on_change/>
+                        <span class="pl-n" aria-hidden="true">{i + 1}</span>
+                        {thumbnail
+                            .map(|src| {
+                                view! {
+                                    <img class="pl-thumb" src=src alt="" loading="lazy" referrerpolicy="no-referrer"/>
+                                }
+                            })}
+                        <span class="pl-title">{title}</span>
+                        {secs.map(|d| view! { <span class="pl-duration">{i18n::clock(d)}</span> })}
+                    </label>
+                </li>
+            }
+        })
+        .collect_view();
+    let title = info.title.clone();
+    let uploader = info.uploader.clone();
+    view! {
+        <article class="card playlist-card" data-testid="video-card" data-playlist="true">
+            <div class="card-top" class:no-thumb=!has_thumb>
+                {thumb}
+                <div class="card-body">
+                    <p class="kicker">{t(|t| t.playlist)}</p>
+                    <h2 class="title" data-testid="title">{title}</h2>
+                    <dl class="stats">
+                        {uploader
+                            .map(|u| {
+                                view! {
+                                    <div class="stat wide">
+                                        <dt>{t(|t| t.channel)}</dt>
+                                        <dd data-testid="uploader">{u}</dd>
+                                    </div>
+                                }
+                            })}
+                        <div class="stat">
+                            <dt>{t(|t| t.videos)}</dt>
+                            <dd>{move || i18n::group(all_count, prefs.lang.get())}</dd>
+                        </div>
+                    </dl>
+                    <Show when=move || truncated>
+                        <p class="muted small">{move || i18n::showing_first(total as u64, count, prefs.lang.get())}</p>
+                    </Show>
+                </div>
+            </div>
+            <fieldset class="pl-entries">
+                <legend class="pl-legend">
+                    {move || i18n::selected_of(picked_count() as u64, total as u64, prefs.lang.get())}
+                </legend>
+                <button type="button" class="ghost pl-toggle" on:click=toggle_all>
+                    {move || if picked_count() == total { tr().select_none } else { tr().select_all }}
+                </button>
+                <ul class="pl-list">{rows}</ul>
+            </fieldset>
+            <QualityPicker qualities=info.qualities selected/>
+            <div class="card-actions">
+                <button
+                    type="button"
+                    class="primary download-button"
+                    on:click=on_download
+                    aria-disabled=move || (starting.get() || picked_count() == 0).then_some("true")
+                >
+                    <svg viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M12 4v11m0 0-4.5-4.5M12 15l4.5-4.5M5 19h14"/>
+                    </svg>
+                    {move || {
+                        if starting.get() {
+                            tr().starting.to_string()
+                        } else {
+                            i18n::download_videos(picked_count() as u64, prefs.lang.get())
+                        }
+                    }}
+                </button>
+                <p class="no-js-only muted">{t(|t| t.needs_script)}</p>
+                {move || start_error.get().map(|failure| view! { <ErrorBox failure/> })}
+                {move || {
+                    let failed = refused.get();
+                    (!failed.is_empty())
+                        .then(|| {
+                            let lang = prefs.lang.get();
+                            view! {
+                                <div class="error" role="alert">
+                                    <p>{i18n::not_started(failed.len() as u64, lang)}</p>
+                                    <ul class="refused">
+                                        {failed
+                                            .into_iter()
+                                            .map(|(title, error)| view! { <li>{title}": "{error}</li> })
+                                            .collect_view()}
+                                    </ul>
+                                </div>
+                            }
+                        })
                 }}
             </div>
         </article>
@@ -595,11 +753,11 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView 
                 on:change=move |_| selected.set(value.clone())
             />
             <span class="quality-text">
-                <span class="quality-label">{move || words().0}</span>
-                <span class="quality-meta">
+                <span class="quality-line">
+                    <span class="quality-label">{move || words().0}</span>
                     <span class="quality-hint">{move || words2().1}</span>
-                    <span class="quality-size">{size}</span>
                 </span>
+                <span class="quality-size">{size}</span>
             </span>
         </label>
     }

@@ -57,6 +57,14 @@ impl Lang {
         best.map(|(_, lang)| lang)
     }
 
+    /// `EN`, `RU` (the switcher's labels).
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Lang::En => "EN",
+            Lang::Ru => "RU",
+        }
+    }
+
     /// The language's own name for itself (the switcher).
     pub fn native_name(self) -> &'static str {
         match self {
@@ -123,6 +131,10 @@ pub struct Tr {
     pub theme_dark: &'static str,
     pub language: &'static str,
     pub footer: &'static str,
+    pub playlist: &'static str,
+    pub videos: &'static str,
+    pub select_all: &'static str,
+    pub select_none: &'static str,
     pub found: &'static str,
     pub announce_started: &'static str,
     pub announce_done: &'static str,
@@ -180,6 +192,10 @@ pub static EN: Tr = Tr {
     theme_dark: "Dark",
     language: "Language",
     footer: "Finished files stay on this server for a while, then they are deleted.",
+    playlist: "Playlist",
+    videos: "Videos",
+    select_all: "Select all",
+    select_none: "Select none",
     found: "Found",
     announce_started: "Download started",
     announce_done: "Download finished",
@@ -237,6 +253,10 @@ pub static RU: Tr = Tr {
     theme_dark: "Тёмная",
     language: "Язык",
     footer: "Готовые файлы хранятся на этом сервере недолго, потом удаляются.",
+    playlist: "Плейлист",
+    videos: "Видео",
+    select_all: "Выбрать все",
+    select_none: "Снять выбор",
     found: "Найдено",
     announce_started: "Загрузка началась",
     announce_done: "Загрузка завершена",
@@ -246,42 +266,54 @@ pub static RU: Tr = Tr {
 };
 
 /// A failed call as the page knows it: the server's stable `code` (or one of
-/// the page's own: `network`, `bad_answer`, `http_<status>`) and its English
-/// sentence.
+/// the page's own: `network`, `bad_answer`, `http_<status>`), its English
+/// sentence, and its English hint (what to do about it) when it gave one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub code: Option<String>,
     pub message: String,
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 impl Failure {
     pub fn new(code: &str, message: impl Into<String>) -> Failure {
-        Failure { code: Some(code.to_string()), message: message.into() }
+        Failure { code: Some(code.to_string()), message: message.into(), hint: None }
     }
 
     /// The sentence to show in `lang`.
     pub fn text(&self, lang: Lang) -> String {
         error_text(lang, self.code.as_deref(), &self.message)
     }
+
+    /// What to do about it, in `lang`, when there is something.
+    pub fn hint(&self, lang: Lang) -> Option<String> {
+        error_hint(lang, self.code.as_deref(), self.hint.as_deref())
+    }
 }
 
 /// A sentence for an error code. English keeps the server's own sentence
 /// when there is one (it is the most specific: it may name a limit or an
-/// HTTP status); Russian translates by code. An unknown code falls back to
-/// the server's sentence in both.
+/// HTTP status); Russian translates by code (the video-site failures from
+/// [`crate::messages`], the rest from this file). An unknown code falls back
+/// to the server's sentence in both.
 pub fn error_text(lang: Lang, code: Option<&str>, server_sentence: &str) -> String {
     let server_sentence = server_sentence.trim();
     if lang == Lang::En && !server_sentence.is_empty() {
         return server_sentence.to_string();
     }
     let number = first_number(server_sentence);
-    let known = code.and_then(|code| code_text(lang, code, number.as_deref()));
+    let known = code.and_then(|code| {
+        crate::messages::message(code, lang)
+            .map(|(sentence, _)| sentence.to_string())
+            .or_else(|| code_text(lang, code, number.as_deref()))
+    });
     match known {
         Some(text) => {
             // "The video could not be downloaded: <what yt-dlp said>" keeps its detail.
             if code == Some("remote_failed") {
                 if let Some((_, detail)) = server_sentence.split_once(": ") {
-                    return format!("{text}: {detail}");
+                    return format!("{}: {detail}", text.trim_end_matches('.'));
                 }
             }
             text
@@ -289,6 +321,20 @@ pub fn error_text(lang: Lang, code: Option<&str>, server_sentence: &str) -> Stri
         None if !server_sentence.is_empty() => server_sentence.to_string(),
         None => lang.tr().failed.to_string(),
     }
+}
+
+/// What to do about an error, in `lang`: the table's hint for the code, else
+/// the server's (English) hint.
+pub fn error_hint(lang: Lang, code: Option<&str>, server_hint: Option<&str>) -> Option<String> {
+    let server_hint = server_hint.map(str::trim).filter(|h| !h.is_empty());
+    if lang == Lang::En {
+        if let Some(hint) = server_hint {
+            return Some(hint.to_string());
+        }
+    }
+    code.and_then(|code| crate::messages::hint(code, lang))
+        .map(str::to_string)
+        .or_else(|| server_hint.map(str::to_string))
 }
 
 fn first_number(text: &str) -> Option<String> {
@@ -388,6 +434,11 @@ fn code_text(lang: Lang, code: &str, number: Option<&str>) -> Option<String> {
             "The server has no room for more files right now. Try again later.",
             "На сервере сейчас нет места для новых файлов. Попробуйте позже.",
         ),
+        "is_playlist" => pick(
+            "This link is a playlist: pick its videos.",
+            "Это плейлист: выберите из него видео.",
+        ),
+        "too_many_links" => pick("Too many links at once.", "Слишком много ссылок за раз."),
         "too_many_downloads" | "queue_full" => pick(
             "Too many downloads are waiting. Let some finish first.",
             "Слишком много загрузок в очереди. Дождитесь, пока часть закончится.",
@@ -413,7 +464,7 @@ pub fn group(n: u64, lang: Lang) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -424,10 +475,77 @@ pub fn group(n: u64, lang: Lang) -> String {
 /// A decimal with `places` digits after the point, the language's way
 /// (`2.5` / `2,5`).
 pub fn decimal(value: f64, places: usize, lang: Lang) -> String {
-    let text = format!("{value:.places$}");
+    // Integer arithmetic: formatting floats would pull the float printing
+    // machinery (tens of kilobytes) into the WASM.
+    let scale = 10u64.pow(places as u32);
+    let scaled = if value.is_finite() && value > 0.0 { (value * scale as f64).round() as u64 } else { 0 };
+    let (int, frac) = (scaled / scale, scaled % scale);
+    if places == 0 {
+        return int.to_string();
+    }
+    let sep = match lang {
+        Lang::En => '.',
+        Lang::Ru => ',',
+    };
+    format!("{int}{sep}{frac:0places$}")
+}
+
+/// Russian plural form: 1 видео / 2 файла / 5 файлов → (one, few, many).
+pub fn plural_ru(n: u64, one: &'static str, few: &'static str, many: &'static str) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => one,
+        (2..=4, r) if !(12..=14).contains(&r) => few,
+        _ => many,
+    }
+}
+
+/// `3 videos` / `3 видео`.
+pub fn videos(n: u64, lang: Lang) -> String {
     match lang {
-        Lang::En => text,
-        Lang::Ru => text.replace('.', ","),
+        Lang::En if n == 1 => "1 video".into(),
+        Lang::En => format!("{} videos", group(n, lang)),
+        Lang::Ru => format!("{}\u{a0}видео", group(n, lang)),
+    }
+}
+
+/// `Download 3 videos` / `Скачать 3 видео`.
+pub fn download_videos(n: u64, lang: Lang) -> String {
+    format!("{} {}", lang.tr().download, videos(n, lang))
+}
+
+/// `Showing the first 50 of 120` / `Показаны первые 50 из 120`.
+pub fn showing_first(shown: u64, total: Option<u64>, lang: Lang) -> String {
+    match (lang, total) {
+        (Lang::En, Some(total)) => format!("Showing the first {} of {}", group(shown, lang), group(total, lang)),
+        (Lang::En, None) => format!("Showing the first {}", group(shown, lang)),
+        (Lang::Ru, Some(total)) => format!(
+            "{} {} из {}",
+            plural_ru(shown, "Показано первое", "Показаны первые", "Показаны первые"),
+            group(shown, lang),
+            group(total, lang)
+        ),
+        (Lang::Ru, None) => format!(
+            "{} {}",
+            plural_ru(shown, "Показано первое", "Показаны первые", "Показаны первые"),
+            group(shown, lang)
+        ),
+    }
+}
+
+/// `2 of 3 selected` / `Выбрано 2 из 3`.
+pub fn selected_of(n: u64, total: u64, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{} of {} selected", group(n, lang), group(total, lang)),
+        Lang::Ru => format!("Выбрано {} из {}", group(n, lang), group(total, lang)),
+    }
+}
+
+/// `2 links could not start` / `2 ссылки не удалось запустить`.
+pub fn not_started(n: u64, lang: Lang) -> String {
+    match lang {
+        Lang::En if n == 1 => "1 video could not start".into(),
+        Lang::En => format!("{n} videos could not start"),
+        Lang::Ru => format!("{n}\u{a0}видео не удалось запустить"),
     }
 }
 
@@ -493,7 +611,7 @@ pub fn span(secs: u64, lang: Lang) -> String {
 pub fn eta(secs: u64, lang: Lang) -> String {
     match lang {
         Lang::En => format!("{} {}", span(secs, lang), EN.left),
-        Lang::Ru => format!("{} {}", RU.left, span(secs, lang)),
+        Lang::Ru => format!("{}\u{a0}{}", RU.left, span(secs, lang)),
     }
 }
 
@@ -582,7 +700,9 @@ mod tests {
         assert_eq!(group(1_234_567, Lang::En), "1,234,567");
         assert_eq!(group(1_234_567, Lang::Ru), "1\u{a0}234\u{a0}567");
         assert_eq!(group(999, Lang::Ru), "999");
-        assert_eq!(percent(42.55, Lang::En), "42.5%");
+        assert_eq!(percent(42.54, Lang::En), "42.5%");
+        assert_eq!(decimal(2.96, 1, Lang::Ru), "3,0");
+        assert_eq!(decimal(0.05, 2, Lang::En), "0.05");
         assert_eq!(percent(100.0, Lang::Ru), "100,0\u{a0}%");
     }
 
@@ -596,11 +716,26 @@ mod tests {
         assert_eq!(speed(2_600_000.0, Lang::Ru), "2,6\u{a0}МБ/с");
         assert_eq!(speed(2_600_000.0, Lang::En), "2.6\u{a0}MB/s");
         assert_eq!(eta(65, Lang::En), "1\u{a0}min 05\u{a0}s left");
-        assert_eq!(eta(10, Lang::Ru), "осталось 10\u{a0}с");
+        assert_eq!(eta(10, Lang::Ru), "осталось\u{a0}10\u{a0}с");
         assert_eq!(span(3720, Lang::Ru), "1\u{a0}ч 02\u{a0}мин");
         assert_eq!(clock(20), "0:20");
         assert_eq!(clock(3725), "1:02:05");
         assert_eq!(iso_duration(3725), "PT1H2M5S");
+    }
+
+    #[test]
+    fn counts_agree_with_their_numbers() {
+        assert_eq!(videos(1, Lang::En), "1 video");
+        assert_eq!(videos(1234, Lang::En), "1,234 videos");
+        assert_eq!(videos(3, Lang::Ru), "3\u{a0}видео");
+        assert_eq!(plural_ru(1, "a", "b", "c"), "a");
+        assert_eq!(plural_ru(11, "a", "b", "c"), "c");
+        assert_eq!(plural_ru(22, "a", "b", "c"), "b");
+        assert_eq!(plural_ru(112, "a", "b", "c"), "c");
+        assert_eq!(plural_ru(25, "a", "b", "c"), "c");
+        assert_eq!(plural_ru(101, "a", "b", "c"), "a");
+        assert_eq!(showing_first(21, Some(40), Lang::Ru), "Показано первое 21 из 40");
+        assert_eq!(showing_first(50, None, Lang::En), "Showing the first 50");
     }
 
     #[test]
@@ -635,5 +770,12 @@ mod tests {
         assert_eq!(error_text(Lang::En, Some("network"), ""), code_text(Lang::En, "network", None).unwrap_or_default());
         assert!(error_text(Lang::Ru, Some("http_502"), "").contains("502"));
         assert_eq!(error_text(Lang::Ru, None, ""), RU.failed);
+        // Video-site failures come from the messages table, with a hint.
+        let bot = error_text(Lang::Ru, Some("bot_check"), "YouTube asked this server to prove it is not a bot.");
+        assert!(bot.contains("не бот"), "{bot}");
+        assert!(error_hint(Lang::Ru, Some("bot_check"), Some("Set up cookies")).is_some_and(|h| h.contains("COOKIES_FILE")));
+        assert_eq!(error_hint(Lang::En, Some("bot_check"), Some("Server hint.")).as_deref(), Some("Server hint."));
+        assert_eq!(error_hint(Lang::Ru, Some("brand_new"), Some("Server hint.")).as_deref(), Some("Server hint."));
+        assert_eq!(error_hint(Lang::Ru, Some("missing_url"), None), None);
     }
 }

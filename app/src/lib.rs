@@ -1,6 +1,9 @@
 //! The Kachay web app: the page (rendered on the server, hydrated in the
 //! browser) and the API types both sides share.
 
+// The page's view types nest deeply in release builds (no type erasure).
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod client;
 mod downloads;
@@ -8,15 +11,9 @@ mod home;
 pub mod i18n;
 pub mod messages;
 pub mod prefs;
-#[cfg(feature = "ssr")]
-pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
-};
+use leptos::either::Either;
 use prefs::{Initial, Prefs, Theme};
 
 /// The product's name as people see it.
@@ -54,10 +51,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="theme-color" media="(prefers-color-scheme: light)" content="#f4f5f8"/>
                 <meta name="theme-color" media="(prefers-color-scheme: dark)" content="#0f1115"/>
+                <meta name="description" content=initial.lang.tr().tagline/>
+                <title>{PRODUCT_NAME}</title>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link id="leptos" rel="stylesheet" href="/pkg/kachay.css"/>
                 <script nonce=leptos::nonce::use_nonce() inner_html=BOOT_SCRIPT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -88,19 +88,13 @@ fn remember_query_choices(initial: &Initial) {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     let prefs = prefs::provide_prefs();
-
-    view! {
-        <Stylesheet id="leptos" href="/pkg/kachay.css"/>
-        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <Meta name="description" content=move || prefs.tr().tagline/>
-        <Title text=PRODUCT_NAME/>
-        <Router>
-            <Routes fallback=move || view! { <NotFound prefs/> }>
-                <Route path=StaticSegment("") view=home::HomePage ssr=SsrMode::PartiallyBlocked/>
-            </Routes>
-        </Router>
+    // One page: no router (it would weigh on the WASM for a single route).
+    // Any other path gets the not-found text (the server answers 404).
+    if client::current_path() == "/" {
+        Either::Left(view! { <home::HomePage/> })
+    } else {
+        Either::Right(view! { <NotFound prefs/> })
     }
 }
 

@@ -87,6 +87,15 @@ impl Prefs {
     }
 }
 
+/// A fixed sentence of the current language, for a view: `{t(|t| t.paste)}`.
+/// Every call returns the same closure type, so the code that keeps a text
+/// node or an attribute up to date is compiled once for all of them (a
+/// closure apiece would be compiled apiece, which weighs on the WASM).
+pub fn t(pick: fn(&'static Tr) -> &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let prefs = Prefs::get();
+    move || pick(prefs.tr())
+}
+
 /// What the server knows of the visitor's choices: a `?lang=` / `?theme=`
 /// in the address (links that work without JavaScript), then the cookies,
 /// then `Accept-Language`.

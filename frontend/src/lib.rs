@@ -1,5 +1,8 @@
 //! The browser entry point: hydrates the server-rendered page.
 
+// The page's view type nests deeply in release builds (no type erasure).
+#![recursion_limit = "256"]
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
