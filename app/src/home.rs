@@ -49,6 +49,13 @@ pub fn HomePage() -> impl IntoView {
         }
         let ticket = generation.get_value() + 1;
         generation.set_value(ticket);
+        // Several links at once: one list to pick from, one job each.
+        let links = several_links(&link);
+        if links.len() > 1 {
+            let info = links_as_playlist(links, prefs.lang.get_untracked().tr().videos);
+            lookup.set(Lookup::Ready { url: link, info });
+            return;
+        }
         lookup.set(Lookup::Loading);
         leptos::task::spawn_local(async move {
             let result = client::video_info(link.clone()).await;
@@ -87,7 +94,21 @@ pub fn HomePage() -> impl IntoView {
     };
     // A link pasted into the field is looked up at once.
     let input_ref = NodeRef::<leptos::html::Input>::new();
-    let on_paste = move |_: leptos::ev::ClipboardEvent| {
+    let on_paste = move |ev: leptos::ev::ClipboardEvent| {
+        // A field drops the line breaks of pasted text, which would glue
+        // several links together: take them from the clipboard data instead.
+        #[cfg(feature = "hydrate")]
+        let pasted = ev.clipboard_data().and_then(|data| data.get_data("text").ok()).unwrap_or_default();
+        #[cfg(not(feature = "hydrate"))]
+        let pasted = String::new();
+        let links = several_links(&pasted);
+        if links.len() > 1 {
+            ev.prevent_default();
+            let joined = links.join(" ");
+            url.set(joined.clone());
+            look_up(joined);
+            return;
+        }
         leptos::task::spawn_local(async move {
             client::sleep_ms(0).await;
             let value = input_ref.get_untracked().map(|el| el.value()).unwrap_or_else(|| url.get_untracked());
@@ -225,6 +246,38 @@ pub fn HomePage() -> impl IntoView {
 }
 
 /// `http://…` or `https://…` with something after it.
+/// The http(s) links in text separated by spaces or line breaks.
+fn several_links(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|word| looks_like_link(word))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Several pasted links shown like a playlist: every quality, one job each.
+fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
+    const IDS: [&str; 8] = ["2160", "1440", "1080", "720", "480", "360", "auto", "audio"];
+    let entries: Vec<PlaylistItem> = links
+        .into_iter()
+        .map(|url| PlaylistItem { title: url.clone(), url, duration: None, duration_secs: None, thumbnail: None })
+        .collect();
+    VideoInfo {
+        title: title.to_string(),
+        duration: None,
+        uploader: None,
+        view_count: None,
+        thumbnail: None,
+        qualities: IDS
+            .iter()
+            .map(|id| Quality { id: id.to_string(), label: id.to_string(), filesize_approx: None })
+            .collect(),
+        duration_secs: None,
+        views: None,
+        webpage_url: None,
+        playlist: Some(PlaylistInfo { count: Some(entries.len() as u64), entries, truncated: false }),
+    }
+}
+
 fn looks_like_link(text: &str) -> bool {
     let text = text.trim();
     (text.starts_with("https://") || text.starts_with("http://")) && text.len() > 10 && !text.contains(char::is_whitespace)

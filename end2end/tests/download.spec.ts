@@ -83,3 +83,30 @@ test("two downloads run side by side, each in its own row", async ({ page }) => 
     await expect(rows.nth(i)).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
   }
 });
+
+test("several links pasted at once become one list, one download each", async ({ page }) => {
+  await openApp(page);
+  const links = [`${fixture}/watch/muxed`, `${fixture}/watch/progressive`];
+  // Pasted with line breaks (a text field would glue the lines together).
+  await page.getByLabel("Video link").evaluate((input, text) => {
+    const data = new DataTransfer();
+    data.setData("text", text);
+    input.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, links.join("\n"));
+  const card = page.getByTestId("video-card");
+  await expect(card).toHaveAttribute("data-playlist", "true");
+  const items = card.locator(".pl-item");
+  await expect(items).toHaveCount(2);
+  await expect(items.nth(0)).toContainText(links[0]);
+  await card.locator('[data-quality="360"]').click();
+  await card.getByRole("button", { name: /Download 2/ }).click();
+  const rows = page.getByTestId("download");
+  await expect(rows).toHaveCount(2);
+  for (const i of [0, 1]) {
+    await expect(rows.nth(i)).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
+  }
+  // Typed with spaces works the same way.
+  await page.getByLabel("Video link").fill(links.join(" "));
+  await page.getByRole("button", { name: "Get info" }).click();
+  await expect(page.getByTestId("video-card").locator(".pl-item")).toHaveCount(2);
+});
