@@ -34,11 +34,6 @@ pub async fn cancel_download(id: String) -> Result<(), Failure> {
     imp::cancel_download(id).await
 }
 
-/// The server's tool check (`GET /api/health`).
-pub async fn health() -> Option<crate::api::HealthReport> {
-    imp::health().await
-}
-
 /// The current status of a download.
 pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
     imp::job_status(id).await
@@ -285,14 +280,6 @@ mod imp {
         }
     }
 
-    pub async fn health() -> Option<crate::api::HealthReport> {
-        let response = Request::get("/api/health").send().await.ok()?;
-        if !response.ok() {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
     pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
         let response = Request::get(&format!("/api/status/{id}"))
             .send()
@@ -490,10 +477,6 @@ mod imp {
 
     pub async fn job_status(_id: String) -> Result<JobStatus, StatusError> {
         Err(StatusError::Other(browser_only()))
-    }
-
-    pub async fn health() -> Option<crate::api::HealthReport> {
-        None
     }
 
     pub async fn follow(_id: String, _on_status: impl Fn(JobStatus) + 'static) -> bool {

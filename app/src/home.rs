@@ -236,7 +236,6 @@ pub fn HomePage() -> impl IntoView {
             <main>{form}{result}{list}</main>
             <footer class="footer">
                 <p>{t(|t| t.footer)}</p>
-                <StatusPanel/>
             </footer>
             <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
                 {move || announcer.0.get()}
@@ -838,55 +837,5 @@ mod tests {
         assert!(!looks_like_link("hello"));
         assert!(!looks_like_link("https://"));
         assert!(!looks_like_link("https://a.b/ c"));
-    }
-}
-
-/// A small panel in the footer: the server's tool check (`/api/health`),
-/// fetched when it is first opened.
-#[component]
-fn StatusPanel() -> impl IntoView {
-    let report = RwSignal::new(None::<crate::api::HealthReport>);
-    let asked = StoredValue::new(false);
-    let on_toggle = move |_| {
-        if !asked.get_value() {
-            asked.set_value(true);
-            leptos::task::spawn_local(async move {
-                report.set(client::health().await);
-            });
-        }
-    };
-    let lines = move || {
-        let tr = Prefs::get().tr();
-        let lang = Prefs::get().lang.get();
-        let Some(h) = report.get() else {
-            return vec![tr.status_checking.to_string()];
-        };
-        let found = |v: Option<String>| v.unwrap_or_else(|| tr.status_missing.to_string());
-        let mut out = Vec::new();
-        out.push(match h.warnings.is_empty() {
-            true => tr.status_ok.to_string(),
-            false => tr.status_attention.to_string(),
-        });
-        out.extend(h.warnings.iter().map(|w| format!("⚠ {}", w.message)));
-        let age = h.ytdlp.age_days.map(|d| format!(" ({d} {})", tr.status_days_old)).unwrap_or_default();
-        out.push(format!("yt-dlp: {}{age}", found(h.ytdlp.version)));
-        out.push(format!("ffmpeg: {}", found(h.ffmpeg.version)));
-        let js = h.js_runtime.name.map(|n| format!("{n} {}", h.js_runtime.version.unwrap_or_default()));
-        out.push(format!("{}: {}", tr.status_js, found(js)));
-        let providers: Vec<String> = h.pot_provider.providers.iter().filter(|p| p.available).map(|p| p.name.clone()).collect();
-        let providers = if providers.is_empty() { tr.status_none.to_string() } else { providers.join(", ") };
-        out.push(format!("{}: {providers}", tr.status_pot));
-        let cookies = if h.cookies_configured { tr.status_yes } else { tr.status_no };
-        out.push(format!("{}: {cookies}", tr.status_cookies));
-        if let Some(free) = h.disk.free_bytes {
-            out.push(format!("{}: {}", tr.status_disk, i18n::bytes(free, lang)));
-        }
-        out
-    };
-    view! {
-        <details class="status-panel" data-testid="status-panel" on:toggle=on_toggle>
-            <summary>{t(|t| t.status_title)}</summary>
-            <ul>{move || lines().into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}</ul>
-        </details>
     }
 }

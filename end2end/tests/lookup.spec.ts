@@ -68,14 +68,3 @@ test("the page is rendered on the server before any script runs", async ({ brows
   await expect(page.getByRole("button", { name: "Get info" })).toBeVisible();
   await context.close();
 });
-
-test("the status panel shows what the server's downloader runs on", async ({ page }) => {
-  await openApp(page);
-  const panel = page.getByTestId("status-panel");
-  await panel.locator("summary").click();
-  await expect(panel).toContainText(/yt-dlp: 20\d\d\.\d\d\.\d\d/);
-  await expect(panel).toContainText(/ffmpeg: \d/);
-  await expect(panel).toContainText("JS runtime: deno");
-  await expect(panel).toContainText("PO-token providers: bgutil:http");
-  await expect(panel).toContainText("Cookies: not configured");
-});
