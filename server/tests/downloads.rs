@@ -194,16 +194,7 @@ async fn cancel_stops_the_download_and_leaves_nothing() {
     let site = FixtureSite::start().await.expect("fixture");
     let app = TestApp::start().await;
     let id = app.start_download(&site.url("/k/rate=100000/watch/main"), "1080").await;
-    // Wait until bytes move.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, body) = app.get_json(&format!("/api/status/{id}")).await;
-        if body["status"] == "downloading" && body["progress"].as_f64().unwrap_or(0.0) > 0.0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never started: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_downloading(&id).await;
     let asked = Instant::now();
     let (status, body) = app.post_json(&format!("/api/cancel/{id}"), json!({})).await;
     assert_eq!((status, body), (200, json!({ "success": true })));
@@ -289,15 +280,7 @@ async fn a_graceful_shutdown_stops_downloads_and_removes_partial_files() {
     let site = FixtureSite::start().await.expect("fixture");
     let app = TestApp::start().await;
     let id = app.start_download(&site.url("/k/rate=100000/watch/main"), "1080").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, body) = app.get_json(&format!("/api/status/{id}")).await;
-        if body["status"] == "downloading" && body["progress"].as_f64().unwrap_or(0.0) > 0.0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never started: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_downloading(&id).await;
     assert!(!app.leftovers().is_empty(), "a job dir exists while downloading");
     let stopping = Instant::now();
     let kept = app.stop_keeping_files().await;

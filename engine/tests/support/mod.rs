@@ -13,30 +13,7 @@ use engine::{Probe, YtDlp};
 /// binary. It runs on its own thread and runtime, so it outlives the
 /// runtime of any one `#[tokio::test]`.
 pub fn site_url(path: &str) -> String {
-    static BASE: OnceLock<String> = OnceLock::new();
-    let base = BASE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("fixture-site".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .enable_all()
-                    .build()
-                    .expect("a runtime for the fixture site");
-                rt.block_on(async move {
-                    let site = fixture::FixtureSite::start()
-                        .await
-                        .expect("the fixture site starts (ffmpeg must be installed)");
-                    tx.send(site.base_url()).expect("the test is waiting");
-                    std::future::pending::<()>().await;
-                });
-            })
-            .expect("a thread for the fixture site");
-        rx.recv_timeout(Duration::from_secs(300))
-            .expect("the fixture site reports its address")
-    });
-    format!("{base}{path}")
+    fixture::shared_site_url(path)
 }
 
 pub fn ytdlp() -> YtDlp {

@@ -104,6 +104,19 @@ impl TestApp {
         body["download_id"].as_str().expect("download_id").to_string()
     }
 
+    /// Polls the status until bytes are moving (downloading, progress > 0).
+    pub async fn wait_until_downloading(&self, id: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (_, body) = self.get_json(&format!("/api/status/{id}")).await;
+            if body["status"] == "downloading" && body["progress"].as_f64().unwrap_or(0.0) > 0.0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never started: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls the status until it is terminal (or the deadline passes).
     pub async fn wait_terminal(&self, id: &str, limit: std::time::Duration) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + limit;
