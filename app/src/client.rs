@@ -3,7 +3,7 @@
 //! after hydration.
 
 use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
-use crate::i18n::Failure;
+use crate::i18n::{Failure, Lang};
 
 /// Why a job's status could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,14 @@ pub async fn start_batch(urls: Vec<String>, quality: String) -> Result<Vec<Batch
 /// Asks the server to stop a download.
 pub async fn cancel_download(id: String) -> Result<(), Failure> {
     imp::cancel_download(id).await
+}
+
+/// The server's tool check as short lines of text in `lang`
+/// (`GET /api/health?format=text`); `None` when it could not be fetched.
+/// Text rather than the JSON report: the server words it, so the page's
+/// script carries no report types or sentences.
+pub async fn health_text(lang: Lang) -> Option<String> {
+    imp::health_text(lang).await
 }
 
 /// The current status of a download.
@@ -196,7 +204,7 @@ mod imp {
         ApiErrorBody, BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted,
         JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
     };
-    use crate::i18n::Failure;
+    use crate::i18n::{Failure, Lang};
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
     use gloo_net::eventsource::State;
@@ -278,6 +286,15 @@ mod imp {
         } else {
             Err(failure(response).await)
         }
+    }
+
+    pub async fn health_text(lang: Lang) -> Option<String> {
+        let url = format!("/api/health?format=text&lang={}", lang.tag());
+        let response = Request::get(&url).send().await.ok()?;
+        if !response.ok() {
+            return None;
+        }
+        response.text().await.ok()
     }
 
     pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
@@ -453,7 +470,7 @@ mod imp {
 mod imp {
     use super::StatusError;
     use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
-    use crate::i18n::Failure;
+    use crate::i18n::{Failure, Lang};
 
     fn browser_only() -> Failure {
         Failure::new("network", "This action runs in the browser.")
@@ -477,6 +494,10 @@ mod imp {
 
     pub async fn job_status(_id: String) -> Result<JobStatus, StatusError> {
         Err(StatusError::Other(browser_only()))
+    }
+
+    pub async fn health_text(_lang: Lang) -> Option<String> {
+        None
     }
 
     pub async fn follow(_id: String, _on_status: impl Fn(JobStatus) + 'static) -> bool {

@@ -68,3 +68,23 @@ test("the page is rendered on the server before any script runs", async ({ brows
   await expect(page.getByRole("button", { name: "Get info" })).toBeVisible();
   await context.close();
 });
+
+test("the status panel shows what the server's downloader runs on, in the page's language", async ({ page }) => {
+  await openApp(page);
+  const panel = page.getByTestId("status-panel");
+  await panel.getByText("Server status").click();
+  await expect(panel).toContainText(/yt-dlp: 20\d\d\.\d\d\.\d\d \(\d+ days old\)/);
+  await expect(panel).toContainText(/ffmpeg: \d/);
+  await expect(panel).toContainText(/JS runtime: deno \d/);
+  // scripts/test.sh installs the bgutil plugin; yt-dlp's own -v lists it.
+  await expect(panel).toContainText(/PO-token providers: [^\n]*bgutil:http/);
+  await expect(panel).toContainText("Cookies: not configured");
+  await expect(panel).toContainText(/Free disk: [\d.]+\s[KMGT]B/);
+
+  // Switching the language rewords the open panel.
+  await page.getByRole("link", { name: "RU" }).click();
+  await expect(panel.locator("summary")).toHaveText("Состояние сервера");
+  await expect(panel).toContainText(/JS-движок: deno \d/);
+  await expect(panel).toContainText("Cookies: не настроены");
+  await expect(panel).not.toContainText("JS runtime");
+});

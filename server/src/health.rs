@@ -16,9 +16,14 @@ use app::api::{
     DiskHealth, HealthReport, HealthWarning, JsRuntimeHealth, PotProviderHealth, PotProviderInfo,
     ToolHealth, YtDlpHealth,
 };
-use axum::extract::State;
+use crate::error::ApiError;
+use app::i18n::Lang;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use serde::Deserialize;
 use engine::diagnostics::{self, VerboseReport};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -74,10 +79,30 @@ pub struct Settings {
     pub free_bytes: Option<u64>,
 }
 
+/// `?format=text` asks for the plain-text report, `&lang=ru` for Russian
+/// (otherwise the browser's `Accept-Language`, then English).
+#[derive(Debug, Default, Deserialize)]
+struct HealthQuery {
+    format: Option<String>,
+    lang: Option<String>,
+}
+
 async fn health(
     State(state): State<AppState>,
     Extension(cache): Extension<HealthCache>,
-) -> Json<HealthReport> {
+    Query(query): Query<HealthQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let text = match query.format.as_deref().map(str::trim) {
+        None | Some("" | "json") => false,
+        Some("text") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "bad_format",
+                "format must be json or text.",
+            ))
+        }
+    };
     let tools = {
         let mut cached = cache.0.lock().await;
         match &*cached {
@@ -90,9 +115,32 @@ async fn health(
         }
     };
     let settings = current_settings(&state).await;
-    let report = build_report(&tools, &settings, diagnostics::today());
+    let today = diagnostics::today();
+    let report = build_report(&tools, &settings, today);
     tracing::debug!(status = %report.status, warnings = report.warnings.len(), "health");
-    Json(report)
+    if !text {
+        return Ok(Json(report).into_response());
+    }
+    let lang = query
+        .lang
+        .as_deref()
+        .and_then(Lang::from_tag)
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default();
+    let body = render_text(&report, &problems(&tools, &settings, today), lang);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CONTENT_LANGUAGE, lang.tag()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Runs yt-dlp, ffmpeg and the provider ping (all at once).
@@ -198,45 +246,150 @@ fn parse_ping(response: &str) -> Option<String> {
     Some(value.get("version").and_then(|v| v.as_str()).unwrap_or("unknown").to_owned())
 }
 
+/// Something the administrator should fix, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    YtDlpMissing,
+    YtDlpOutdated { version: String, days: u64 },
+    FfmpegMissing,
+    JsRuntimeMissing,
+    PotPluginMissing,
+    PotProviderUnreachable,
+    CookiesUnreadable,
+    DiskLow { free: u64 },
+}
+
+impl Problem {
+    /// The stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::YtDlpMissing => "ytdlp_missing",
+            Problem::YtDlpOutdated { .. } => "ytdlp_outdated",
+            Problem::FfmpegMissing => "ffmpeg_missing",
+            Problem::JsRuntimeMissing => "js_runtime_missing",
+            Problem::PotPluginMissing => "pot_plugin_missing",
+            Problem::PotProviderUnreachable => "pot_provider_unreachable",
+            Problem::CookiesUnreadable => "cookies_unreadable",
+            Problem::DiskLow { .. } => "disk_low",
+        }
+    }
+
+    /// What is wrong and what to do, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Problem::YtDlpMissing, Lang::En) => {
+                "yt-dlp could not be run, so nothing can be downloaded. Run scripts/setup.sh or set YTDLP.".into()
+            }
+            (Problem::YtDlpMissing, Lang::Ru) => {
+                "yt-dlp не запускается, поэтому скачать ничего нельзя. Запустите scripts/setup.sh или укажите YTDLP.".into()
+            }
+            (Problem::YtDlpOutdated { version, days }, Lang::En) => format!(
+                "yt-dlp {version} is {days} days old, and YouTube often breaks old versions. Update it: {UPDATE_COMMAND}"
+            ),
+            (Problem::YtDlpOutdated { version, days }, Lang::Ru) => format!(
+                "yt-dlp {version} вышел {days} дн. назад, а старые версии YouTube часто ломает. Обновите: {UPDATE_COMMAND}"
+            ),
+            (Problem::FfmpegMissing, Lang::En) => "ffmpeg was not found: joining video and audio and converting audio will fail. \
+                 Install ffmpeg or set FFMPEG."
+                .into(),
+            (Problem::FfmpegMissing, Lang::Ru) => "ffmpeg не найден: склеить видео со звуком и перекодировать звук не получится. \
+                 Установите ffmpeg или укажите FFMPEG."
+                .into(),
+            (Problem::JsRuntimeMissing, Lang::En) => "yt-dlp has no JavaScript runtime, so YouTube offers it few or no formats. \
+                 Install deno (scripts/setup.sh does) or set JS_RUNTIME."
+                .into(),
+            (Problem::JsRuntimeMissing, Lang::Ru) => "У yt-dlp нет JavaScript-движка, и YouTube отдаёт мало форматов или ни одного. \
+                 Установите deno (это делает scripts/setup.sh) или укажите JS_RUNTIME."
+                .into(),
+            (Problem::PotPluginMissing, Lang::En) => "POT_PROVIDER_URL is set, but yt-dlp has no bgutil PO-token plugin. Install it: \
+                 .venv/bin/pip install bgutil-ytdlp-pot-provider (or run KACHAY_POT_PROVIDER=1 scripts/setup.sh)."
+                .into(),
+            (Problem::PotPluginMissing, Lang::Ru) => "POT_PROVIDER_URL указан, но у yt-dlp нет плагина bgutil для PO-токенов. Установите его: \
+                 .venv/bin/pip install bgutil-ytdlp-pot-provider (или KACHAY_POT_PROVIDER=1 scripts/setup.sh)."
+                .into(),
+            (Problem::PotProviderUnreachable, Lang::En) => "The PO-token provider at POT_PROVIDER_URL does not answer. \
+                 Start it (see docs/youtube.md) or correct the address."
+                .into(),
+            (Problem::PotProviderUnreachable, Lang::Ru) => "Провайдер PO-токенов по адресу POT_PROVIDER_URL не отвечает. \
+                 Запустите его (см. docs/youtube.md) или исправьте адрес."
+                .into(),
+            (Problem::CookiesUnreadable, Lang::En) => {
+                "COOKIES_FILE can no longer be read as a Netscape cookies file. Export it again.".into()
+            }
+            (Problem::CookiesUnreadable, Lang::Ru) => {
+                "COOKIES_FILE больше не читается как файл cookies в формате Netscape. Экспортируйте его заново.".into()
+            }
+            (Problem::DiskLow { free }, Lang::En) => format!(
+                "Only {} is free for downloads. Free some space in DOWNLOAD_DIR.",
+                app::i18n::bytes(*free, lang)
+            ),
+            (Problem::DiskLow { free }, Lang::Ru) => format!(
+                "Для загрузок свободно всего {}. Освободите место в DOWNLOAD_DIR.",
+                app::i18n::bytes(*free, lang)
+            ),
+        }
+    }
+}
+
+/// What needs fixing, in the order it matters; `today` in days since the
+/// Unix epoch.
+pub fn problems(tools: &Tools, settings: &Settings, today: i64) -> Vec<Problem> {
+    let mut found = Vec::new();
+    match &tools.ytdlp {
+        None => found.push(Problem::YtDlpMissing),
+        Some(report) => {
+            if let Some(version) = &report.version {
+                let age = diagnostics::version_age_days(version, today);
+                if let Some(days) = age.filter(|d| *d > OUTDATED_AFTER_DAYS) {
+                    found.push(Problem::YtDlpOutdated { version: version.clone(), days });
+                }
+            }
+        }
+    }
+    if tools.ffmpeg.is_none() {
+        found.push(Problem::FfmpegMissing);
+    }
+    if let Some(report) = &tools.ytdlp {
+        if report.js_runtimes.is_empty() {
+            found.push(Problem::JsRuntimeMissing);
+        }
+        let has_bgutil = report
+            .pot_providers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p.name == BGUTIL_HTTP);
+        if settings.pot_provider_configured && !has_bgutil {
+            found.push(Problem::PotPluginMissing);
+        }
+    }
+    if settings.pot_provider_configured && tools.provider_ping == Some(None) {
+        found.push(Problem::PotProviderUnreachable);
+    }
+    if settings.cookies_broken {
+        found.push(Problem::CookiesUnreadable);
+    }
+    if let Some(free) = settings.free_bytes.filter(|f| *f < LOW_DISK_BYTES) {
+        found.push(Problem::DiskLow { free });
+    }
+    found
+}
+
 /// The report from what was found; `today` in days since the Unix epoch.
 pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthReport {
-    let mut warnings = Vec::new();
-    let mut warn = |code: &str, message: String| {
-        warnings.push(HealthWarning {
-            code: code.to_owned(),
-            message,
+    let warnings: Vec<HealthWarning> = problems(tools, settings, today)
+        .iter()
+        .map(|p| HealthWarning {
+            code: p.code().to_owned(),
+            message: p.message(Lang::En),
         })
-    };
+        .collect();
 
     let version = tools.ytdlp.as_ref().and_then(|r| r.version.clone());
     let age_days = version
         .as_deref()
         .and_then(|v| diagnostics::version_age_days(v, today));
     let outdated = age_days.is_some_and(|d| d > OUTDATED_AFTER_DAYS);
-    match (&tools.ytdlp, &version) {
-        (None, _) => warn(
-            "ytdlp_missing",
-            "yt-dlp could not be run, so nothing can be downloaded. Run scripts/setup.sh or set YTDLP.".into(),
-        ),
-        (Some(_), Some(v)) if outdated => warn(
-            "ytdlp_outdated",
-            format!(
-                "yt-dlp {v} is {} days old, and YouTube often breaks old versions. Update it: {UPDATE_COMMAND}",
-                age_days.unwrap_or_default()
-            ),
-        ),
-        _ => {}
-    }
-
-    if tools.ffmpeg.is_none() {
-        warn(
-            "ffmpeg_missing",
-            "ffmpeg was not found: joining video and audio and converting audio will fail. \
-             Install ffmpeg or set FFMPEG."
-                .into(),
-        );
-    }
-
     let runtime = tools
         .ytdlp
         .as_ref()
@@ -245,15 +398,6 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
             Some((name, version)) => (name.to_owned(), Some(version.to_owned())),
             None => (r.clone(), None),
         });
-    if tools.ytdlp.is_some() && runtime.is_none() {
-        warn(
-            "js_runtime_missing",
-            "yt-dlp has no JavaScript runtime, so YouTube offers it few or no formats. \
-             Install deno (scripts/setup.sh does) or set JS_RUNTIME."
-                .into(),
-        );
-    }
-
     let providers: Vec<PotProviderInfo> = tools
         .ytdlp
         .as_ref()
@@ -266,41 +410,6 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
             available: p.available,
         })
         .collect();
-    if settings.pot_provider_configured {
-        if tools.ytdlp.is_some() && !providers.iter().any(|p| p.name == BGUTIL_HTTP) {
-            warn(
-                "pot_plugin_missing",
-                "POT_PROVIDER_URL is set, but yt-dlp has no bgutil PO-token plugin. Install it: \
-                 .venv/bin/pip install bgutil-ytdlp-pot-provider (or run KACHAY_POT_PROVIDER=1 scripts/setup.sh)."
-                    .into(),
-            );
-        }
-        if tools.provider_ping == Some(None) {
-            warn(
-                "pot_provider_unreachable",
-                "The PO-token provider at POT_PROVIDER_URL does not answer. Start it (see docs/youtube.md) \
-                 or correct the address."
-                    .into(),
-            );
-        }
-    }
-
-    if settings.cookies_broken {
-        warn(
-            "cookies_unreadable",
-            "COOKIES_FILE can no longer be read as a Netscape cookies file. Export it again.".into(),
-        );
-    }
-
-    if let Some(free) = settings.free_bytes.filter(|f| *f < LOW_DISK_BYTES) {
-        warn(
-            "disk_low",
-            format!(
-                "Only {} is free for downloads. Free some space in DOWNLOAD_DIR.",
-                engine::progress::format_bytes(free)
-            ),
-        );
-    }
 
     let status = if warnings.is_empty() { "ok" } else { "warnings" };
     HealthReport {
@@ -341,6 +450,113 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
         )
         .unwrap_or(u64::MAX),
     }
+}
+
+/// The words of the plain-text report, per language.
+struct Words {
+    ok: &'static str,
+    attention: &'static str,
+    not_found: &'static str,
+    days_old: &'static str,
+    js_runtime: &'static str,
+    providers: &'static str,
+    none: &'static str,
+    server: &'static str,
+    answers: &'static str,
+    silent: &'static str,
+    cookies: &'static str,
+    configured: &'static str,
+    not_configured: &'static str,
+    free_disk: &'static str,
+}
+
+static EN_WORDS: Words = Words {
+    ok: "Everything is in order.",
+    attention: "Needs the administrator's attention:",
+    not_found: "not found",
+    days_old: "days old",
+    js_runtime: "JS runtime",
+    providers: "PO-token providers",
+    none: "none",
+    server: "PO-token server",
+    answers: "answers",
+    silent: "does not answer",
+    cookies: "Cookies",
+    configured: "configured",
+    not_configured: "not configured",
+    free_disk: "Free disk",
+};
+
+static RU_WORDS: Words = Words {
+    ok: "Всё в порядке.",
+    attention: "Администратору стоит обратить внимание:",
+    not_found: "не найден",
+    days_old: "дн. с выпуска",
+    js_runtime: "JS-движок",
+    providers: "Провайдеры PO-токенов",
+    none: "нет",
+    server: "Сервер PO-токенов",
+    answers: "отвечает",
+    silent: "не отвечает",
+    cookies: "Cookies",
+    configured: "настроены",
+    not_configured: "не настроены",
+    free_disk: "Свободно на диске",
+};
+
+/// The report as short lines of text in `lang`: what the status panel in the
+/// page shows, and what `curl '…/api/health?format=text'` prints.
+pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> String {
+    let w = match lang {
+        Lang::En => &EN_WORDS,
+        Lang::Ru => &RU_WORDS,
+    };
+    let or_missing = |v: Option<&str>| v.unwrap_or(w.not_found).to_owned();
+    let mut lines = Vec::new();
+    if problems.is_empty() {
+        lines.push(w.ok.to_owned());
+    } else {
+        lines.push(w.attention.to_owned());
+        lines.extend(problems.iter().map(|p| format!("⚠ {}", p.message(lang))));
+    }
+    let age = report
+        .ytdlp
+        .age_days
+        .map(|d| format!(" ({d} {})", w.days_old))
+        .unwrap_or_default();
+    lines.push(format!("yt-dlp: {}{age}", or_missing(report.ytdlp.version.as_deref())));
+    lines.push(format!("ffmpeg: {}", or_missing(report.ffmpeg.version.as_deref())));
+    let runtime = report.js_runtime.name.as_ref().map(|name| match &report.js_runtime.version {
+        Some(v) => format!("{name} {v}"),
+        None => name.clone(),
+    });
+    lines.push(format!("{}: {}", w.js_runtime, or_missing(runtime.as_deref())));
+    let providers: Vec<String> = report
+        .pot_provider
+        .providers
+        .iter()
+        .filter(|p| p.available)
+        .map(|p| match &p.version {
+            Some(v) => format!("{} {v}", p.name),
+            None => p.name.clone(),
+        })
+        .collect();
+    let providers = if providers.is_empty() { w.none.to_owned() } else { providers.join(", ") };
+    lines.push(format!("{}: {providers}", w.providers));
+    if let Some(reachable) = report.pot_provider.reachable {
+        let answer = match (reachable, &report.pot_provider.server_version) {
+            (true, Some(v)) => format!("{} ({v})", w.answers),
+            (true, None) => w.answers.to_owned(),
+            (false, _) => w.silent.to_owned(),
+        };
+        lines.push(format!("{}: {answer}", w.server));
+    }
+    let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
+    lines.push(format!("{}: {cookies}", w.cookies));
+    if let Some(free) = report.disk.free_bytes {
+        lines.push(format!("{}: {}", w.free_disk, app::i18n::bytes(free, lang)));
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -446,6 +662,66 @@ mod tests {
         assert_eq!(r.warnings[0].code, "ytdlp_missing");
         // Nothing else is blamed on the missing yt-dlp.
         assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn the_text_report_reads_like_the_panel_in_english_and_russian() {
+        let tools = good_tools();
+        let en = render_text(
+            &build_report(&tools, &settings(), RELEASE_DAY + 26),
+            &problems(&tools, &settings(), RELEASE_DAY + 26),
+            Lang::En,
+        );
+        let lines: Vec<&str> = en.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Everything is in order.",
+                "yt-dlp: 2026.10.26 (26 days old)",
+                "ffmpeg: 5.1.9-0+deb12u1",
+                "JS runtime: deno 2.9.8",
+                "PO-token providers: bgutil:http 2.0.2",
+                "PO-token server: answers (2.0.2)",
+                "Cookies: not configured",
+                "Free disk: 54\u{a0}GB",
+            ]
+        );
+
+        let mut broken = good_tools();
+        broken.ffmpeg = None;
+        let old = RELEASE_DAY + 90;
+        let ru = render_text(
+            &build_report(&broken, &settings(), old),
+            &problems(&broken, &settings(), old),
+            Lang::Ru,
+        );
+        let lines: Vec<&str> = ru.lines().collect();
+        assert_eq!(lines[0], "Администратору стоит обратить внимание:");
+        assert!(lines[1].starts_with("⚠ yt-dlp 2026.10.26 вышел 90 дн. назад"), "{}", lines[1]);
+        assert!(lines[1].ends_with(UPDATE_COMMAND), "{}", lines[1]);
+        assert!(lines[2].starts_with("⚠ ffmpeg не найден"), "{}", lines[2]);
+        assert!(lines.contains(&"ffmpeg: не найден"), "{ru}");
+        assert!(lines.contains(&"Cookies: не настроены"), "{ru}");
+    }
+
+    #[test]
+    fn every_problem_is_explained_in_both_languages() {
+        let all = [
+            Problem::YtDlpMissing,
+            Problem::YtDlpOutdated { version: "2025.01.01".into(), days: 300 },
+            Problem::FfmpegMissing,
+            Problem::JsRuntimeMissing,
+            Problem::PotPluginMissing,
+            Problem::PotProviderUnreachable,
+            Problem::CookiesUnreadable,
+            Problem::DiskLow { free: 10 << 20 },
+        ];
+        for p in &all {
+            let (en, ru) = (p.message(Lang::En), p.message(Lang::Ru));
+            assert!(en.is_ascii() || en.contains('\u{a0}'), "{en}");
+            assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{ru}");
+            assert_ne!(en, ru);
+        }
     }
 
     #[test]

@@ -70,6 +70,40 @@ async fn an_old_yt_dlp_and_a_missing_js_runtime_are_warnings() {
         .unwrap_or_default();
     assert!(codes.contains(&"ytdlp_outdated"), "{body}");
     assert!(codes.contains(&"js_runtime_missing"), "{body}");
+
+    // The same check as text for the page's panel (and curl), worded in the
+    // browser's language unless `lang` says otherwise.
+    let text = |query: &'static str, accept_language: &'static str| {
+        let request = app.client.get(app.url(&format!("/api/health{query}")));
+        async move {
+            let response = request.header("accept-language", accept_language).send().await.expect("request");
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            (status, content_type, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, content_type, ru) = text("?format=text", "ru-RU,ru;q=0.9,en;q=0.5").await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/plain; charset=utf-8");
+    let lines: Vec<&str> = ru.lines().collect();
+    assert_eq!(lines[0], "Администратору стоит обратить внимание:", "{ru}");
+    assert!(ru.contains("⚠ yt-dlp 2025.01.15 вышел"), "{ru}");
+    assert!(ru.contains("pip install -U \"yt-dlp[default]\""), "{ru}");
+    assert!(ru.contains("⚠ У yt-dlp нет JavaScript-движка"), "{ru}");
+    assert!(lines.contains(&"JS-движок: не найден"), "{ru}");
+    let (_, _, en) = text("?format=text&lang=en", "ru-RU").await;
+    assert!(en.starts_with("Needs the administrator's attention:\n⚠ yt-dlp 2025.01.15 is "), "{en}");
+    assert!(en.contains("\nJS runtime: not found\n"), "{en}");
+    assert!(!en.contains(&app.download_dir.display().to_string()), "{en}");
+
+    let (status, _, answer) = text("?format=xml", "en").await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.contains("format must be json or text"), "{answer}");
     app.stop().await;
 }
 
