@@ -91,6 +91,10 @@ pub struct BatchItem {
     pub download_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The error's machine-readable code (as in an error answer), so a page
+    /// can word it in its own language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// One choice of the quality picker.

@@ -605,7 +605,8 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
     let picked_count = move || picked.with(|p| p.iter().filter(|b| **b).count());
     let starting = RwSignal::new(false);
     let start_error = RwSignal::new(None::<Failure>);
-    let refused = RwSignal::new(Vec::<(String, String)>::new());
+    // (title, code, the server's sentence) of the links that did not start.
+    let refused = RwSignal::new(Vec::<(String, Option<String>, String)>::new());
     let labels: Vec<(String, String)> = info.qualities.iter().map(|q| (q.id.clone(), q.label.clone())).collect();
     let thumbnail = info.thumbnail.clone().or_else(|| entries.iter().find_map(|e| e.thumbnail.clone()));
     let all_count = count.unwrap_or(total as u64);
@@ -637,7 +638,7 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                                 label: label.clone(),
                                 saved: false,
                             }),
-                            None => failed.push((entry.title, item.error.unwrap_or_default())),
+                            None => failed.push((entry.title, item.code, item.error.unwrap_or_default())),
                         }
                     }
                     if let Some(first) = started.first() {
@@ -772,7 +773,10 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                                     <ul class="refused">
                                         {failed
                                             .into_iter()
-                                            .map(|(title, error)| view! { <li>{title}": "{error}</li> })
+                                            .map(|(title, code, error)| {
+                                                let error = i18n::error_text(lang, code.as_deref(), &error);
+                                                view! { <li>{title}": "{error}</li> }
+                                            })
                                             .collect_view()}
                                     </ul>
                                 </div>

@@ -110,3 +110,23 @@ test("several links pasted at once become one list, one download each", async ({
   await page.getByRole("button", { name: "Get info" }).click();
   await expect(page.getByTestId("video-card").locator(".pl-item")).toHaveCount(2);
 });
+
+test("a link the server refuses in a list is reported in the page's language, the rest start", async ({ page }) => {
+  await page.goto("/?lang=ru");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  // 10.0.0.0/8 is a private network the egress guard refuses (only 127.0.0.0/8 is allowed here).
+  const links = [`${fixture}/watch/muxed`, "http://10.0.0.1/watch/1"];
+  await page.getByLabel("Ссылка на видео").fill(links.join(" "));
+  await page.getByRole("button", { name: "Найти" }).click();
+  const card = page.getByTestId("video-card");
+  await expect(card.locator(".pl-item")).toHaveCount(2);
+  await card.locator('[data-quality="360"]').click();
+  await card.getByRole("button", { name: /Скачать 2/ }).click();
+  const alert = card.getByRole("alert");
+  await expect(alert).toContainText("1\u00a0видео не удалось запустить");
+  await expect(alert).toContainText("http://10.0.0.1/watch/1: С этого адреса сервер не скачивает.");
+  await expect(alert).not.toContainText("does not download");
+  const rows = page.getByTestId("download");
+  await expect(rows).toHaveCount(1);
+  await expect(rows.nth(0)).toHaveAttribute("data-status", "completed", { timeout: 90_000 });
+});

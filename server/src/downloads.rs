@@ -117,8 +117,13 @@ async fn start_batch(
         }
         .await;
         downloads.push(match outcome {
-            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None },
-            Err(e) => BatchItem { url: raw.clone(), download_id: None, error: Some(e.public_message()) },
+            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None },
+            Err(e) => BatchItem {
+                url: raw.clone(),
+                download_id: None,
+                error: Some(e.public_message()),
+                code: Some(e.code().to_owned()),
+            },
         });
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))

@@ -47,6 +47,11 @@ impl ApiError {
         self.parts().2
     }
 
+    /// The machine-readable code of the error answer.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     /// The status, the machine-readable code and the sentence shown to people.
     /// Details that could reveal the server (paths, tracebacks) never leave here.
     /// What the person can do about it, when there is something.

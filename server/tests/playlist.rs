@@ -58,6 +58,8 @@ async fn a_batch_starts_one_job_per_link_and_reports_the_bad_ones() {
     assert_eq!(items.len(), 3);
     assert!(items[1]["download_id"].is_null());
     assert!(items[1]["error"].as_str().unwrap_or_default().contains("does not look like a link"));
+    // The same code as the single download's error answer, so pages can word it.
+    assert_eq!(items[1]["code"], "invalid_url", "{body}");
     for item in [&items[0], &items[2]] {
         let id = item["download_id"].as_str().expect("id");
         let done: Value = app.wait_terminal(id, Duration::from_secs(90)).await;
