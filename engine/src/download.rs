@@ -416,6 +416,13 @@ impl YtDlp {
             });
         };
         let size = tokio::fs::metadata(&path).await?.len();
+        // The watcher looks every half second: a fast download can finish
+        // between two looks, so the finished file is measured too.
+        if let Some(limit) = self.max_filesize().filter(|limit| size > *limit) {
+            tracing::debug!(path = %path.display(), size, limit, "finished file over the limit");
+            guard.stop(&mut child).await;
+            return Err(EngineError::TooLarge { limit });
+        }
         guard.disarm();
         if let Err(e) = tokio::fs::remove_file(&info_path).await {
             tracing::debug!(error = %e, "could not remove info.json");
