@@ -54,6 +54,10 @@ pub struct PlaylistInfo {
     pub count: Option<u64>,
     /// True when only the first entries are listed.
     pub truncated: bool,
+    /// Made by the page from several pasted links, not a site's playlist
+    /// (never sent or read by the API).
+    #[serde(skip)]
+    pub pasted: bool,
 }
 
 /// One video of a playlist.

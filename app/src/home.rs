@@ -274,7 +274,7 @@ fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
         duration_secs: None,
         views: None,
         webpage_url: None,
-        playlist: Some(PlaylistInfo { count: Some(entries.len() as u64), entries, truncated: false }),
+        playlist: Some(PlaylistInfo { count: Some(entries.len() as u64), entries, truncated: false, pasted: true }),
     }
 }
 
@@ -599,7 +599,7 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
     let tr = move || prefs.tr();
     let downloads = expect_context::<Downloads>();
     let selected = RwSignal::new(default_quality(&info.qualities));
-    let PlaylistInfo { entries, count, truncated } = playlist;
+    let PlaylistInfo { entries, count, truncated, pasted } = playlist;
     let total = entries.len();
     let picked = RwSignal::new(vec![true; total]);
     let picked_count = move || picked.with(|p| p.iter().filter(|b| **b).count());
@@ -710,7 +710,9 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
             <div class="card-top" class:no-thumb=!has_thumb>
                 {thumb}
                 <div class="card-body">
-                    <p class="kicker">{t(|t| t.playlist)}</p>
+                    <p class="kicker">
+                        {move || if pasted { prefs.tr().pasted_links } else { prefs.tr().playlist }}
+                    </p>
                     <h2 class="title" data-testid="title">{title}</h2>
                     <dl class="stats">
                         {uploader

@@ -95,6 +95,8 @@ test("several links pasted at once become one list, one download each", async ({
   }, links.join("\n"));
   const card = page.getByTestId("video-card");
   await expect(card).toHaveAttribute("data-playlist", "true");
+  // Headed as the person's own links, not as a site's playlist.
+  await expect(card.locator(".kicker")).toHaveText("Several links");
   const items = card.locator(".pl-item");
   await expect(items).toHaveCount(2);
   await expect(items.nth(0)).toContainText(links[0]);

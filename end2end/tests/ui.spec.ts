@@ -365,6 +365,7 @@ test("a playlist lists its videos; the ticked ones download in one go", async ({
   await lookUp(page, "ru", `${fixture}/playlist.rss`);
   const card = page.getByTestId("video-card");
   await expect(card).toHaveAttribute("data-playlist", "true");
+  await expect(card.locator(".kicker")).toHaveText("Плейлист");
   const items = card.locator(".pl-item");
   await expect(items).toHaveCount(3);
   await expect(card.getByRole("button", { name: "Скачать 3 видео" })).toBeVisible();

@@ -151,7 +151,7 @@ fn playlist_of(info: &engine::InfoJson, max_items: usize) -> PlaylistInfo {
         Some(count) => count > entries.len() as u64,
         None => entries.len() >= max_items,
     };
-    PlaylistInfo { entries, count: info.playlist_count, truncated }
+    PlaylistInfo { entries, count: info.playlist_count, truncated, pasted: false }
 }
 
 #[cfg(test)]
