@@ -1,13 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as fs from "node:fs";
-import { fixturePort } from "../playwright.config";
-
-const fixture = `http://127.0.0.1:${fixturePort}`;
-
-async function openApp(page: Page) {
-  await page.goto("/");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { fixture, openApp } from "./helpers";
 
 async function lookUp(page: Page, link: string) {
   await page.getByLabel("Video link").fill(link);
@@ -114,8 +107,7 @@ test("several links pasted at once become one list, one download each", async ({
 });
 
 test("a link the server refuses in a list is reported in the page's language, the rest start", async ({ page }) => {
-  await page.goto("/?lang=ru");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await openApp(page, "/?lang=ru");
   // 10.0.0.0/8 is a private network the egress guard refuses (only 127.0.0.0/8 is allowed here).
   const links = [`${fixture}/watch/muxed`, "http://10.0.0.1/watch/1"];
   await page.getByLabel("Ссылка на видео").fill(links.join(" "));

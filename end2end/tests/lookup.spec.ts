@@ -1,13 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { fixturePort } from "../playwright.config";
-
-const fixture = `http://127.0.0.1:${fixturePort}`;
-
-async function openApp(page: Page) {
-  await page.goto("/");
-  // A click before hydration is lost: wait for the app to mark the page.
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-}
+import { fixture, openApp } from "./helpers";
 
 async function lookUp(page: Page, link: string) {
   await page.getByLabel("Video link").fill(link);

@@ -4,9 +4,8 @@
 // without JavaScript. Screenshots land in test-results/screenshots/.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { fixturePort } from "../playwright.config";
+import { fixture, openApp } from "./helpers";
 
-const fixture = `http://127.0.0.1:${fixturePort}`;
 const shots = "test-results/screenshots";
 
 type Lang = "en" | "ru";
@@ -71,11 +70,6 @@ async function newContext(
     javaScriptEnabled: opts.js ?? true,
     acceptDownloads: true,
   });
-}
-
-async function openApp(page: Page, path = "/") {
-  await page.goto(path);
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
 async function lookUp(page: Page, lang: Lang, link: string) {

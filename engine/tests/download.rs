@@ -48,18 +48,6 @@ async fn fetch(
     (file, dir, progress)
 }
 
-/// The picture heights and whether there is sound, as ffprobe sees them.
-async fn streams(file: &DownloadedFile) -> (Vec<u64>, usize) {
-    let streams = support::ffprobe(&file.path).await;
-    let heights = streams
-        .iter()
-        .filter(|s| s.codec_type == "video")
-        .filter_map(|s| s.height)
-        .collect();
-    let audio = streams.iter().filter(|s| s.codec_type == "audio").count();
-    (heights, audio)
-}
-
 /// Only the finished file is left in the job directory.
 fn assert_only_the_file(file: &DownloadedFile) {
     let dir = file.path.parent().expect("file has a directory");
@@ -85,7 +73,7 @@ fn assert_sane_progress(progress: &[Progress]) {
 async fn video_at(quality: QualityId, expected_height: u64) {
     let (file, _dir, progress) = fetch("/watch/main", quality, AudioFormat::M4a, true).await;
     assert_eq!(file.ext, "mp4", "H.264 + AAC merge into MP4");
-    let (heights, audio) = streams(&file).await;
+    let (heights, audio) = support::heights_and_audio(&file.path);
     assert_eq!(heights, [expected_height], "{quality}");
     assert_eq!(audio, 1, "{quality}: one sound track");
     assert_only_the_file(&file);
@@ -131,7 +119,7 @@ async fn main_at_2160_gives_the_best_available() {
 async fn main_audio_is_an_m4a_without_video() {
     let (file, _dir, progress) = fetch("/watch/main", QualityId::Audio, AudioFormat::M4a, true).await;
     assert_eq!(file.ext, "m4a");
-    let streams = support::ffprobe(&file.path).await;
+    let streams = support::ffprobe(&file.path);
     assert!(streams.iter().all(|s| s.codec_type != "video"), "{streams:?}");
     assert_eq!(streams.iter().filter(|s| s.codec_type == "audio").count(), 1);
     assert_eq!(streams[0].codec_name, "aac");
@@ -144,7 +132,7 @@ async fn main_audio_is_an_m4a_without_video() {
 async fn muxed_at_720() {
     let (file, _dir, progress) = fetch("/watch/muxed", QualityId::P720, AudioFormat::M4a, true).await;
     assert_eq!(file.ext, "mp4");
-    assert_eq!(streams(&file).await, (vec![720], 1));
+    assert_eq!(support::heights_and_audio(&file.path), (vec![720], 1));
     assert_only_the_file(&file);
     assert_sane_progress(&progress);
     assert!(progress.iter().all(|p| p.stages <= 1), "one muxed file");
@@ -154,7 +142,7 @@ async fn muxed_at_720() {
 async fn muxed_audio_is_extracted_from_the_muxed_stream() {
     let (file, _dir, _) = fetch("/watch/muxed", QualityId::Audio, AudioFormat::M4a, true).await;
     assert_eq!(file.ext, "m4a");
-    assert_eq!(streams(&file).await, (vec![], 1));
+    assert_eq!(support::heights_and_audio(&file.path), (vec![], 1));
     assert_only_the_file(&file);
 }
 
@@ -164,7 +152,7 @@ async fn progressive_without_a_probe() {
     let (file, _dir, progress) =
         fetch("/watch/progressive", QualityId::Auto, AudioFormat::M4a, false).await;
     assert_eq!(file.ext, "mp4");
-    assert_eq!(streams(&file).await, (vec![360], 1));
+    assert_eq!(support::heights_and_audio(&file.path), (vec![360], 1));
     assert_only_the_file(&file);
     assert_sane_progress(&progress);
 }
@@ -172,7 +160,7 @@ async fn progressive_without_a_probe() {
 #[tokio::test]
 async fn progressive_at_a_height_it_does_not_report() {
     let (file, _dir, _) = fetch("/watch/progressive", QualityId::P720, AudioFormat::M4a, true).await;
-    assert_eq!(streams(&file).await, (vec![360], 1));
+    assert_eq!(support::heights_and_audio(&file.path), (vec![360], 1));
 }
 
 #[tokio::test]
@@ -180,7 +168,7 @@ async fn progressive_audio_as_mp3() {
     let (file, _dir, _) =
         fetch("/watch/progressive", QualityId::Audio, AudioFormat::Mp3, true).await;
     assert_eq!(file.ext, "mp3");
-    let streams = support::ffprobe(&file.path).await;
+    let streams = support::ffprobe(&file.path);
     assert!(streams.iter().all(|s| s.codec_type == "audio"), "{streams:?}");
     assert_eq!(streams.first().map(|s| s.codec_name.as_str()), Some("mp3"));
     assert_only_the_file(&file);

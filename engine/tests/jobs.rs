@@ -100,7 +100,7 @@ async fn a_job_completes_with_its_file_in_its_directory() {
     assert_eq!(file.path.parent(), Some(job_dir.as_path()));
     assert_eq!(std::fs::metadata(&file.path).map(|m| m.len()).ok(), Some(file.size));
     assert_eq!(support::list(&job_dir), [MARKER_FILE, "media.mp4"]);
-    let streams = support::ffprobe(&file.path).await;
+    let streams = support::ffprobe(&file.path);
     assert!(streams.iter().any(|s| s.height == Some(480)));
     assert!(streams.iter().any(|s| s.codec_type == "audio"));
 

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use fixture::inspect::{ffprobe, heights_and_audio, list, processes_mentioning};
+
 /// `http://127.0.0.1:PORT` + `path` on a fixture site started once per test
 /// binary, on a thread and runtime of its own.
 pub fn site_url(path: &str) -> String {
@@ -138,20 +142,6 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Names of the entries in `dir`, sorted (hidden ones included).
-pub fn list(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// Every file below `dir`, at any depth.
 pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -167,75 +157,6 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// One stream as ffprobe reports it.
-#[derive(Debug, Clone)]
-pub struct Stream {
-    pub codec_type: String,
-    pub codec_name: String,
-    pub height: Option<u64>,
-}
-
-/// `ffprobe -v error -show_streams -of json FILE`.
-pub fn ffprobe(path: &Path) -> Vec<Stream> {
-    let ffprobe = std::env::var("FFPROBE").unwrap_or_else(|_| "ffprobe".to_owned());
-    let out = Command::new(ffprobe)
-        .args(["-v", "error", "-show_streams", "-of", "json"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    json["streams"]
-        .as_array()
-        .map(|streams| {
-            streams
-                .iter()
-                .map(|s| Stream {
-                    codec_type: s["codec_type"].as_str().unwrap_or_default().to_owned(),
-                    codec_name: s["codec_name"].as_str().unwrap_or_default().to_owned(),
-                    height: s["height"].as_u64(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Picture heights and the number of sound tracks in a file.
-pub fn heights_and_audio(path: &Path) -> (Vec<u64>, usize) {
-    let streams = ffprobe(path);
-    let heights = streams
-        .iter()
-        .filter(|s| s.codec_type == "video")
-        .filter_map(|s| s.height)
-        .collect();
-    let audio = streams.iter().filter(|s| s.codec_type == "audio").count();
-    (heights, audio)
-}
-
-/// Processes whose command line mentions `needle` (pid and command line),
-/// zombies excluded (their command line is empty).
-pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| *pid != me)
-        .filter_map(|pid| {
-            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-            cmdline.contains(needle).then_some((pid, cmdline))
-        })
-        .collect()
 }
 
 /// The sanitized file name the engine gives a fixture title.

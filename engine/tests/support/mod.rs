@@ -3,11 +3,15 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use engine::{Probe, YtDlp};
+
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use fixture::inspect::{ffprobe, heights_and_audio, list, processes_mentioning};
 
 /// `http://127.0.0.1:PORT` + `path` on a fixture site started once per test
 /// binary. It runs on its own thread and runtime, so it outlives the
@@ -45,77 +49,6 @@ pub async fn probe(url: &str) -> Arc<Probe> {
         .expect("probe cache")
         .push((url.to_owned(), Arc::clone(&probe)));
     probe
-}
-
-/// One stream as ffprobe reports it.
-#[derive(Debug, Clone)]
-pub struct Stream {
-    pub codec_type: String,
-    pub codec_name: String,
-    pub height: Option<u64>,
-}
-
-/// `ffprobe -v error -show_streams -of json FILE`.
-pub async fn ffprobe(path: &Path) -> Vec<Stream> {
-    let ffprobe = std::env::var("FFPROBE").unwrap_or_else(|_| "ffprobe".to_owned());
-    let out = tokio::process::Command::new(ffprobe)
-        .args(["-v", "error", "-show_streams", "-of", "json"])
-        .arg(path)
-        .output()
-        .await
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    json["streams"]
-        .as_array()
-        .map(|streams| {
-            streams
-                .iter()
-                .map(|s| Stream {
-                    codec_type: s["codec_type"].as_str().unwrap_or_default().to_owned(),
-                    codec_name: s["codec_name"].as_str().unwrap_or_default().to_owned(),
-                    height: s["height"].as_u64(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Processes whose command line mentions `needle` (pid and command line).
-pub fn processes_mentioning(needle: &str) -> Vec<(u32, String)> {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
-        .filter(|pid| *pid != me)
-        .filter_map(|pid| {
-            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-            cmdline.contains(needle).then_some((pid, cmdline))
-        })
-        .collect()
-}
-
-/// Names of the entries in `dir` (empty when it does not exist).
-pub fn list(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 /// Waits until `check` holds, up to `limit`; true when it did.
