@@ -234,49 +234,28 @@ mod imp {
         }
     }
 
-    pub async fn video_info(body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
-        let response = Request::post("/api/video-info")
-            .json(&body)
-            .map_err(|_| unreachable())?
-            .send()
-            .await
-            .map_err(|_| unreachable())?;
+    /// POSTs `body` as JSON and reads a JSON answer; an error answer becomes
+    /// its [`Failure`].
+    async fn post_json<T: serde::de::DeserializeOwned>(url: &str, body: &impl serde::Serialize) -> Result<T, Failure> {
+        let response =
+            Request::post(url).json(body).map_err(|_| unreachable())?.send().await.map_err(|_| unreachable())?;
         if response.ok() {
-            let reply: VideoInfoResponse = response.json().await.map_err(|_| bad_answer())?;
-            Ok(reply.info)
+            response.json().await.map_err(|_| bad_answer())
         } else {
             Err(failure(response).await)
         }
+    }
+
+    pub async fn video_info(body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
+        post_json::<VideoInfoResponse>("/api/video-info", &body).await.map(|reply| reply.info)
     }
 
     pub async fn start_download(body: DownloadRequest) -> Result<String, Failure> {
-        let response = Request::post("/api/download")
-            .json(&body)
-            .map_err(|_| unreachable())?
-            .send()
-            .await
-            .map_err(|_| unreachable())?;
-        if response.ok() {
-            let started: DownloadStarted = response.json().await.map_err(|_| bad_answer())?;
-            Ok(started.download_id)
-        } else {
-            Err(failure(response).await)
-        }
+        post_json::<DownloadStarted>("/api/download", &body).await.map(|started| started.download_id)
     }
 
     pub async fn start_batch(body: BatchDownloadRequest) -> Result<Vec<BatchItem>, Failure> {
-        let response = Request::post("/api/download-batch")
-            .json(&body)
-            .map_err(|_| unreachable())?
-            .send()
-            .await
-            .map_err(|_| unreachable())?;
-        if response.ok() {
-            let started: BatchDownloadStarted = response.json().await.map_err(|_| bad_answer())?;
-            Ok(started.downloads)
-        } else {
-            Err(failure(response).await)
-        }
+        post_json::<BatchDownloadStarted>("/api/download-batch", &body).await.map(|started| started.downloads)
     }
 
     pub async fn cancel_download(id: String) -> Result<(), Failure> {
