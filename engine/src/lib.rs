@@ -13,6 +13,7 @@ pub mod error;
 pub mod filename;
 pub mod info;
 pub mod jobs;
+pub mod native;
 pub mod progress;
 pub mod quality;
 pub mod ytdlp;
