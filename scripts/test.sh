@@ -11,9 +11,9 @@ cd "$ROOT"
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 t0=$SECONDS
 
-step "Rust tests (engine, fixture site, server, app, CLI)"
+step "Rust tests (netguard, engine, fixture site, server, app, CLI)"
 # Not --workspace: that would build the app with ssr and hydrate at once.
-cargo test --locked -p engine -p fixture -p app -p server -p cli
+cargo test --locked -p netguard -p engine -p fixture -p app -p server -p cli
 t1=$SECONDS
 
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"

@@ -190,6 +190,15 @@ pub struct JobStatus {
     /// and there is something to do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Bytes per second while bytes move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_bps: Option<f64>,
+    /// Seconds to go while bytes move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_secs: Option<u64>,
+    /// Which path the bytes take: `native` (Kachay's engine) or `yt-dlp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl JobStatus {

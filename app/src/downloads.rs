@@ -461,6 +461,9 @@ mod tests {
             file_url: None,
             error_code: None,
             hint: None,
+            speed_bps: None,
+            eta_secs: None,
+            engine: None,
         }
     }
 

@@ -97,6 +97,17 @@ pub struct Args {
     #[arg(long, env = "FFMPEG", default_value = "ffmpeg", value_name = "PATH")]
     pub ffmpeg: PathBuf,
 
+    /// Who fetches the media: `native` (Kachay's concurrent engine; yt-dlp
+    /// only reads the page) or `yt-dlp` (yt-dlp's own downloader).
+    #[arg(long, value_enum, env = "KACHAY_ENGINE", default_value_t = EngineChoice::Native, value_name = "ENGINE")]
+    pub engine: EngineChoice,
+
+    /// Connections each native download starts with (it adds more while
+    /// that makes it faster, up to four times this).
+    #[arg(long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
+
     /// No summaries or progress; only errors (on stderr) and saved paths
     /// (on stdout).
     #[arg(short = 'Q', long, conflicts_with = "json")]
@@ -145,6 +156,16 @@ impl From<Quality> for QualityId {
             Quality::Audio => QualityId::Audio,
         }
     }
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// Kachay's engine: segments and byte ranges over several connections
+    Native,
+    /// yt-dlp's own downloader
+    #[value(name = "yt-dlp", alias = "ytdlp")]
+    YtDlp,
 }
 
 /// `--audio-format`.

@@ -95,5 +95,7 @@ fn plan(args: &Args) -> Result<Plan, String> {
         jobs: usize::from(args.jobs),
         ytdlp: args.ytdlp.clone(),
         ffmpeg: args.ffmpeg.clone(),
+        native: args.engine == args::EngineChoice::Native,
+        connections: usize::from(args.connections),
     })
 }

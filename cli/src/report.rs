@@ -104,7 +104,7 @@ impl Failure {
     /// A failed probe (or other engine call).
     pub fn engine(url: &str, err: &EngineError) -> Failure {
         let (kind, status, message) = match err {
-            EngineError::YtDlp { kind, message } => {
+            EngineError::YtDlp { kind, message } | EngineError::Fetch { kind, message } => {
                 let (word, status) = kind_word(*kind);
                 (word, status, message.clone())
             }

@@ -53,6 +53,10 @@ pub struct Plan {
     pub ytdlp: PathBuf,
     /// The ffmpeg program.
     pub ffmpeg: PathBuf,
+    /// Fetch with the native engine (else yt-dlp's downloader).
+    pub native: bool,
+    /// Connections each native download starts with.
+    pub connections: usize,
 }
 
 /// How one URL ended.
@@ -205,6 +209,9 @@ async fn download_all(
     let ytdlp = YtDlp::new(&plan.ytdlp);
     let mut settings = JobSettings::new(work.path(), &plan.ffmpeg);
     settings.max_concurrent = plan.jobs;
+    if plan.native {
+        settings.native = Some(native_engine(plan)?);
+    }
     let manager = JobManager::new(Arc::new(ytdlp.clone()), settings);
     let ctx = Arc::new(Ctx {
         plan: plan.clone(),
@@ -244,6 +251,27 @@ async fn download_all(
         ));
     }
     Ok(outcomes)
+}
+
+/// The native engine for the command line. The person runs it on their own
+/// machine for links they chose, as they would run yt-dlp: no address is
+/// refused (the server's egress guard protects a machine from strangers).
+fn native_engine(plan: &Plan) -> Result<engine::native::NativeEngine, String> {
+    let policy = Arc::new(netguard::EgressPolicy::allow_all());
+    let client = netguard::GuardedClient::new(policy, &netguard::ClientSettings::default())
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+    let settings = engine::native::NativeSettings {
+        connections_per_download: plan.connections,
+        max_connections_per_download: plan.connections.saturating_mul(4),
+        max_connections: plan.connections.saturating_mul(4).saturating_mul(plan.jobs).max(1),
+        ..engine::native::NativeSettings::default()
+    };
+    Ok(engine::native::NativeEngine::new(
+        client,
+        settings,
+        &plan.ffmpeg,
+        engine::native::cookies::CookieJar::default(),
+    ))
 }
 
 /// Probes, describes, downloads and saves one URL.

@@ -244,7 +244,9 @@ fn two_urls_two_files_and_a_missing_height_falls_back() {
 #[test]
 fn json_lines_have_progress_and_done() {
     let dir = tempdir();
-    let url = site_url("/k/rate=1500000/watch/main");
+    // The whole site at 400 kB/s, so that the download lasts long enough
+    // for several progress lines however many connections it uses.
+    let url = site_url("/k/total=400001/watch/main");
     let r = run(dir.path(), &["--json", "-q", "480", &url]);
     r.expect_code(0);
     let all = r.json();
@@ -460,11 +462,11 @@ fn the_same_name_twice_gets_a_number_and_nothing_is_overwritten() {
 
 /// Starts a slow download, waits until yt-dlp is writing into `out`, and
 /// sends `signals` SIGINTs; returns the exit status and how long it took.
-fn interrupt(out: &Path, signals: usize) -> (Option<i32>, Duration, String) {
+fn interrupt(out: &Path, signals: usize, engine: &str) -> (Option<i32>, Duration, String) {
     let url = site_url("/k/rate=100000/watch/main");
     let mut child = common::spawn(
         out.parent().expect("parent"),
-        &["-q", "1080", "-o", path_str(out), &url],
+        &["-q", "1080", "--engine", engine, "-o", path_str(out), &url],
     );
     let writing = common::eventually(Duration::from_secs(60), || {
         common::files_below(out).iter().any(|f| {
@@ -510,7 +512,7 @@ fn assert_clean(out: &Path) {
 fn ctrl_c_stops_cleanly_with_130() {
     let dir = tempdir();
     let out = dir.path().join("out");
-    let (code, took, stderr) = interrupt(&out, 1);
+    let (code, took, stderr) = interrupt(&out, 1, "native");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert!(stderr.contains("Interrupted"), "{stderr}");
@@ -521,7 +523,9 @@ fn ctrl_c_stops_cleanly_with_130() {
 fn a_second_ctrl_c_quits_at_once() {
     let dir = tempdir();
     let out = dir.path().join("out");
-    let (code, took, stderr) = interrupt(&out, 2);
+    // yt-dlp's downloader takes a moment to stop (the native engine stops
+    // before a second signal arrives), which is when a second Ctrl-C counts.
+    let (code, took, stderr) = interrupt(&out, 2, "yt-dlp");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert!(stderr.contains("Quitting at once"), "{stderr}");

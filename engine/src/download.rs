@@ -121,8 +121,6 @@ pub struct DownloadPlan {
 pub fn plan(info: &InfoJson, quality: QualityId, audio_format: AudioFormat) -> DownloadPlan {
     let offered = choices(info);
     let find = |id: QualityId| offered.iter().find(|c| c.id == id);
-    // The highest standard height: what "best" most likely means.
-    let best_height = offered.iter().find(|c| c.id.height().is_some());
 
     match quality {
         QualityId::Audio => {
@@ -139,7 +137,7 @@ pub fn plan(info: &InfoJson, quality: QualityId, audio_format: AudioFormat) -> D
             }
         }
         QualityId::Auto => {
-            let model = best_height.or_else(|| find(QualityId::Auto));
+            let model = model_in(&offered, QualityId::Auto);
             video_plan(info, "bv*+ba/b".to_owned(), model)
         }
         q => {
@@ -149,15 +147,38 @@ pub fn plan(info: &InfoJson, quality: QualityId, audio_format: AudioFormat) -> D
                 Some(exact) if !exact.format.is_empty() => {
                     video_plan(info, format!("{}/{fallback}", exact.format), Some(exact))
                 }
-                _ => {
-                    // What "best at or below Q" will most likely pick.
-                    let model = offered
+                _ => video_plan(info, fallback, model_in(&offered, q)),
+            }
+        }
+    }
+}
+
+/// The choice whose formats yt-dlp will most likely take for `quality`:
+/// the exact one when offered, for a height that is not offered the best
+/// below it, for `auto` the highest. The native engine fetches exactly
+/// these formats.
+pub fn model_choice(info: &InfoJson, quality: QualityId) -> Option<QualityChoice> {
+    let offered = choices(info);
+    model_in(&offered, quality).cloned()
+}
+
+fn model_in(offered: &[QualityChoice], quality: QualityId) -> Option<&QualityChoice> {
+    let find = |id: QualityId| offered.iter().find(|c| c.id == id);
+    // The highest standard height: what "best" most likely means.
+    let best_height = offered.iter().find(|c| c.id.height().is_some());
+    match quality {
+        QualityId::Audio => find(QualityId::Audio),
+        QualityId::Auto => best_height.or_else(|| find(QualityId::Auto)),
+        q => {
+            let h = q.height().unwrap_or(u32::MAX);
+            find(q)
+                .filter(|c| !c.format.is_empty())
+                .or_else(|| {
+                    offered
                         .iter()
                         .find(|c| c.id.height().is_some_and(|ch| ch <= h))
-                        .or(best_height);
-                    video_plan(info, fallback, model)
-                }
-            }
+                })
+                .or(best_height)
         }
     }
 }
@@ -211,7 +232,7 @@ fn planned_sizes(info: &InfoJson, choice: &QualityChoice) -> Vec<Option<u64>> {
 
 /// Whether a format's codecs can go into an MP4 without re-encoding. An
 /// unnamed codec counts when the format itself is MP4.
-fn fits_mp4(f: &Format) -> bool {
+pub(crate) fn fits_mp4(f: &Format) -> bool {
     const VIDEO: [&str; 9] = [
         "avc1", "avc3", "h264", "hev1", "hvc1", "hevc", "h265", "av01", "mp4v",
     ];

@@ -38,13 +38,22 @@ pub enum EngineError {
     /// The download was cancelled; its processes were stopped.
     #[error("the download was cancelled")]
     Cancelled,
+    /// The native engine could not fetch or assemble the media; the message
+    /// is a sentence for people (no URLs, no paths).
+    #[error("{message}")]
+    Fetch {
+        /// The same kinds yt-dlp's failures have (HTTP status, unreachable …).
+        kind: FailureKind,
+        /// What went wrong, for people.
+        message: String,
+    },
 }
 
 impl EngineError {
     /// The failure kind when yt-dlp itself reported the error.
     pub fn failure_kind(&self) -> Option<FailureKind> {
         match self {
-            EngineError::YtDlp { kind, .. } => Some(*kind),
+            EngineError::YtDlp { kind, .. } | EngineError::Fetch { kind, .. } => Some(*kind),
             _ => None,
         }
     }

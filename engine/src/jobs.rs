@@ -24,6 +24,7 @@ use uuid::Uuid;
 use crate::download::{AudioFormat, DownloadSpec, DownloadedFile};
 use crate::error::{EngineError, FailureKind};
 use crate::filename::sanitize_filename;
+use crate::native::{EngineKind, NativeEngine, NativeError, NativeRequest};
 use crate::progress::{Phase, Progress};
 use crate::quality::QualityId;
 use crate::ytdlp::{Probe, YtDlp};
@@ -48,6 +49,9 @@ pub struct JobSettings {
     pub ffmpeg: PathBuf,
     /// How long a finished job (and its file) is kept (default one hour).
     pub file_ttl: Duration,
+    /// The native engine; without one every download runs yt-dlp's own
+    /// downloader.
+    pub native: Option<NativeEngine>,
 }
 
 impl JobSettings {
@@ -58,7 +62,14 @@ impl JobSettings {
             max_concurrent: 3,
             ffmpeg: ffmpeg.into(),
             file_ttl: Duration::from_secs(3600),
+            native: None,
         }
+    }
+
+    /// These settings with the native engine.
+    pub fn with_native(mut self, native: NativeEngine) -> Self {
+        self.native = Some(native);
+        self
     }
 }
 
@@ -94,6 +105,9 @@ pub struct JobSnapshot {
     pub file: Option<FinishedFile>,
     /// Why it failed, when it did.
     pub error: Option<JobFailure>,
+    /// Which engine moves the bytes, once the download has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineKind>,
     /// When it was submitted (JSON: milliseconds since the Unix epoch).
     #[serde(with = "unix_millis")]
     pub created_at: SystemTime,
@@ -240,6 +254,7 @@ impl JobManager {
             quality: request.quality,
             file: None,
             error: None,
+            engine: None,
             created_at: SystemTime::now(),
             finished_at: None,
         };
@@ -469,6 +484,7 @@ async fn run_download(
         }
     };
 
+    let native_probe = Arc::clone(&probe);
     let spec = DownloadSpec {
         url: request.url.clone(),
         quality: request.quality,
@@ -501,6 +517,46 @@ async fn run_download(
             s.progress = p;
         });
     };
+    let mut on_progress = on_progress;
+    if let Some(native) = &inner.settings.native {
+        match native.select(&native_probe, spec.quality, spec.audio_format) {
+            Ok(_) => {
+                update(tx, |s| s.engine = Some(EngineKind::Native));
+                let ytdlp = Arc::clone(&inner.ytdlp);
+                let url = request.url.clone();
+                let reextract: crate::native::Reextract = Arc::new(move || {
+                    let ytdlp = Arc::clone(&ytdlp);
+                    let url = url.clone();
+                    Box::pin(async move { ytdlp.probe(&url).await.map(Arc::new) })
+                });
+                let native_request = NativeRequest {
+                    probe: Arc::clone(&native_probe),
+                    quality: spec.quality,
+                    audio_format: spec.audio_format,
+                    dir: spec.dir.clone(),
+                    reextract: Some(reextract),
+                };
+                let limit = inner.ytdlp.download_timeout();
+                let run = native.download(&native_request, cancel.clone(), &mut on_progress);
+                let result = match limit {
+                    Some(limit) => match tokio::time::timeout(limit, run).await {
+                        Ok(r) => r,
+                        Err(_) => Err(NativeError::Failed(EngineError::Timeout(limit))),
+                    },
+                    None => run.await,
+                };
+                match result {
+                    Ok(file) => return Ok(file),
+                    Err(NativeError::Failed(e)) => return Err(e),
+                    Err(NativeError::Unsupported(why)) => {
+                        tracing::debug!(reason = %why, "native engine declined after planning; using yt-dlp");
+                    }
+                }
+            }
+            Err(why) => tracing::debug!(reason = %why, "native engine declined; using yt-dlp"),
+        }
+    }
+    update(tx, |s| s.engine = Some(EngineKind::YtDlp));
     inner
         .ytdlp
         .download(&spec, &inner.settings.ffmpeg, cancel.clone(), on_progress)
@@ -547,6 +603,12 @@ fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
         EngineError::YtDlp { kind, message } => JobFailure {
             kind: Some(*kind),
             message: without_paths(message, download_dir),
+        },
+        // The native engine's sentences name no paths or URLs; a refusal
+        // carries the guard's marker, which the server words by itself.
+        EngineError::Fetch { kind, message } => JobFailure {
+            kind: (!message.starts_with(crate::native::REFUSAL_PREFIX)).then_some(*kind),
+            message: message.clone(),
         },
         EngineError::Timeout(limit) => JobFailure {
             kind: None,
@@ -665,6 +727,7 @@ mod tests {
                 size: 10,
             }),
             error: None,
+            engine: None,
             created_at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             finished_at: None,
         };

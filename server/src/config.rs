@@ -85,6 +85,15 @@ pub struct Config {
     pub cookies_file: Option<PathBuf>,
     /// `MAX_PLAYLIST_ITEMS`: entries listed from a playlist or channel.
     pub max_playlist_items: usize,
+    /// `DOWNLOAD_ENGINE`: `native` (Kachay fetches the media itself, yt-dlp
+    /// only extracts) or `yt-dlp` (yt-dlp's own downloader for everything).
+    #[serde(default, deserialize_with = "string_like")]
+    pub download_engine: Option<String>,
+    /// `CONNECTIONS_PER_DOWNLOAD`: connections a native download starts with
+    /// (it grows while throughput still rises, up to four times this).
+    pub connections_per_download: usize,
+    /// `MAX_CONNECTIONS`: connections of all native downloads together.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -118,6 +127,9 @@ impl Default for Config {
             ytdlp_extractor_args: None,
             cookies_file: None,
             max_playlist_items: 50,
+            download_engine: None,
+            connections_per_download: 8,
+            max_connections: 64,
         }
     }
 }
@@ -217,6 +229,9 @@ const VARIABLES: &[&str] = &[
     "ytdlp_extractor_args",
     "cookies_file",
     "max_playlist_items",
+    "download_engine",
+    "connections_per_download",
+    "max_connections",
 ];
 
 impl Config {
@@ -278,6 +293,18 @@ impl Config {
 
     pub fn probe_timeout(&self) -> Duration {
         Duration::from_secs(self.probe_timeout_secs.max(1))
+    }
+
+    /// `DOWNLOAD_ENGINE`: true for `native` (the default), false for `yt-dlp`.
+    pub fn native_engine(&self) -> Result<bool, ConfigError> {
+        match self.download_engine.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") | Some("native") => Ok(true),
+            Some("yt-dlp") | Some("ytdlp") => Ok(false),
+            Some(other) => Err(ConfigError::invalid(
+                "DOWNLOAD_ENGINE",
+                format!("{other:?} is neither \"native\" nor \"yt-dlp\""),
+            )),
+        }
     }
 }
 

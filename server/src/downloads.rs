@@ -299,6 +299,9 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
         file_url: file.map(|_| format!("/api/file/{}", job.id)),
         error_code: failure.and_then(|f| f.kind).map(|k| crate::error::failure_code(k).to_string()),
         hint: failure.and_then(|f| f.kind).and_then(crate::error::failure_hint).map(str::to_string),
+        speed_bps: progress.speed.filter(|_| moving),
+        eta_secs: progress.eta.filter(|_| moving),
+        engine: job.engine.map(|e| e.as_str().to_string()),
     }
 }
 

@@ -58,8 +58,14 @@ impl ApiError {
     fn hint(&self) -> Option<&'static str> {
         match self {
             ApiError::Engine(err) => match &**err {
-                EngineError::YtDlp { message, .. } if crate::egress::is_egress_refusal(message) => None,
-                EngineError::YtDlp { kind, message } => failure_hint(effective_kind(*kind, message)),
+                EngineError::YtDlp { message, .. } | EngineError::Fetch { message, .. }
+                    if crate::egress::is_egress_refusal(message) =>
+                {
+                    None
+                }
+                EngineError::YtDlp { kind, message } | EngineError::Fetch { kind, message } => {
+                    failure_hint(effective_kind(*kind, message))
+                }
                 _ => None,
             },
             _ => None,
@@ -98,12 +104,12 @@ impl ApiError {
 
 fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
     match err {
-        EngineError::YtDlp { message, .. } if crate::egress::is_egress_refusal(message) => (
-            StatusCode::FORBIDDEN,
-            "destination_refused",
-            failure_sentence(None, message),
-        ),
-        EngineError::YtDlp { kind, message } => {
+        EngineError::YtDlp { message, .. } | EngineError::Fetch { message, .. }
+            if crate::egress::is_egress_refusal(message) =>
+        {
+            (StatusCode::FORBIDDEN, "destination_refused", failure_sentence(None, message))
+        }
+        EngineError::YtDlp { kind, message } | EngineError::Fetch { kind, message } => {
             let kind = effective_kind(*kind, message);
             (failure_status(kind), failure_code(kind), failure_sentence(Some(kind), message))
         }

@@ -6,6 +6,8 @@ use crate::egress::{EgressPolicy, EgressProxy};
 use crate::security::{PostLimiter, TrustedProxies};
 use axum::extract::FromRef;
 use engine::jobs::{JobManager, JobSettings};
+use engine::native::cookies::CookieJar;
+use engine::native::{NativeEngine, NativeSettings};
 use engine::{Probe, YtDlp};
 use leptos::config::LeptosOptions;
 use moka::future::Cache;
@@ -52,6 +54,34 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("could not start the egress proxy: {0}")]
     Proxy(#[from] std::io::Error),
+    #[error("could not set up the download engine's HTTP client: {0}")]
+    Client(String),
+}
+
+/// The native engine: one guarded HTTP client under the same egress policy
+/// as the proxy, the connection limits, and the operator's cookies.
+fn native_engine(
+    config: &Config,
+    egress: &Arc<EgressPolicy>,
+    max_filesize: Option<u64>,
+    cookies_file: Option<&std::path::Path>,
+) -> Result<NativeEngine, StartError> {
+    let client = netguard::GuardedClient::new(Arc::clone(egress), &netguard::ClientSettings::default())
+        .map_err(|e| StartError::Client(e.to_string()))?;
+    let cookies = match cookies_file {
+        Some(path) => CookieJar::from_netscape_file(path)
+            .map_err(|e| ConfigError::invalid("COOKIES_FILE", format!("cannot be read: {e}")))?,
+        None => CookieJar::default(),
+    };
+    let per_download = config.connections_per_download.max(1);
+    let settings = NativeSettings {
+        connections_per_download: per_download,
+        max_connections_per_download: per_download.saturating_mul(4),
+        max_connections: config.max_connections.max(1),
+        max_filesize,
+        ..NativeSettings::default()
+    };
+    Ok(NativeEngine::new(client, settings, config.ffmpeg_program(), cookies))
 }
 
 impl AppState {
@@ -80,6 +110,11 @@ impl AppState {
         if let Some(cookies) = crate::ytdlp_args::cookies_file(&config)? {
             ytdlp = ytdlp.with_cookies_file(cookies);
         }
+        let native = if config.native_engine()? {
+            Some(native_engine(&config, &egress, max_filesize, ytdlp.cookies_file())?)
+        } else {
+            None
+        };
         let ytdlp = Arc::new(ytdlp);
         let jobs = JobManager::new(
             ytdlp.clone(),
@@ -88,6 +123,7 @@ impl AppState {
                 max_concurrent: config.max_concurrent_downloads.max(1),
                 ffmpeg: config.ffmpeg_program(),
                 file_ttl: config.file_ttl(),
+                native,
             },
         );
         let info_cache = Cache::builder().max_capacity(512).time_to_live(config.info_cache_ttl()).build();

@@ -49,6 +49,9 @@ async fn a_480p_download_completes_with_the_title_and_a_real_file() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["progress"], 100.0);
     assert_eq!(done["title"], MAIN.title);
+    // Kachay's own engine moved the bytes, and counted them.
+    assert_eq!(done["engine"], "native", "{done}");
+    assert!(done["downloaded_bytes"].as_u64().is_some_and(|b| b > 100_000), "{done}");
     let filename = done["filename"].as_str().expect("filename");
     assert!(filename.starts_with("Тестовое видео 🎬"), "{filename}");
     assert!(filename.ends_with(".mp4"), "{filename}");

@@ -1,6 +1,6 @@
 //! Live tests of the egress proxy. Everything here connects to loopback
 //! addresses only (127.0.0.0/8 and [::1]); the private, link-local and other
-//! ranges are covered by the classifier tests in `server::egress::policy`.
+//! ranges are covered by the classifier tests in `netguard/src/policy.rs`.
 //!
 //! The "refused target" is a tiny HTTP server on 127.0.0.1 (and [::1]) that
 //! counts every TCP connection it accepts; the allowed side listens on

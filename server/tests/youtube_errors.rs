@@ -69,7 +69,13 @@ async fn lookups_say_what_youtube_refused_and_what_helps() {
 async fn a_failed_download_carries_the_code_and_the_hint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let program = fake_ytdlp(dir.path(), "bot-check", true);
-    let app = TestApp::start_with(|c| c.ytdlp = Some(program)).await;
+    // yt-dlp's downloader is where YouTube's refusals come from (the
+    // native engine only meets them during extraction).
+    let app = TestApp::start_with(|c| {
+        c.ytdlp = Some(program);
+        c.download_engine = Some("yt-dlp".into());
+    })
+    .await;
     let url = "http://127.0.0.1:9/watch?v=dQw4w9WgXcQ";
     let (status, body) = app.post_json("/api/video-info", json!({ "url": url })).await;
     assert_eq!(status, 200, "{body}");

@@ -4,7 +4,8 @@
 //!
 //! - [`EgressPolicy`] decides which addresses may be fetched, from the
 //!   `ALLOW_PRIVATE_NETWORKS` setting; the API pre-checks a link with
-//!   [`EgressPolicy::check_url`].
+//!   [`EgressPolicy::check_url`]. The policy lives in the `netguard` crate
+//!   (the engine's native downloader uses it too) and is re-exported here.
 //! - [`EgressProxy`] is a forward proxy on 127.0.0.1 that yt-dlp and ffmpeg
 //!   are sent through (`--proxy`), so every connection they make — including
 //!   each redirect hop and every host a page points to — is checked, and the
@@ -13,10 +14,9 @@
 //!   refusal in yt-dlp's and ffmpeg's output.
 
 mod idle;
-pub mod policy;
 pub mod proxy;
 
-pub use policy::{AddressClass, EgressPolicy, PolicyError, Refusal, RESOLVE_TIMEOUT};
+pub use netguard::{AddressClass, EgressPolicy, PolicyError, Refusal, RESOLVE_TIMEOUT};
 pub use proxy::{EgressProxy, ProxyTimeouts, CONNECT_TIMEOUT, IDLE_TIMEOUT, REFUSAL_PREFIX};
 
 /// True when yt-dlp's or ffmpeg's output shows that the egress proxy refused

@@ -10,7 +10,7 @@
 //! comes through here again.
 
 use super::idle::IdleTimeout;
-use super::policy::{EgressPolicy, Refusal};
+use super::{EgressPolicy, Refusal};
 use base64::Engine as _;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};

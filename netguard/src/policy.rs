@@ -1,4 +1,5 @@
-//! Which destinations the server may fetch from.
+//! Which destinations Kachay may fetch from (moved here from the server's
+//! `egress` module unchanged, so the engine can use it too).
 //!
 //! [`EgressPolicy`] classifies IP addresses (loopback, private, link-local,
 //! CGNAT, multicast, documentation, reserved …) and refuses them unless the
@@ -380,7 +381,8 @@ fn parse_entry(entry: &str) -> Option<IpNet> {
     entry.parse::<IpAddr>().ok().map(IpNet::from)
 }
 
-fn shorten(text: &str) -> String {
+/// Cuts text a stranger typed to a length that fits in a sentence.
+pub(crate) fn shorten(text: &str) -> String {
     const MAX: usize = 100;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -1,0 +1,186 @@
+//! Putting fetched tracks into the finished file with ffmpeg, on local
+//! files only: `-protocol_whitelist file,pipe` means a crafted file can
+//! never make ffmpeg open a network connection.
+//!
+//! Where no ffmpeg is needed (a progressive MP4, an fMP4 HLS stream that
+//! is already a valid MP4) the track is renamed.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use super::source::Output;
+use crate::download::AudioFormat;
+use crate::error::{EngineError, FailureKind};
+use crate::progress::PostStep;
+
+/// What a fetched track file holds, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// MPEG transport stream (HLS `.ts` segments).
+    Ts,
+    /// ISO BMFF: MP4, fragmented MP4, M4A.
+    Mp4,
+    /// Matroska or WebM.
+    Matroska,
+    /// Anything else (ADTS audio, MP3 …): ffmpeg will tell.
+    Other,
+}
+
+/// Looks at the first bytes of a file.
+pub async fn sniff(path: &Path) -> std::io::Result<Container> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut head = [0u8; 376];
+    let mut read = 0;
+    while read < head.len() {
+        let n = file.read(&mut head[read..]).await?;
+        if n == 0 {
+            break;
+        }
+        read += n;
+    }
+    Ok(classify(&head[..read]))
+}
+
+fn classify(head: &[u8]) -> Container {
+    if head.len() >= 189 && head[0] == 0x47 && head[188] == 0x47 {
+        return Container::Ts;
+    }
+    if head.len() >= 8 && matches!(&head[4..8], b"ftyp" | b"styp" | b"moof" | b"moov" | b"sidx") {
+        return Container::Mp4;
+    }
+    if head.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]) {
+        return Container::Matroska;
+    }
+    Container::Other
+}
+
+/// The step and ffmpeg arguments (after the inputs) that turn `tracks`
+/// into `output`; `None` when a rename does.
+pub fn recipe(
+    tracks: &[(PathBuf, Container, Option<String>)],
+    output: Output,
+) -> Option<(PostStep, Vec<String>)> {
+    let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    match output {
+        Output::Audio(format) => {
+            let copy_ok = tracks.first().and_then(|(_, _, acodec)| acodec.as_deref()).is_some_and(|c| {
+                let c = c.to_ascii_lowercase();
+                c.starts_with("mp4a") || c == "aac"
+            });
+            let codec: Vec<String> = match format {
+                AudioFormat::M4a if copy_ok => args(&["-c:a", "copy", "-f", "ipod"]),
+                AudioFormat::M4a => args(&["-c:a", "aac", "-b:a", "192k", "-f", "ipod"]),
+                AudioFormat::Mp3 => args(&["-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3"]),
+            };
+            let mut a = args(&["-map", "0:a:0", "-vn"]);
+            a.extend(codec);
+            Some((PostStep::ExtractAudio, a))
+        }
+        Output::Mp4 | Output::Mkv => {
+            let muxer = if output == Output::Mp4 { "mp4" } else { "matroska" };
+            if tracks.len() >= 2 {
+                let mut a = args(&["-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]);
+                a.extend(args(&["-f", muxer]));
+                return Some((PostStep::Merge, a));
+            }
+            let container = tracks.first().map(|t| t.1).unwrap_or(Container::Other);
+            let renamable = matches!(
+                (output, container),
+                (Output::Mp4, Container::Mp4) | (Output::Mkv, Container::Matroska)
+            );
+            if renamable {
+                return None;
+            }
+            let mut a = args(&["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy"]);
+            a.extend(args(&["-f", muxer]));
+            Some((PostStep::Fixup, a))
+        }
+    }
+}
+
+/// Runs ffmpeg on local files; the output is written to `out` (replaced).
+pub async fn run_ffmpeg(
+    ffmpeg: &Path,
+    inputs: &[PathBuf],
+    args: &[String],
+    out: &Path,
+) -> Result<(), EngineError> {
+    let mut cmd = Command::new(ffmpeg);
+    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
+    for input in inputs {
+        cmd.args(["-protocol_whitelist", "file,pipe"]).arg("-i").arg(input);
+    }
+    cmd.args(args).arg(out);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    tracing::debug!(?inputs, ?args, "ffmpeg");
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EngineError::Fetch {
+            kind: FailureKind::Other,
+            message: "ffmpeg is not installed on the server, so the parts cannot be put together."
+                .to_owned(),
+        },
+        _ => EngineError::Spawn(e),
+    })?;
+    let mut tail: VecDeque<String> = VecDeque::new();
+    if let Some(stderr) = child.stderr.take() {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tail.len() == 20 {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+    let status = child.wait().await?;
+    if status.success() {
+        return Ok(());
+    }
+    let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
+    tracing::warn!(%detail, "ffmpeg failed");
+    Err(EngineError::Fetch {
+        kind: FailureKind::Other,
+        message: "The downloaded parts could not be put together into one file.".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_are_told_apart_by_their_first_bytes() {
+        let mut ts = vec![0u8; 376];
+        ts[0] = 0x47;
+        ts[188] = 0x47;
+        assert_eq!(classify(&ts), Container::Ts);
+        assert_eq!(classify(b"\0\0\0\x18ftypisom...."), Container::Mp4);
+        assert_eq!(classify(&[0x1a, 0x45, 0xdf, 0xa3, 0]), Container::Matroska);
+        assert_eq!(classify(b"ID3"), Container::Other);
+        assert_eq!(classify(&[]), Container::Other);
+    }
+
+    #[test]
+    fn recipes() {
+        let t = |c| (PathBuf::from("x"), c, Some("mp4a.40.2".to_owned()));
+        assert!(recipe(&[t(Container::Mp4)], Output::Mp4).is_none());
+        assert_eq!(recipe(&[t(Container::Ts)], Output::Mp4).map(|r| r.0), Some(PostStep::Fixup));
+        assert_eq!(
+            recipe(&[t(Container::Mp4), t(Container::Mp4)], Output::Mp4).map(|r| r.0),
+            Some(PostStep::Merge)
+        );
+        let (step, args) = recipe(&[t(Container::Ts)], Output::Audio(AudioFormat::M4a)).expect("audio");
+        assert_eq!(step, PostStep::ExtractAudio);
+        assert!(args.windows(2).any(|w| w == ["-c:a", "copy"]));
+        let opus = (PathBuf::from("x"), Container::Matroska, Some("opus".to_owned()));
+        let (_, args) = recipe(&[opus], Output::Audio(AudioFormat::M4a)).expect("audio");
+        assert!(args.windows(2).any(|w| w == ["-c:a", "aac"]));
+    }
+}

@@ -1,0 +1,293 @@
+//! The download path, side by side with yt-dlp in one run:
+//! `cargo bench -p server --bench engine`.
+//!
+//! Against the offline fixture site throttled per connection (each response
+//! to 500 KB/s, as many CDNs limit a connection), with the real release
+//! server, yt-dlp and ffmpeg:
+//! 1. one 60 s 720p HLS video (30 segments, separate audio) end to end —
+//!    lookup, download, the file fetched from the server — by Kachay's native
+//!    engine, by Kachay on yt-dlp's downloader, by `yt-dlp -N 8` and by plain
+//!    yt-dlp; median of 3, alternating;
+//! 2. the same with an origin that also caps the whole site (aggregate limit);
+//! 3. ten downloads at once, with the peak memory (sum of RSS) of each side's
+//!    whole process tree: the server and every child, against ten
+//!    `yt-dlp -N 8` processes and their ffmpeg children.
+
+use fixture::FixtureSite;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const RATE: u64 = 500_000;
+const QUALITY: &str = "720";
+const FORMAT: &str = "bv*[height<=720]+ba/b[height<=720]";
+const ROUNDS: usize = 3;
+const K: usize = 10;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(engine: &str, max_concurrent: usize) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "kachay")
+            .env("DOWNLOAD_DIR", dir.path())
+            .env("YTDLP", fixture::ytdlp_program())
+            .env("DOWNLOAD_ENGINE", engine)
+            .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
+            .env("ALLOW_PRIVATE_NETWORKS", "true")
+            .env("RATE_LIMIT_PER_MINUTE", "100000")
+            .env("RATE_LIMIT_BURST", "100000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("server binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, base, _dir: dir }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+async fn lookup(client: &reqwest::Client, base: &str, url: &str) {
+    let info: Value = client
+        .post(format!("{base}/api/video-info"))
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("info")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(info["success"], true, "{info}");
+}
+
+/// Submits, waits for completion, fetches the file; returns the engine used.
+async fn download(client: &reqwest::Client, base: &str, url: &str) -> String {
+    let reply: Value = client
+        .post(format!("{base}/api/download"))
+        .json(&json!({ "url": url, "quality": QUALITY }))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let id = reply["download_id"].as_str().unwrap_or_else(|| panic!("no id: {reply}")).to_string();
+    let engine = loop {
+        let status: Value = client
+            .get(format!("{base}/api/status/{id}"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        match status["status"].as_str() {
+            Some("completed") => break status["engine"].as_str().unwrap_or("?").to_owned(),
+            Some("error" | "cancelled") => panic!("download failed: {status}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let bytes = client.get(format!("{base}/api/file/{id}")).send().await.expect("file").bytes().await.expect("body");
+    assert!(bytes.len() > 1_000_000, "file of {} bytes", bytes.len());
+    engine
+}
+
+/// Lookup + download + file, as a person using the page does it.
+async fn end_to_end(client: &reqwest::Client, base: &str, url: &str) -> (Duration, String) {
+    let started = Instant::now();
+    lookup(client, base, url).await;
+    let engine = download(client, base, url).await;
+    (started.elapsed(), engine)
+}
+
+fn ytdlp_command(url: &str, dir: &std::path::Path, fragments: Option<usize>) -> Command {
+    let mut cmd = Command::new(fixture::ytdlp_program());
+    cmd.args(["--ignore-config", "--no-update", "--quiet", "--no-playlist", "-f", FORMAT]);
+    if let Some(n) = fragments {
+        cmd.args(["-N", &n.to_string()]);
+    }
+    cmd.args(["--merge-output-format", "mp4", "-o"]).arg(dir.join("out.%(ext)s")).args(["--", url]);
+    cmd.stdout(Stdio::null());
+    cmd
+}
+
+fn ytdlp_once(url: &str, fragments: Option<usize>) -> Duration {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let status = ytdlp_command(url, dir.path(), fragments).status().expect("yt-dlp runs");
+    assert!(status.success());
+    started.elapsed()
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+/// RSS in KiB of `root` and all its descendants, read from /proc.
+fn tree_rss_kib(roots: &[u32]) -> u64 {
+    let mut parent: HashMap<u32, u32> = HashMap::new();
+    let mut rss: HashMap<u32, u64> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { continue };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        };
+        if let Some(pp) = field("PPid:") {
+            parent.insert(pid, pp as u32);
+        }
+        rss.insert(pid, field("VmRSS:").unwrap_or(0));
+    }
+    rss.iter()
+        .filter(|(pid, _)| {
+            let mut p = **pid;
+            for _ in 0..64 {
+                if roots.contains(&p) {
+                    return true;
+                }
+                match parent.get(&p) {
+                    Some(&pp) if pp != p && pp != 0 => p = pp,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .map(|(_, kib)| *kib)
+        .sum()
+}
+
+/// Samples the trees of `roots()` every 20 ms until stopped; returns the peak.
+fn sample_peak(roots: impl Fn() -> Vec<u32> + Send + 'static) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let peak = Arc::new(AtomicU64::new(0));
+    let handle = std::thread::spawn(move || {
+        while !flag.load(Ordering::SeqCst) {
+            let now = tree_rss_kib(&roots());
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak.load(Ordering::SeqCst)
+    });
+    (stop, handle)
+}
+
+#[tokio::main]
+async fn main() {
+    let site = FixtureSite::start().await.expect("fixture site");
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let native = Server::start("native", K);
+    let old = Server::start("yt-dlp", K);
+
+    // 1 and 2: one download end to end, each side in turn; a fresh query
+    // string per round so no side reuses a cached lookup.
+    for (label, knobs) in [
+        ("throttled per connection to 500 KB/s", format!("rate={RATE}")),
+        ("500 KB/s per connection, 8 MB/s for the whole site", format!("rate={RATE},total=8000000")),
+    ] {
+        let (mut ours, mut ours_old, mut n8, mut plain) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut engine = String::new();
+        for round in 0..ROUNDS {
+            let url = |who: &str| site.url(&format!("/k/{knobs}/watch/long?who={who}&round={round}"));
+            let (t, e) = end_to_end(&client, &native.base, &url("native")).await;
+            ours.push(t);
+            engine = e;
+            ours_old.push(end_to_end(&client, &old.base, &url("old")).await.0);
+            let u = url("n8");
+            n8.push(tokio::task::block_in_place(|| ytdlp_once(&u, Some(8))));
+            let u = url("plain");
+            plain.push(tokio::task::block_in_place(|| ytdlp_once(&u, None)));
+        }
+        let (ours, ours_old, n8, plain) = (median(ours), median(ours_old), median(n8), median(plain));
+        println!("one 60 s 720p HLS video, {label} (median of {ROUNDS}, lookup + download):");
+        println!("  kachay native engine ({engine}) {:>6.2} s", ours.as_secs_f64());
+        println!("  kachay on yt-dlp's downloader   {:>6.2} s", ours_old.as_secs_f64());
+        println!("  yt-dlp -N 8                     {:>6.2} s", n8.as_secs_f64());
+        println!("  plain yt-dlp                    {:>6.2} s", plain.as_secs_f64());
+        println!(
+            "  speed vs yt-dlp -N 8: native {:.2}x, kachay on yt-dlp {:.2}x",
+            n8.as_secs_f64() / ours.as_secs_f64(),
+            n8.as_secs_f64() / ours_old.as_secs_f64()
+        );
+    }
+
+    // 3. Ten at once, peak memory of each whole process tree.
+    let url = site.url(&format!("/k/rate={RATE}/watch/long?k=native"));
+    lookup(&client, &native.base, &url).await;
+    let pid = native.child.id();
+    let (stop, sampler) = sample_peak(move || vec![pid]);
+    let started = Instant::now();
+    let jobs: Vec<_> = (0..K)
+        .map(|_| {
+            let (client, base, url) = (client.clone(), native.base.clone(), url.clone());
+            tokio::spawn(async move { download(&client, &base, &url).await })
+        })
+        .collect();
+    for job in jobs {
+        job.await.expect("download task");
+    }
+    let ours_time = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let ours_peak = sampler.join().expect("sampler");
+
+    let url = site.url(&format!("/k/rate={RATE}/watch/long?k=n8"));
+    let dirs: Vec<tempfile::TempDir> = (0..K).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let started = Instant::now();
+    let children: Vec<Child> = dirs
+        .iter()
+        .map(|d| ytdlp_command(&url, d.path(), Some(8)).spawn().expect("yt-dlp"))
+        .collect();
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let (stop, sampler) = sample_peak(move || pids.clone());
+    for mut child in children {
+        assert!(child.wait().expect("wait").success());
+    }
+    let theirs_time = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let theirs_peak = sampler.join().expect("sampler");
+    println!("{K} downloads of the same video at once (500 KB/s per connection):");
+    println!(
+        "  kachay native: {:.1} s, peak {:.1} MiB (server and all its children)",
+        ours_time.as_secs_f64(),
+        ours_peak as f64 / 1024.0
+    );
+    println!(
+        "  {K} x yt-dlp -N 8: {:.1} s, peak {:.1} MiB (all processes)",
+        theirs_time.as_secs_f64(),
+        theirs_peak as f64 / 1024.0
+    );
+    println!("  memory ratio: {:.3}", ours_peak as f64 / theirs_peak.max(1) as f64);
+    drop(native);
+    drop(old);
+    site.stop().await;
+}
