@@ -162,7 +162,9 @@ test("speed and time left read the language's way while bytes move", async ({ br
   const context = await newContext(browser, { lang: "ru" });
   const page = await context.newPage();
   await openApp(page);
-  await lookUp(page, "ru", `${fixture}/k/rate=300000/watch/main`);
+  // The whole site at 150 kB/s: the native engine's many connections
+  // together stay slow enough to watch (and cancel) the download.
+  await lookUp(page, "ru", `${fixture}/k/total=150001/watch/main`);
   await page.getByTestId("video-card").locator('[data-quality="480"]').click();
   await page.getByRole("button", { name: T.ru.download, exact: true }).click();
   const row = page.getByTestId("download").first();
@@ -251,7 +253,7 @@ test("the download list survives a reload", async ({ browser }) => {
   await expect(page.getByTestId("download").first()).toHaveAttribute("data-status", "completed");
 
   // …and a slow one still running.
-  await lookUp(page, "en", `${fixture}/k/rate=200000/watch/main`);
+  await lookUp(page, "en", `${fixture}/k/total=100001/watch/main`);
   await page.getByTestId("video-card").locator('[data-quality="480"]').click();
   await page.getByRole("button", { name: "Download", exact: true }).click();
   const running = page.getByTestId("download").first();

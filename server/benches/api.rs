@@ -7,6 +7,9 @@
 //! 2. latency of a repeated `POST /api/video-info` (answered from the cache);
 //! 3. the server's peak RSS (VmHWM) while 20 downloads run at once.
 
+mod common;
+
+use common::{median, Server};
 use fixture::FixtureSite;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -17,58 +20,6 @@ const RATE: u64 = 2_000_000;
 const QUALITY: &str = "720";
 const ROUNDS: usize = 3;
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(max_concurrent: usize) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_OUTPUT_NAME", "kachay")
-            .env("DOWNLOAD_DIR", dir.path())
-            .env("YTDLP", fixture::ytdlp_program())
-            .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
-            .env("ALLOW_PRIVATE_NETWORKS", "true")
-            .env("RATE_LIMIT_PER_MINUTE", "100000")
-            .env("RATE_LIMIT_BURST", "100000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("server binary starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, base, _dir: dir }
-    }
-
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
 
 async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> Duration {
     let started = Instant::now();
@@ -116,10 +67,6 @@ fn plain_ytdlp(url: &str, format: &str) -> Duration {
     started.elapsed()
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
 
 #[tokio::main]
 async fn main() {
@@ -128,7 +75,7 @@ async fn main() {
     let page = site.url(&format!("/k/rate={RATE}/watch/main"));
 
     // 1. Our download against plain yt-dlp, alternating, same URL and quality.
-    let server = Server::start(3);
+    let server = Server::start(3, &[]);
     let info: Value = client
         .post(format!("{}/api/video-info", server.base))
         .json(&json!({ "url": page }))
@@ -174,7 +121,7 @@ async fn main() {
     drop(server);
 
     // 3. Peak RSS with 20 downloads at once.
-    let server = Server::start(20);
+    let server = Server::start(20, &[]);
     let idle = server.peak_rss_kib();
     let slow = site.url("/k/rate=500000/watch/main");
     let started = Instant::now();

@@ -13,6 +13,9 @@
 //!    whole process tree: the server and every child, against ten
 //!    `yt-dlp -N 8` processes and their ffmpeg children.
 
+mod common;
+
+use common::{median, Server};
 use fixture::FixtureSite;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -27,50 +30,6 @@ const FORMAT: &str = "bv*[height<=720]+ba/b[height<=720]";
 const ROUNDS: usize = 3;
 const K: usize = 10;
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start(engine: &str, max_concurrent: usize) -> Server {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_OUTPUT_NAME", "kachay")
-            .env("DOWNLOAD_DIR", dir.path())
-            .env("YTDLP", fixture::ytdlp_program())
-            .env("DOWNLOAD_ENGINE", engine)
-            .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
-            .env("ALLOW_PRIVATE_NETWORKS", "true")
-            .env("RATE_LIMIT_PER_MINUTE", "100000")
-            .env("RATE_LIMIT_BURST", "100000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("server binary starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, base, _dir: dir }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
 
 async fn lookup(client: &reqwest::Client, base: &str, url: &str) {
     let info: Value = client
@@ -144,10 +103,6 @@ fn ytdlp_once(url: &str, fragments: Option<usize>) -> Duration {
     started.elapsed()
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
 
 /// RSS in KiB of `root` and all its descendants, read from /proc.
 fn tree_rss_kib(roots: &[u32]) -> u64 {
@@ -206,8 +161,8 @@ fn sample_peak(roots: impl Fn() -> Vec<u32> + Send + 'static) -> (Arc<AtomicBool
 async fn main() {
     let site = FixtureSite::start().await.expect("fixture site");
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    let native = Server::start("native", K);
-    let old = Server::start("yt-dlp", K);
+    let native = Server::start(K, &[("DOWNLOAD_ENGINE", "native")]);
+    let old = Server::start(K, &[("DOWNLOAD_ENGINE", "yt-dlp")]);
 
     // 1 and 2: one download end to end, each side in turn; a fresh query
     // string per round so no side reuses a cached lookup.

@@ -80,7 +80,9 @@ impl Default for NativeSettings {
             stall_timeout: Duration::from_secs(20),
             response_timeout: Duration::from_secs(30),
             max_attempts: 10,
-            max_concurrent_merges: cores.max(1),
+            // A `-c copy` merge is disk-bound and each ffmpeg costs ~35 MB
+            // of RSS: one per two cores keeps ten downloads at once light.
+            max_concurrent_merges: (cores / 2).max(1),
             max_filesize: None,
         }
     }

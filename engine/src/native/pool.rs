@@ -1,6 +1,6 @@
 //! How many connections one download keeps busy.
 //!
-//! It starts at `CONNECTIONS_PER_DOWNLOAD` and grows while throughput still
+//! It starts at `CONNECTIONS_PER_DOWNLOAD` and doubles while throughput still
 //! rises (an origin that throttles each connection gets more of them), up to
 //! a ceiling; it halves on 429/503 and pauses for `Retry-After`, and steps
 //! down on resets and stalls. A global semaphore (`MAX_CONNECTIONS`) caps
@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How long throughput is measured before deciding to grow.
-const SAMPLE: Duration = Duration::from_millis(700);
+const SAMPLE: Duration = Duration::from_millis(400);
 /// Grow only when a sample beats the best one before by this factor.
 const GAIN: f64 = 1.12;
 /// Pause after a 429/503 without `Retry-After`.
@@ -74,8 +74,9 @@ impl Pool {
         // Only a sample with every slot busy says anything about more slots.
         let saturated = busy >= self.target;
         if saturated && !self.capped && self.target < self.max && rate > self.best * GAIN {
-            let step = (self.target / 2).max(1);
-            self.target = (self.target + step).min(self.max);
+            // Slow start: double while it pays, so a download of a few
+            // seconds still reaches the connections it can use.
+            self.target = (self.target * 2).min(self.max);
             tracing::trace!(target = self.target, rate, "more connections");
         }
         if rate > self.best {
@@ -121,22 +122,25 @@ mod tests {
         pool.record(8_000_000, 8);
         tokio::time::advance(SAMPLE).await;
         pool.record(1, 8);
-        assert_eq!(pool.target(), 12);
-        // Higher again with 12 busy: grows.
-        tokio::time::advance(SAMPLE).await;
-        pool.record(20_000_000, 12);
-        assert_eq!(pool.target(), 18);
+        assert_eq!(pool.target(), 16);
         // Not saturated: no growth.
         tokio::time::advance(SAMPLE).await;
         pool.record(90_000_000, 3);
-        assert_eq!(pool.target(), 18);
+        assert_eq!(pool.target(), 16);
+        // Higher again with 16 busy: grows, up to the ceiling.
+        tokio::time::advance(SAMPLE).await;
+        pool.record(200_000_000, 16);
+        assert_eq!(pool.target(), 32);
+        tokio::time::advance(SAMPLE).await;
+        pool.record(900_000_000, 32);
+        assert_eq!(pool.target(), 32);
         pool.push_back(Some(Duration::from_secs(2)));
-        assert_eq!(pool.target(), 9);
+        assert_eq!(pool.target(), 16);
         assert!(pool.paused_until().is_some());
         // After a push-back it never grows again.
         tokio::time::advance(Duration::from_secs(3)).await;
-        pool.record(900_000_000, 9);
-        assert_eq!(pool.target(), 9);
+        pool.record(900_000_000_000, 16);
+        assert_eq!(pool.target(), 16);
         assert!(pool.paused_until().is_none());
         for _ in 0..20 {
             pool.trouble();

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::cookies::CookieJar;
 use super::fetch::header_map;
-use super::fragment::Fragment;
+use super::fragment::{Fragment, Unsupported};
 use super::source::{NativeFormat, Protocol, Selection};
 use super::{dash, hls, http, NativeError, NativeSettings, REFUSAL_PREFIX};
 use crate::download::MEDIA_STEM;
@@ -198,8 +198,6 @@ pub(crate) async fn build(
     );
     Ok(track)
 }
-
-use super::fragment::Unsupported;
 
 async fn with_retries<T, E, F, Fut>(mut op: F) -> Result<T, E>
 where
