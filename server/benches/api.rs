@@ -12,7 +12,7 @@ mod common;
 use common::{median, Server};
 use fixture::FixtureSite;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Bytes per second each fixture response is throttled to.
