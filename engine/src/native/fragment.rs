@@ -22,6 +22,12 @@ impl ByteRange {
         ByteRange { start, end: Some(end) }
     }
 
+    /// Never: a range holds at least its first byte (here so `len` has
+    /// its usual partner).
+    pub fn is_empty(&self) -> bool {
+        self.end.is_some_and(|e| e < self.start)
+    }
+
     /// How many bytes, when the end is known.
     pub fn len(&self) -> Option<u64> {
         self.end.map(|e| e.saturating_sub(self.start) + 1)
