@@ -23,33 +23,7 @@ const ROUNDS: usize = 3;
 
 async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> Duration {
     let started = Instant::now();
-    let reply: Value = client
-        .post(format!("{base}/api/download"))
-        .json(&json!({ "url": url, "quality": quality }))
-        .send()
-        .await
-        .expect("start")
-        .json()
-        .await
-        .expect("json");
-    let id = reply["download_id"].as_str().expect("download_id").to_string();
-    loop {
-        let status: Value = client
-            .get(format!("{base}/api/status/{id}"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("json");
-        match status["status"].as_str() {
-            Some("completed") => break,
-            Some("error" | "cancelled") => panic!("download failed: {status}"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    let bytes = client.get(format!("{base}/api/file/{id}")).send().await.expect("file").bytes().await.expect("body");
-    assert!(!bytes.is_empty());
+    common::download(client, base, url, quality).await;
     started.elapsed()
 }
 

@@ -46,34 +46,9 @@ async fn lookup(client: &reqwest::Client, base: &str, url: &str) {
 
 /// Submits, waits for completion, fetches the file; returns the engine used.
 async fn download(client: &reqwest::Client, base: &str, url: &str) -> String {
-    let reply: Value = client
-        .post(format!("{base}/api/download"))
-        .json(&json!({ "url": url, "quality": QUALITY }))
-        .send()
-        .await
-        .expect("start")
-        .json()
-        .await
-        .expect("json");
-    let id = reply["download_id"].as_str().unwrap_or_else(|| panic!("no id: {reply}")).to_string();
-    let engine = loop {
-        let status: Value = client
-            .get(format!("{base}/api/status/{id}"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("json");
-        match status["status"].as_str() {
-            Some("completed") => break status["engine"].as_str().unwrap_or("?").to_owned(),
-            Some("error" | "cancelled") => panic!("download failed: {status}"),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    };
-    let bytes = client.get(format!("{base}/api/file/{id}")).send().await.expect("file").bytes().await.expect("body");
-    assert!(bytes.len() > 1_000_000, "file of {} bytes", bytes.len());
-    engine
+    let status = common::download(client, base, url, QUALITY).await;
+    assert!(status["filesize"].as_u64().is_some_and(|s| s > 1_000_000), "{status}");
+    status["engine"].as_str().unwrap_or("?").to_owned()
 }
 
 /// Lookup + download + file, as a person using the page does it.

@@ -68,3 +68,36 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
 }
+
+/// Submits a download, waits for it to complete, fetches the file and
+/// returns the final status JSON.
+pub async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> serde_json::Value {
+    let reply: serde_json::Value = client
+        .post(format!("{base}/api/download"))
+        .json(&serde_json::json!({ "url": url, "quality": quality }))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let id = reply["download_id"].as_str().unwrap_or_else(|| panic!("no id: {reply}")).to_string();
+    let status = loop {
+        let status: serde_json::Value = client
+            .get(format!("{base}/api/status/{id}"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        match status["status"].as_str() {
+            Some("completed") => break status,
+            Some("error" | "cancelled") => panic!("download failed: {status}"),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let bytes = client.get(format!("{base}/api/file/{id}")).send().await.expect("file").bytes().await.expect("body");
+    assert!(!bytes.is_empty());
+    status
+}
