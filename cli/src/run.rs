@@ -316,6 +316,7 @@ async fn one(ctx: Arc<Ctx>, url: String) -> Outcome {
         quality: ctx.plan.quality,
         probe: Some(Arc::new(probe)),
         audio_format: ctx.plan.audio_format,
+        owner: Default::default(),
     });
     let Some(mut rx) = ctx.manager.subscribe(id) else {
         tracker.failed(&Failure::new(

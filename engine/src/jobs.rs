@@ -73,6 +73,18 @@ impl JobSettings {
     }
 }
 
+/// Who asked for a job: the key that fair scheduling and per-client limits
+/// use, and the login session that may see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobOwner {
+    /// The client's address (or another stable key); empty for local use
+    /// such as the CLI.
+    pub client: String,
+    /// The browser session id when login is on; `None` otherwise (and for
+    /// bearer-token clients).
+    pub session: Option<String>,
+}
+
 /// One download to do.
 #[derive(Debug, Clone)]
 pub struct JobRequest {
@@ -84,6 +96,8 @@ pub struct JobRequest {
     pub probe: Option<Arc<Probe>>,
     /// Container for audio-only downloads.
     pub audio_format: AudioFormat,
+    /// Who asked for it.
+    pub owner: JobOwner,
 }
 
 /// Everything known about a job at one moment.

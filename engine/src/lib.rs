@@ -22,7 +22,7 @@ pub mod ytdlp_options;
 pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
 pub use info::{Format, InfoJson, PlaylistEntry};
-pub use jobs::{FinishedFile, JobFailure, JobManager, JobRequest, JobSettings, JobSnapshot};
+pub use jobs::{FinishedFile, JobFailure, JobManager, JobOwner, JobRequest, JobSettings, JobSnapshot};
 pub use progress::{Phase, Progress};
 pub use quality::{choices, QualityChoice, QualityId};
 pub use ytdlp::{Probe, YtDlp};

@@ -32,6 +32,7 @@ async fn request(path: &str, quality: QualityId, probe_first: bool) -> JobReques
         quality,
         probe,
         audio_format: AudioFormat::M4a,
+        owner: Default::default(),
     }
 }
 

@@ -346,6 +346,7 @@ async fn the_job_says_which_engine_moved_the_bytes_and_falls_back_per_format() {
             quality: QualityId::P360,
             probe: Some(probe),
             audio_format: AudioFormat::M4a,
+            owner: Default::default(),
         });
         let mut rx = manager.subscribe(id).expect("job");
         let snapshot = loop {

@@ -64,8 +64,9 @@ async fn start(
         ));
     }
     check_duration(&state, &probe.info)?;
-    let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a });
     let session = session.map(|s| s.0).unwrap_or(Session::Public);
+    let owner = job_owner(ip, &session);
+    let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
     if let Ok(mut owners) = state.owners.lock() {
         owners.insert(id, Owner { session, ip });
     }
@@ -109,7 +110,8 @@ async fn start_batch(
             if probe.as_ref().is_some_and(|p| p.info.is_playlist()) {
                 return Err(ApiError::bad_request("is_playlist", "This link is a playlist itself."));
             }
-            let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a });
+            let owner = job_owner(ip, &session);
+            let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a, owner });
             if let Ok(mut owners) = state.owners.lock() {
                 owners.insert(id, Owner { session: session.clone(), ip });
             }
@@ -127,6 +129,18 @@ async fn start_batch(
         });
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))
+}
+
+/// The engine's record of who asked: the client address, and the browser
+/// session when login is on.
+fn job_owner(ip: IpAddr, session: &Session) -> engine::JobOwner {
+    engine::JobOwner {
+        client: ip.to_string(),
+        session: match session {
+            Session::Browser(id) => Some(id.clone()),
+            Session::Public | Session::Token => None,
+        },
+    }
 }
 
 /// Unfinished downloads per client and in total stay under their limits.
