@@ -433,6 +433,34 @@ fn code_text(lang: Lang, code: &str, number: Option<&str>) -> Option<String> {
             (false, None) => "Слишком много запросов. Попробуйте чуть позже.".into(),
         }),
         "unauthorized" => pick("Log in first.", "Сначала войдите."),
+        "lookups_busy" => Some(match (en, number) {
+            (true, Some(n)) => format!("The server is busy looking up other links. Try again in {n} s."),
+            (true, None) => "The server is busy looking up other links. Try again in a moment.".into(),
+            (false, Some(n)) => format!("Сервер занят разбором других ссылок. Попробуйте снова через {n} с."),
+            (false, None) => "Сервер занят разбором других ссылок. Попробуйте чуть позже.".into(),
+        }),
+        "login_locked" => Some(match (en, number) {
+            (true, Some(n)) => format!("Too many wrong passwords. Try again in {n} s."),
+            (true, None) => "Too many wrong passwords. Try again later.".into(),
+            (false, Some(n)) => format!("Слишком много неверных паролей. Попробуйте снова через {n} с."),
+            (false, None) => "Слишком много неверных паролей. Попробуйте позже.".into(),
+        }),
+        "host_not_allowed" => pick(
+            "This server does not answer to that host name. If the name is yours, add it to ALLOWED_HOSTS in the server's settings.",
+            "Этот сервер не отвечает на такое имя. Если имя ваше, добавьте его в ALLOWED_HOSTS в настройках сервера.",
+        ),
+        "account_page" => pick(
+            "Links to account pages (history, watch later, liked videos, subscriptions, feeds) are not looked up here. Paste a link to a video or a public playlist.",
+            "Ссылки на страницы аккаунта (история, «Смотреть позже», понравившиеся, подписки, ленты) здесь не открываются. Вставьте ссылку на видео или открытый плейлист.",
+        ),
+        "too_many_streams" => pick(
+            "Too many live progress streams are open from your address. Close some tabs.",
+            "С вашего адреса открыто слишком много потоков прогресса. Закройте часть вкладок.",
+        ),
+        "answer_too_large" => pick(
+            "The video site's description of this link is too large to read. If it is a very long playlist, paste links to some of its videos instead.",
+            "Описание этой ссылки слишком большое, чтобы его прочитать. Если это очень длинный плейлист, вставьте ссылки на отдельные видео.",
+        ),
         "destination_refused" => pick(
             "This server does not download from that address.",
             "С этого адреса сервер не скачивает.",
@@ -789,5 +817,18 @@ mod tests {
         assert_eq!(error_hint(Lang::En, Some("bot_check"), Some("Server hint.")).as_deref(), Some("Server hint."));
         assert_eq!(error_hint(Lang::Ru, Some("brand_new"), Some("Server hint.")).as_deref(), Some("Server hint."));
         assert_eq!(error_hint(Lang::Ru, Some("missing_url"), None), None);
+    }
+
+    #[test]
+    fn public_instance_refusals_are_translated() {
+        for code in ["lookups_busy", "login_locked", "host_not_allowed", "account_page", "too_many_streams", "answer_too_large"] {
+            let ru = code_text(Lang::Ru, code, None).unwrap_or_default();
+            assert!(ru.chars().any(|c| ('а'..='я').contains(&c)), "{code}: {ru}");
+            assert_ne!(Some(ru), code_text(Lang::En, code, None), "{code}");
+        }
+        assert_eq!(
+            error_text(Lang::Ru, Some("login_locked"), "Too many wrong passwords. Try again in 40 s."),
+            "Слишком много неверных паролей. Попробуйте снова через 40 с."
+        );
     }
 }

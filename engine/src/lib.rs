@@ -6,6 +6,7 @@
 //! shows [`choices`] to the user, submits a [`jobs::JobRequest`] to the
 //! [`jobs::JobManager`] and serves the finished file.
 
+pub mod account;
 pub mod cookies;
 pub mod diagnostics;
 pub mod download;

@@ -21,8 +21,12 @@ pub const DEFAULT_MAX_PLAYLIST_ITEMS: usize = 50;
 
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Most bytes of stdout kept from yt-dlp (a YouTube `-J` is about 1 MB).
-const MAX_STDOUT: u64 = 64 * 1024 * 1024;
+/// Most bytes of stdout read from yt-dlp. A YouTube `-J` is about 1 MB; a
+/// flat playlist entry about 1.5 KB, so a 5000-entry listing fits well.
+pub const MAX_STDOUT: u64 = 16 * 1024 * 1024;
+/// The start of the message of a probe whose answer was longer than
+/// [`MAX_STDOUT`] (the server words it by this).
+pub const ANSWER_TOO_LARGE: &str = "yt-dlp's answer is larger than this server reads";
 /// Most bytes of stderr kept from yt-dlp.
 const MAX_STDERR: u64 = 1024 * 1024;
 
@@ -174,9 +178,27 @@ impl YtDlp {
     /// Runs `yt-dlp -J --no-playlist --ignore-config --no-update
     /// --socket-timeout 20 [--cookies COPY] [extra args] -- URL`. yt-dlp is killed when the
     /// time limit runs out or when the returned future is dropped.
+    ///
+    /// The operator's cookies are never used for listings: an account page
+    /// (history, watch later …, see [`crate::account`]) or a link shaped like
+    /// a playlist or channel runs without them, and an answer that turns out
+    /// to be a listing anyway is thrown away and made again without them, so
+    /// no one is shown the operator's private lists.
     pub async fn probe(&self, url: &str) -> Result<Probe, EngineError> {
+        let with_cookies = self.cookies_file.is_some()
+            && crate::account::account_page(url).is_none()
+            && !crate::account::looks_like_listing(url);
+        let probe = self.probe_once(url, with_cookies).await?;
+        if with_cookies && probe.info.is_playlist() {
+            tracing::debug!(url, "a listing: asking again without cookies");
+            return self.probe_once(url, false).await;
+        }
+        Ok(probe)
+    }
+
+    async fn probe_once(&self, url: &str, with_cookies: bool) -> Result<Probe, EngineError> {
         // Removed when this function returns or its future is dropped.
-        let cookies = match &self.cookies_file {
+        let cookies = match self.cookies_file.as_ref().filter(|_| with_cookies) {
             Some(source) => Some(TempCopy::new(source).await?),
             None => None,
         };
@@ -207,9 +229,14 @@ impl YtDlp {
             return Err(err);
         }
 
-        let info: InfoJson = serde_json::from_slice(&out.stdout)?;
-        // `from_slice` succeeded, so the bytes are UTF-8 and nothing is lost.
-        let raw: Arc<str> = String::from_utf8_lossy(&out.stdout).into();
+        if out.stdout.len() as u64 > MAX_STDOUT {
+            return Err(EngineError::YtDlp {
+                kind: crate::error::FailureKind::Other,
+                message: format!("{ANSWER_TOO_LARGE} ({} MiB).", MAX_STDOUT >> 20),
+            });
+        }
+        let (info, raw) = crate::info::read_answer(&out.stdout)?;
+        let raw: Arc<str> = raw.into();
         tracing::debug!(url, title = info.display_title(), "probe done");
         Ok(Probe { info, raw })
     }
@@ -267,14 +294,15 @@ impl YtDlp {
     }
 }
 
-/// Reads a pipe to its end, keeping at most `cap` bytes and discarding the
-/// rest (so the child never blocks on a full pipe).
+/// Reads a pipe to its end, keeping at most `cap` bytes and one more (so a
+/// caller can tell the output was longer) and discarding the rest (so the
+/// child never blocks on a full pipe).
 async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>, cap: u64) -> io::Result<Vec<u8>> {
     let Some(mut pipe) = pipe else {
         return Ok(Vec::new());
     };
     let mut kept = Vec::new();
-    (&mut pipe).take(cap).read_to_end(&mut kept).await?;
+    (&mut pipe).take(cap.saturating_add(1)).read_to_end(&mut kept).await?;
     tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await?;
     Ok(kept)
 }

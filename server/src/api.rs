@@ -33,10 +33,30 @@ async fn video_info(
     Ok(Json(VideoInfoResponse { success: true, info: describe(&probe, state.ytdlp.max_playlist_items()) }))
 }
 
+/// Why a lookup that ran (or waited) in the cache's loader failed.
+#[derive(Debug)]
+enum LookupFailure {
+    /// No lookup slot became free within the wait.
+    Busy { waited: std::time::Duration },
+    Engine(Arc<engine::EngineError>),
+}
+
 /// Looks a link up, answering from the cache when it was seen recently.
 /// The destination is checked by the egress guard first (the proxy checks
 /// every connection yt-dlp makes, redirects included, as well).
+///
+/// At most `MAX_CONCURRENT_LOOKUPS` yt-dlp lookups run at once: each costs a
+/// Python process and its memory, and a slow page could otherwise hold one
+/// per request. A lookup waits `LOOKUP_WAIT_SECS` for a slot, then gives up
+/// with 503 and `Retry-After`. With the operator's cookies configured, links
+/// to account pages are refused before anything runs.
 pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiError> {
+    if state.ytdlp.cookies_file().is_some() {
+        if let Some(what) = engine::account::account_page(&url) {
+            tracing::info!(what, "refused an account page (cookies are configured)");
+            return Err(ApiError::AccountPage(what));
+        }
+    }
     if let Some(probe) = state.info_cache.get(&url).await {
         return Ok(probe);
     }
@@ -55,12 +75,25 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
         });
     }
     let ytdlp = state.ytdlp.clone();
+    let slots = Arc::clone(&state.lookup_slots);
+    let wait = state.config.lookup_wait();
     let key = url.clone();
-    state
-        .info_cache
-        .try_get_with(key, async move { ytdlp.probe(&url).await.map(Arc::new) })
-        .await
-        .map_err(ApiError::from)
+    // The slot is taken inside the loader, so that lookups of one link
+    // waiting for the same run do not hold slots of their own.
+    let loader = async move {
+        let _slot = match tokio::time::timeout(wait, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) | Err(_) => return Err(LookupFailure::Busy { waited: wait }),
+        };
+        ytdlp.probe(&url).await.map(Arc::new).map_err(|e| LookupFailure::Engine(Arc::new(e)))
+    };
+    state.info_cache.try_get_with(key, loader).await.map_err(|failure| match &*failure {
+        LookupFailure::Busy { waited } => {
+            tracing::warn!(waited_secs = waited.as_secs(), "every lookup slot is busy");
+            ApiError::LookupsBusy { retry_after: waited.as_secs().clamp(2, 30) }
+        }
+        LookupFailure::Engine(err) => ApiError::Engine(Arc::clone(err)),
+    })
 }
 
 /// Trims the link and checks it is one we are willing to hand to yt-dlp.

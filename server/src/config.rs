@@ -94,6 +94,25 @@ pub struct Config {
     pub connections_per_download: usize,
     /// `MAX_CONNECTIONS`: connections of all native downloads together.
     pub max_connections: usize,
+    /// `MAX_CONCURRENT_LOOKUPS`: yt-dlp lookups running at once (default
+    /// twice the cores, at least 2); more wait `LOOKUP_WAIT_SECS`, then 503.
+    pub max_concurrent_lookups: Option<usize>,
+    /// `LOOKUP_WAIT_SECS`: how long a lookup waits for a free slot.
+    pub lookup_wait_secs: u64,
+    /// `INFO_CACHE_SIZE`: the most memory cached lookups may use (`128M`).
+    #[serde(default, deserialize_with = "string_like")]
+    pub info_cache_size: Option<String>,
+    /// `ALLOWED_HOSTS`: comma list of host names the server answers to
+    /// without a password (besides IP addresses, `localhost` and the host of
+    /// `PUBLIC_URL`); `*` answers to any.
+    #[serde(default, deserialize_with = "string_like")]
+    pub allowed_hosts: Option<String>,
+    /// `PUBLIC_URL`: the address people use, e.g. `https://video.example.org`
+    /// (its host is allowed; `https` makes the login cookie `Secure`).
+    #[serde(default, deserialize_with = "string_like")]
+    pub public_url: Option<String>,
+    /// `MAX_SSE_PER_CLIENT`: open `/api/events` streams per client address.
+    pub max_sse_per_client: usize,
 }
 
 impl Default for Config {
@@ -130,6 +149,12 @@ impl Default for Config {
             download_engine: None,
             connections_per_download: 8,
             max_connections: 64,
+            max_concurrent_lookups: None,
+            lookup_wait_secs: 5,
+            info_cache_size: Some("128M".into()),
+            allowed_hosts: None,
+            public_url: None,
+            max_sse_per_client: 16,
         }
     }
 }
@@ -232,6 +257,12 @@ const VARIABLES: &[&str] = &[
     "download_engine",
     "connections_per_download",
     "max_connections",
+    "max_concurrent_lookups",
+    "lookup_wait_secs",
+    "info_cache_size",
+    "allowed_hosts",
+    "public_url",
+    "max_sse_per_client",
 ];
 
 impl Config {
@@ -293,6 +324,37 @@ impl Config {
 
     pub fn probe_timeout(&self) -> Duration {
         Duration::from_secs(self.probe_timeout_secs.max(1))
+    }
+
+    /// `MAX_CONCURRENT_LOOKUPS`, else twice the cores; at least 1 when set,
+    /// at least 2 by default.
+    pub fn lookup_limit(&self) -> usize {
+        match self.max_concurrent_lookups {
+            Some(n) => n.max(1),
+            None => std::thread::available_parallelism().map_or(2, |n| n.get().saturating_mul(2)).max(2),
+        }
+    }
+
+    pub fn lookup_wait(&self) -> Duration {
+        Duration::from_secs(self.lookup_wait_secs)
+    }
+
+    /// `INFO_CACHE_SIZE` in bytes (`0` or empty: nothing is cached).
+    pub fn info_cache_bytes(&self) -> Result<u64, ConfigError> {
+        Ok(parse_size_setting("INFO_CACHE_SIZE", self.info_cache_size.as_deref())?.unwrap_or(0))
+    }
+
+    /// `PUBLIC_URL`, checked: an http(s) URL with a host.
+    pub fn public_url(&self) -> Result<Option<url::Url>, ConfigError> {
+        let Some(text) = self.public_url.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(text)
+            .map_err(|e| ConfigError::invalid("PUBLIC_URL", format!("{text:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::invalid("PUBLIC_URL", format!("{text:?} should look like https://video.example.org")));
+        }
+        Ok(Some(url))
     }
 
     /// `DOWNLOAD_ENGINE`: true for `native` (the default), false for `yt-dlp`.
@@ -358,6 +420,23 @@ mod tests {
             assert_eq!(config.allow_private_networks.as_deref(), Some("true"));
             assert_eq!(config.access_password.as_deref(), Some("12345"));
             assert_eq!(config.max_filesize_bytes().ok().flatten(), Some(1_000_000));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn public_instance_settings_are_checked() {
+        Jail::expect_with(|jail| {
+            jail.set_env("PUBLIC_URL", "https://video.example.org/");
+            jail.set_env("INFO_CACHE_SIZE", "64M");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            assert_eq!(config.public_url().ok().flatten().map(|u| u.scheme().to_string()).as_deref(), Some("https"));
+            assert_eq!(config.info_cache_bytes().ok(), Some(64 << 20));
+            assert!(config.lookup_limit() >= 2);
+            jail.set_env("PUBLIC_URL", "video.example.org");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            let err = config.public_url().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("PUBLIC_URL"), "{err}");
             Ok(())
         });
     }

@@ -338,9 +338,14 @@ fn is_terminal(phase: Phase) -> bool {
 /// ten a second), ending after the terminal status. A reconnect carrying
 /// `Last-Event-ID` gets only what it has not seen; one that has seen the end
 /// gets 204, which tells the browser to stop reconnecting.
+///
+/// A client may hold `MAX_SSE_PER_CLIENT` streams open at once (each is a
+/// connection and a task for as long as the download runs); more get 429.
+/// The place is freed when the stream ends or the client goes away.
 async fn events(
     State(state): State<AppState>,
     session: Option<Extension<Session>>,
+    client: Option<Extension<ClientIp>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -357,7 +362,16 @@ async fn events(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-    let stream = status_stream(receiver, last_seen);
+    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let Some(slot) = state.sse_streams.try_open(ip) else {
+        return Err(ApiError::TooManyStreams { limit: state.sse_streams.limit() });
+    };
+    // The slot lives as long as the stream: dropped when it ends or when
+    // the connection closes.
+    let stream = futures::StreamExt::map(status_stream(receiver, last_seen), move |event| {
+        let _held = &slot;
+        event
+    });
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
         .into_response())

@@ -35,6 +35,22 @@ pub enum ApiError {
     /// A limit on downloads (per client, in total, size, duration, disk).
     #[error("{message}")]
     Limit { status: StatusCode, code: &'static str, message: String },
+    /// Every lookup slot stayed busy for the whole wait.
+    #[error("no lookup slot free; retry after {retry_after} s")]
+    LookupsBusy { retry_after: u64 },
+    /// Too many wrong passwords from this client (or from everyone lately).
+    #[error("login locked for {retry_after} s")]
+    LoginLocked { retry_after: u64 },
+    /// Without a password, the server answers only to names it knows
+    /// (DNS rebinding defence).
+    #[error("host name not allowed")]
+    HostNotAllowed,
+    /// With the operator's cookies configured, account pages are refused.
+    #[error("account page: {0}")]
+    AccountPage(&'static str),
+    /// This client has as many event streams open as it may.
+    #[error("too many event streams ({limit})")]
+    TooManyStreams { limit: usize },
 }
 
 impl ApiError {
@@ -98,12 +114,53 @@ impl ApiError {
                 "The file is not ready: the download has not completed.".into(),
             ),
             ApiError::Engine(err) => engine_parts(err),
+            ApiError::LookupsBusy { retry_after } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "lookups_busy",
+                format!("The server is busy looking up other links. Try again in {retry_after} s."),
+            ),
+            ApiError::LoginLocked { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_locked",
+                format!("Too many wrong passwords. Try again in {retry_after} s."),
+            ),
+            ApiError::HostNotAllowed => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "host_not_allowed",
+                "This server does not answer to that host name. If the name is yours, add it to ALLOWED_HOSTS \
+                 (a comma list) in the server's settings, or set ACCESS_PASSWORD."
+                    .into(),
+            ),
+            ApiError::AccountPage(_) => (
+                StatusCode::FORBIDDEN,
+                "account_page",
+                "Links to account pages (history, watch later, liked videos, subscriptions, feeds) are not \
+                 looked up here: they would show the server's own account. Paste a link to a video or a public playlist."
+                    .into(),
+            ),
+            ApiError::TooManyStreams { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "Too many live progress streams are open from your address (the limit is {limit}). \
+                     Close some tabs, or follow downloads with /api/status."
+                ),
+            ),
         }
     }
 }
 
 fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
     match err {
+        EngineError::YtDlp { message, .. } if message.starts_with(engine::ytdlp::ANSWER_TOO_LARGE) => (
+            StatusCode::BAD_GATEWAY,
+            "answer_too_large",
+            format!(
+                "The video site's description of this link is too large to read (over {} MiB). \
+                 If it is a very long playlist, paste links to some of its videos instead.",
+                engine::ytdlp::MAX_STDOUT >> 20
+            ),
+        ),
         EngineError::YtDlp { message, .. } | EngineError::Fetch { message, .. }
             if crate::egress::is_egress_refusal(message) =>
         {
@@ -260,6 +317,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match self {
             ApiError::RateLimited { retry_after } => Some(retry_after),
+            ApiError::LookupsBusy { retry_after } | ApiError::LoginLocked { retry_after } => Some(retry_after),
             _ => None,
         };
         let hint = self.hint().map(str::to_string);

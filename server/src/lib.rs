@@ -54,6 +54,9 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::require_login))
         .layer(from_fn_with_state(state.clone(), security::rate_limit))
         .layer(from_fn_with_state(state.clone(), security::client_ip))
+        // Before anything else looks at the request: a name the server does
+        // not answer to gets 421 (DNS rebinding, see `security::HostPolicy`).
+        .layer(from_fn_with_state(state.clone(), security::allowed_host))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 // Spans are named by the route template, never by the raw path.

@@ -172,6 +172,158 @@ pub fn provide_nonce_from_request() {
 /// Shared limiter handle.
 pub type SharedLimiter = Arc<PostLimiter>;
 
+/// The client an IPv6 address belongs to: its /64 (one household or server
+/// gets a whole /64, so per-address limits would be no limits at all).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+        v4 => v4,
+    }
+}
+
+/// Which `Host` names the server answers to (a DNS-rebinding defence, as
+/// Transmission added after CVE-2018-5702): a page on `attacker.example`
+/// whose name is made to resolve to 127.0.0.1 can send requests to a
+/// password-less Kachay, but they carry `Host: attacker.example`.
+///
+/// IP literals are always answered: rebinding needs a name the attacker
+/// controls, and a server bound to 0.0.0.0 is reached by addresses nobody
+/// listed (its LAN IPs, a container's). Names: `localhost`, `ALLOWED_HOSTS`
+/// and the host of `PUBLIC_URL`. With `ACCESS_PASSWORD` set, any name is
+/// answered: a rebinding page cannot log in, and the session cookie is
+/// never sent to its name.
+#[derive(Debug, Clone, Default)]
+pub struct HostPolicy {
+    any: bool,
+    names: std::collections::HashSet<String>,
+}
+
+impl HostPolicy {
+    pub fn new(allowed_hosts: Option<&str>, public_url: Option<&url::Url>, password_set: bool) -> HostPolicy {
+        let mut names: std::collections::HashSet<String> = allowed_hosts
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|entry| host_name(entry.trim()))
+            .collect();
+        names.insert("localhost".into());
+        if let Some(host) = public_url.and_then(url::Url::host_str).and_then(host_name) {
+            names.insert(host);
+        }
+        let any = password_set || allowed_hosts.unwrap_or_default().split(',').any(|e| e.trim() == "*");
+        HostPolicy { any, names }
+    }
+
+    /// Whether a request carrying this `Host` is served. A request without
+    /// one (HTTP/1.0, a hand-made client) is: browsers always send it.
+    pub fn allows(&self, host: Option<&str>) -> bool {
+        if self.any {
+            return true;
+        }
+        let Some(host) = host else { return true };
+        let Some(name) = host_name(host) else { return false };
+        name.parse::<IpAddr>().is_ok() || self.names.contains(&name)
+    }
+}
+
+/// The host of a `Host` value or a setting entry, lower-case, without port,
+/// brackets or trailing dot: `[::1]:3000` → `::1`, `Kachay.LAN.:80` → `kachay.lan`.
+fn host_name(value: &str) -> Option<String> {
+    let value = value.trim();
+    let host = if let Some(rest) = value.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))) {
+            return None;
+        }
+        inside
+    } else {
+        match value.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some(_) => return None,
+            None => value,
+        }
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// 421 Misdirected Request for a `Host` the server does not answer to.
+pub async fn allowed_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if state.hosts.allows(host) {
+        return next.run(request).await;
+    }
+    tracing::info!(host = ?host, "refused a request for a host name that is not allowed");
+    if request.uri().path().starts_with("/api/") {
+        return ApiError::HostNotAllowed.into_response();
+    }
+    let sentence = ApiError::HostNotAllowed.public_message();
+    (axum::http::StatusCode::MISDIRECTED_REQUEST, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sentence)
+        .into_response()
+}
+
+/// Open event streams per client, each held by a [`StreamSlot`].
+#[derive(Debug)]
+pub struct StreamCounter {
+    limit: usize,
+    open: std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>,
+}
+
+/// One open stream; dropping it (the stream ended or the client went away)
+/// frees its place.
+#[derive(Debug)]
+pub struct StreamSlot {
+    counter: Arc<StreamCounter>,
+    client: IpAddr,
+}
+
+impl StreamCounter {
+    pub fn new(limit: usize) -> Arc<StreamCounter> {
+        Arc::new(StreamCounter { limit: limit.max(1), open: Default::default() })
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A place for one more stream of `ip`, unless it has `limit` open.
+    pub fn try_open(self: &Arc<Self>, ip: IpAddr) -> Option<StreamSlot> {
+        let client = client_key(ip);
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(client).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(StreamSlot { counter: Arc::clone(self), client })
+    }
+
+    /// Streams `ip` has open now.
+    pub fn open(&self, ip: IpAddr) -> usize {
+        self.open.lock().ok().and_then(|open| open.get(&client_key(ip)).copied()).unwrap_or(0)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.counter.open.lock() {
+            if let Some(count) = open.get_mut(&self.client) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    open.remove(&self.client);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +348,59 @@ mod tests {
         headers.insert("x-forwarded-for", HeaderValue::from_static("nonsense"));
         assert_eq!(proxies.client_ip(ip("10.0.0.5"), &headers), ip("10.0.0.5"));
         assert!(TrustedProxies::parse(Some("10.0.0.0/33")).is_err());
+    }
+
+    #[test]
+    fn host_names_are_read_like_browsers_send_them() {
+        let public = url::Url::parse("https://Video.Example.org/").ok();
+        let policy = HostPolicy::new(Some("kachay.lan, nas.local:8080"), public.as_ref(), false);
+        for host in [
+            "localhost",
+            "LOCALHOST.:3000",
+            "127.0.0.1:3000",
+            "192.168.1.20",
+            "[::1]:3000",
+            "[fe80::1]",
+            "kachay.lan",
+            "kachay.lan:3000",
+            "nas.local",
+            "video.example.org",
+        ] {
+            assert!(policy.allows(Some(host)), "{host}");
+        }
+        for host in [
+            "rebind.attacker.example",
+            "kachay.lan.attacker.example",
+            "localhost.attacker.example",
+            "[::1",
+            "[::1]x",
+            "a:b",
+            "",
+            "2130706433.attacker.example",
+        ] {
+            assert!(!policy.allows(Some(host)), "{host}");
+        }
+        assert!(policy.allows(None));
+        assert!(HostPolicy::new(None, None, true).allows(Some("rebind.attacker.example")));
+        assert!(HostPolicy::new(Some("*"), None, false).allows(Some("rebind.attacker.example")));
+    }
+
+    #[test]
+    fn stream_slots_are_counted_per_client_and_freed_on_drop() {
+        let counter = StreamCounter::new(2);
+        let a = ip("192.0.2.1");
+        let first = counter.try_open(a);
+        let second = counter.try_open(a);
+        assert!(first.is_some() && second.is_some());
+        assert!(counter.try_open(a).is_none());
+        assert!(counter.try_open(ip("192.0.2.2")).is_some(), "other clients have their own");
+        drop(first);
+        assert_eq!(counter.open(a), 1);
+        assert!(counter.try_open(a).is_some());
+        // One IPv6 /64 is one client.
+        let _x = counter.try_open(ip("2001:db8::1"));
+        let _y = counter.try_open(ip("2001:db8::2"));
+        assert!(counter.try_open(ip("2001:db8::ffff:3")).is_none());
     }
 
     #[test]

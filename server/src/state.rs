@@ -3,7 +3,7 @@
 use crate::auth::{Auth, Session};
 use crate::config::{Config, ConfigError};
 use crate::egress::{EgressPolicy, EgressProxy};
-use crate::security::{PostLimiter, TrustedProxies};
+use crate::security::{HostPolicy, PostLimiter, StreamCounter, TrustedProxies};
 use axum::extract::FromRef;
 use engine::jobs::{JobManager, JobSettings};
 use engine::native::cookies::CookieJar;
@@ -45,6 +45,20 @@ pub struct AppState {
     /// Who started each download.
     pub owners: Arc<Mutex<HashMap<Uuid, Owner>>>,
     pub disk_quota: Option<u64>,
+    /// yt-dlp lookups running at once (`MAX_CONCURRENT_LOOKUPS`).
+    pub lookup_slots: Arc<tokio::sync::Semaphore>,
+    /// The `Host` names answered without a password.
+    pub hosts: Arc<HostPolicy>,
+    /// Open `/api/events` streams per client.
+    pub sse_streams: Arc<StreamCounter>,
+}
+
+/// What a cached lookup costs in memory, roughly: yt-dlp's answer as text,
+/// the parsed copy of it (counted as large again: it holds the same URLs
+/// and names), the key, and some overhead.
+pub fn info_weight(url: &String, probe: &Arc<Probe>) -> u32 {
+    let bytes = url.len().saturating_add(probe.raw.len().saturating_mul(2)).saturating_add(1024);
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 /// A problem that stops the server from starting.
@@ -126,9 +140,18 @@ impl AppState {
                 native,
             },
         );
-        let info_cache = Cache::builder().max_capacity(512).time_to_live(config.info_cache_ttl()).build();
+        let info_cache = Cache::builder()
+            .weigher(info_weight)
+            .max_capacity(config.info_cache_bytes()?)
+            .time_to_live(config.info_cache_ttl())
+            .build();
         let post_limiter = PostLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst);
-        let auth = Auth::new(config.access_password.clone(), config.secret_key.as_deref(), config.session_days);
+        let public_url = config.public_url()?;
+        let auth = Auth::new(config.access_password.clone(), config.secret_key.as_deref(), config.session_days)
+            .with_secure_cookies(public_url.as_ref().is_some_and(|u| u.scheme() == "https"));
+        let hosts = HostPolicy::new(config.allowed_hosts.as_deref(), public_url.as_ref(), auth.enabled());
+        let lookup_slots = Arc::new(tokio::sync::Semaphore::new(config.lookup_limit()));
+        let sse_streams = StreamCounter::new(config.max_sse_per_client);
         if auth.enabled() && config.secret_key.as_deref().is_none_or(str::is_empty) {
             tracing::warn!("SECRET_KEY is not set: logins last only until the server restarts");
         }
@@ -145,11 +168,40 @@ impl AppState {
             auth: Arc::new(auth),
             owners: Arc::new(Mutex::new(HashMap::new())),
             disk_quota,
+            lookup_slots,
+            hosts: Arc::new(hosts),
+            sse_streams,
         })
     }
 
     /// Who started download `id`, if known.
     pub fn owner(&self, id: Uuid) -> Option<Owner> {
         self.owners.lock().ok().and_then(|owners| owners.get(&id).cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_info_cache_is_bounded_by_bytes_not_entries() {
+        let cache: Cache<String, Arc<Probe>> = Cache::builder().weigher(info_weight).max_capacity(1 << 20).build();
+        let probe = |bytes: usize| {
+            Arc::new(Probe { info: engine::InfoJson::default(), raw: "x".repeat(bytes).into() })
+        };
+        // Ten answers of 200 KB: each weighs ~400 KB, so about two fit in 1 MiB.
+        for i in 0..10 {
+            cache.insert(format!("https://example.com/{i}"), probe(200_000)).await;
+        }
+        cache.run_pending_tasks().await;
+        assert!(cache.weighted_size() <= 1 << 20, "{}", cache.weighted_size());
+        assert!(cache.entry_count() <= 3, "{}", cache.entry_count());
+        // Small answers still fit by the hundred.
+        for i in 0..100 {
+            cache.insert(format!("https://example.com/small/{i}"), probe(100)).await;
+        }
+        cache.run_pending_tasks().await;
+        assert!(cache.entry_count() >= 50, "{}", cache.entry_count());
     }
 }
