@@ -21,9 +21,11 @@ pub const DEFAULT_MAX_PLAYLIST_ITEMS: usize = 50;
 
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Most bytes of stdout read from yt-dlp. A YouTube `-J` is about 1 MB; a
-/// flat playlist entry about 1.5 KB, so a 5000-entry listing fits well.
-pub const MAX_STDOUT: u64 = 16 * 1024 * 1024;
+/// Most bytes of stdout read from yt-dlp. A YouTube `-J` is about 1 MB and
+/// a flat playlist entry about 1.5 KB (a 5000-entry listing ~7.5 MB); yt-dlp
+/// prints a title four times (title, fulltitle, two file names), so a page
+/// with a 4 MiB `og:title` makes ~17 MB, which is read and then cut.
+pub const MAX_STDOUT: u64 = 32 * 1024 * 1024;
 /// The start of the message of a probe whose answer was longer than
 /// [`MAX_STDOUT`] (the server words it by this).
 pub const ANSWER_TOO_LARGE: &str = "yt-dlp's answer is larger than this server reads";

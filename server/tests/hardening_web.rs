@@ -160,10 +160,12 @@ async fn thirty_slow_lookups_from_thirty_clients_run_at_most_the_limit_at_once()
 async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
     let content = media.url(&fixture::PROGRESSIVE.content_path);
-    let huge = "Щ".repeat(2 * 1024 * 1024); // 4 MiB of UTF-8
+    // 4 MiB, the cut falling among two-byte characters.
+    let huge = format!("{}{}", "Щ".repeat(1000), "A".repeat(4 * 1024 * 1024 - 2000));
+    let description = "Ж".repeat(100_000);
     let page = watch_page(
         &content,
-        &format!(r#"<meta property="og:title" content="{huge}"><meta property="og:description" content="{huge}">"#),
+        &format!(r#"<meta property="og:title" content="{huge}"><meta property="og:description" content="{description}">"#),
     );
     let gauge = Gauge::default();
     let origin = on_127_0_0_2(
@@ -178,7 +180,12 @@ async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
             .with_state((gauge.clone(), Arc::new(page))),
     )
     .await;
-    let app = TestApp::start_with(hostile_side).await;
+    let app = TestApp::start_with(|c| {
+        hostile_side(c);
+        // yt-dlp reads a 4 MiB page slowly on a busy machine.
+        c.probe_timeout_secs = 300;
+    })
+    .await;
     let link = format!("http://{origin}/huge");
     for round in 0..2 {
         let response =
@@ -191,6 +198,8 @@ async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
         assert!(title.starts_with("ЩЩЩ"), "the title is the page's: {title:.40}");
         assert!(title.chars().count() <= engine::info::MAX_TITLE_CHARS, "{} characters", title.chars().count());
         assert!(title.ends_with('…'), "cut visibly");
+        let description = body["info"]["description"].as_str();
+        assert!(description.is_none_or(|d| d.chars().count() <= engine::info::MAX_DESCRIPTION_CHARS));
     }
     assert_eq!(gauge.hits.load(Ordering::SeqCst), 1, "the second answer came from the cache");
     // A download of it carries the cut title too.
@@ -210,9 +219,9 @@ async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
 async fn an_answer_larger_than_the_cap_is_refused_in_words() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
     let content = media.url(&fixture::PROGRESSIVE.content_path);
-    // yt-dlp repeats the title (title, fulltitle, the file name it would
-    // use), so 6 MiB of title make an answer of more than 16 MiB.
-    let huge = "A".repeat(6 * 1024 * 1024);
+    // yt-dlp prints a title four times and writes `Щ` as `\u0429`: 1.5 Mi
+    // of them (a 3 MiB page) make an answer of about 36 MiB.
+    let huge = "Щ".repeat(3 * 512 * 1024);
     let page = Arc::new(watch_page(&content, &format!(r#"<meta property="og:title" content="{huge}">"#)));
     let origin = on_127_0_0_2(Router::new().route(
         "/enormous",
@@ -222,7 +231,11 @@ async fn an_answer_larger_than_the_cap_is_refused_in_words() {
         }),
     ))
     .await;
-    let app = TestApp::start_with(hostile_side).await;
+    let app = TestApp::start_with(|c| {
+        hostile_side(c);
+        c.probe_timeout_secs = 300;
+    })
+    .await;
     let (status, body) = app.post_json("/api/video-info", json!({ "url": format!("http://{origin}/enormous") })).await;
     assert_eq!((status, body["code"].as_str()), (502, Some("answer_too_large")), "{body}");
     assert!(body["error"].as_str().is_some_and(|e| e.contains("too large")), "{body}");
