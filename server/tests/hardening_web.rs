@@ -102,7 +102,7 @@ impl Gauge {
 #[tokio::test]
 async fn thirty_slow_lookups_from_thirty_clients_run_at_most_the_limit_at_once() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
-    let content = media.url(&fixture::PROGRESSIVE.content_path);
+    let content = media.url(fixture::PROGRESSIVE.content_path);
     let gauge = Gauge::default();
     let origin = on_127_0_0_2(
         Router::new()
@@ -159,7 +159,7 @@ async fn thirty_slow_lookups_from_thirty_clients_run_at_most_the_limit_at_once()
 #[tokio::test]
 async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
-    let content = media.url(&fixture::PROGRESSIVE.content_path);
+    let content = media.url(fixture::PROGRESSIVE.content_path);
     // 4 MiB, the cut falling among two-byte characters.
     let huge = format!("{}{}", "Щ".repeat(1000), "A".repeat(4 * 1024 * 1024 - 2000));
     let description = "Ж".repeat(100_000);
@@ -218,7 +218,7 @@ async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
 #[tokio::test]
 async fn an_answer_larger_than_the_cap_is_refused_in_words() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
-    let content = media.url(&fixture::PROGRESSIVE.content_path);
+    let content = media.url(fixture::PROGRESSIVE.content_path);
     // yt-dlp prints a title four times and writes `Щ` as `\u0429`: 1.5 Mi
     // of them (a 3 MiB page) make an answer of about 36 MiB.
     let huge = "Щ".repeat(3 * 512 * 1024);
@@ -553,7 +553,7 @@ fn carries_secret(headers: &HeaderMap) -> bool {
 #[tokio::test]
 async fn playlist_listings_never_show_what_the_operator_s_cookies_would() {
     let media = FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
-    let content = media.url(&fixture::PROGRESSIVE.content_path);
+    let content = media.url(fixture::PROGRESSIVE.content_path);
     let (forbidden_port, forbidden_hits) = forbidden_target().await;
     let log = CookieLog::default();
     let origin_listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("bind");
