@@ -8,6 +8,7 @@
 
 pub mod cookies;
 pub mod diagnostics;
+pub mod dispatch;
 pub mod download;
 pub mod error;
 pub mod filename;
@@ -16,6 +17,7 @@ pub mod jobs;
 pub mod native;
 pub mod progress;
 pub mod quality;
+pub mod space;
 pub mod ytdlp;
 pub mod ytdlp_options;
 
