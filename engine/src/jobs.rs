@@ -594,7 +594,7 @@ struct Meter {
     fetched: AtomicU64,
     /// Bytes in the job's directory at the last look.
     on_disk: AtomicU64,
-    /// Set once the engine runs (after any probe): the speed clock starts.
+    /// Set by the engine's first progress report: the speed clock starts.
     active: AtomicBool,
     /// False while merging or post-processing: no bytes move then.
     fetching: AtomicBool,
@@ -685,7 +685,6 @@ async fn run_download(
         }
     };
 
-    watch.meter.active.store(true, Ordering::Relaxed);
     let native_probe = Arc::clone(&probe);
     let spec = DownloadSpec {
         url: request.url.clone(),
@@ -699,6 +698,10 @@ async fn run_download(
         let meter = &watch.meter;
         meter.fetched.store(p.downloaded_bytes, Ordering::Relaxed);
         meter.fetching.store(p.phase == Phase::Downloading, Ordering::Relaxed);
+        // The speed clock starts with the engine's first report, so a slow
+        // start of yt-dlp (a Python program) is not counted as a slow site.
+        // One that never reports is bounded by the download timeout.
+        meter.active.store(true, Ordering::Relaxed);
         // Between the watcher's looks, every report checks the quota, so a
         // fast download is stopped within one report of crossing it.
         if let Err(full) = inner.space.report(watch.id, meter.bytes_on_disk()) {
