@@ -623,11 +623,15 @@ async fn watch_job(inner: &Inner, watch: &Watch, dir: &Path) {
     loop {
         ticker.tick().await;
         if !limits.is_off() {
-            let path = dir.to_owned();
-            let size = tokio::task::spawn_blocking(move || crate::space::dir_size(&path))
-                .await
-                .unwrap_or(0);
-            watch.meter.on_disk.store(size, Ordering::Relaxed);
+            // The directory holds more than the progress says while
+            // merging (the inputs and the output at once).
+            if limits.quota.is_some() {
+                let path = dir.to_owned();
+                let size = tokio::task::spawn_blocking(move || crate::space::dir_size(&path))
+                    .await
+                    .unwrap_or(0);
+                watch.meter.on_disk.store(size, Ordering::Relaxed);
+            }
             if let Err(full) = inner.space.check(watch.id, watch.meter.bytes_on_disk()).await {
                 tracing::warn!(id = %watch.id, ?full, "stopping a download: disk limit");
                 watch.stop.stop(StopReason::Disk(full));

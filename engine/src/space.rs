@@ -113,10 +113,16 @@ impl Space {
         if self.limits.is_off() {
             return Ok(());
         }
-        let root = self.root.clone();
-        let sizes = tokio::task::spawn_blocking(move || top_level_sizes(&root))
-            .await
-            .unwrap_or_default();
+        // The walk only matters for the quota; free space is one statvfs.
+        let sizes = match self.limits.quota {
+            Some(_) => {
+                let root = self.root.clone();
+                tokio::task::spawn_blocking(move || top_level_sizes(&root))
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
         let free = self.free_space().await;
         let expected = expected.unwrap_or(0);
         let mut state = self.lock();

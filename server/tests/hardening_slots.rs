@@ -227,6 +227,7 @@ async fn a_batch_cannot_write_past_the_disk_quota() {
         assert_eq!(end.1.as_deref(), Some("disk_full"), "{ends:?}");
     }
     let peak = peak.load(Ordering::Relaxed);
+    eprintln!("peak {peak} bytes allocated, quota {QUOTA}: {ends:?}");
     assert!(peak <= QUOTA + BUFFER, "{peak} bytes on disk, quota {QUOTA}: {ends:?}");
     // Only the completed files are left.
     assert_eq!(app.leftovers().len(), completed, "{:?}", app.leftovers());
