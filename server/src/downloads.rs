@@ -218,9 +218,11 @@ impl Room {
         let (used, free) = if quota.is_none() && limits.min_free.is_none() {
             (0, None)
         } else {
+            let walk = quota.is_some();
+            let min_free = limits.min_free;
             tokio::task::spawn_blocking(move || {
-                let free = engine::diagnostics::free_space(&dir).ok();
-                (engine::space::dir_size(&dir), free)
+                let free = min_free.and_then(|_| engine::diagnostics::free_space(&dir).ok());
+                (if walk { engine::space::dir_size(&dir) } else { 0 }, free)
             })
             .await
             .unwrap_or((0, None))
