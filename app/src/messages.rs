@@ -186,6 +186,29 @@ const TABLE: &[Entry] = &[
             "Выберите «Лучшее» — оно подходит всегда.",
         ),
     },
+    // The server's own limits on a running download.
+    Entry {
+        code: "disk_full",
+        en: (
+            "The server has no room for this download right now.",
+            "Try again when earlier files have expired. The administrator can raise DISK_QUOTA or free space (MIN_FREE_DISK).",
+        ),
+        ru: (
+            "На сервере сейчас нет места для этой загрузки.",
+            "Попробуйте снова, когда истечёт срок хранения прежних файлов. Администратор может увеличить DISK_QUOTA или освободить место (MIN_FREE_DISK).",
+        ),
+    },
+    Entry {
+        code: "too_slow",
+        en: (
+            "The video site sent the video too slowly for too long, so the download was stopped.",
+            "Try again later or pick a lower quality. The administrator sets the floor with MIN_SPEED and MIN_SPEED_WINDOW_SECS.",
+        ),
+        ru: (
+            "Сайт слишком долго отдавал видео слишком медленно, поэтому загрузка остановлена.",
+            "Попробуйте позже или выберите качество пониже. Администратор задаёт нижний предел скорости через MIN_SPEED и MIN_SPEED_WINDOW_SECS.",
+        ),
+    },
     Entry {
         code: "remote_failed",
         en: (

@@ -85,6 +85,8 @@ fn kind_word(kind: FailureKind) -> (&'static str, Option<u16>) {
         FailureKind::GeoBlocked => ("geo_blocked", None),
         FailureKind::Removed => ("removed", None),
         FailureKind::LiveNotStarted => ("live_not_started", None),
+        FailureKind::DiskFull => ("disk_full", None),
+        FailureKind::TooSlow => ("too_slow", None),
         FailureKind::Other => ("other", None),
     }
 }
@@ -119,6 +121,8 @@ impl Failure {
             EngineError::Io(_) => ("io", None, err.to_string()),
             EngineError::Cancelled => ("cancelled", None, err.to_string()),
             EngineError::TooLarge { .. } => ("too_large", None, err.to_string()),
+            EngineError::DiskFull(_) => ("disk_full", None, err.to_string()),
+            EngineError::TooSlow { .. } => ("too_slow", None, err.to_string()),
         };
         Failure {
             url: url.to_owned(),

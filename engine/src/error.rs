@@ -47,6 +47,35 @@ pub enum EngineError {
         /// What went wrong, for people.
         message: String,
     },
+    /// The job was stopped because it would break `DISK_QUOTA` or
+    /// `MIN_FREE_DISK`; its partial files are removed.
+    #[error("{}", disk_full_message(.0))]
+    DiskFull(crate::space::DiskFull),
+    /// The job stayed below the speed floor for the whole window and was
+    /// stopped; its partial files are removed.
+    #[error(
+        "The video site sent less than {}/s for {}, so the download was stopped. Try again later.",
+        crate::progress::format_bytes(*.min_speed),
+        crate::progress::format_eta(.window.as_secs())
+    )]
+    TooSlow {
+        /// The floor, in bytes per second.
+        min_speed: u64,
+        /// How long the download stayed below it.
+        window: Duration,
+    },
+}
+
+/// The sentence for a job stopped for disk space (no paths, no figures of
+/// free space: those are the operator's business).
+fn disk_full_message(full: &crate::space::DiskFull) -> String {
+    match full {
+        crate::space::DiskFull::Quota { limit } => format!(
+            "The server's download space ({}) is full, so this download was stopped and its partial file removed. Try again when earlier files have expired.",
+            crate::progress::format_bytes(*limit)
+        ),
+        crate::space::DiskFull::FreeSpace { .. } => "The server's disk is almost full, so this download was stopped and its partial file removed. Try again later.".to_owned(),
+    }
 }
 
 impl EngineError {
@@ -54,6 +83,8 @@ impl EngineError {
     pub fn failure_kind(&self) -> Option<FailureKind> {
         match self {
             EngineError::YtDlp { kind, .. } | EngineError::Fetch { kind, .. } => Some(*kind),
+            EngineError::DiskFull(_) => Some(FailureKind::DiskFull),
+            EngineError::TooSlow { .. } => Some(FailureKind::TooSlow),
             _ => None,
         }
     }
@@ -92,6 +123,12 @@ pub enum FailureKind {
     /// A live stream or premiere that has not started ("This live event will
     /// begin in …", "Premieres in …").
     LiveNotStarted,
+    /// Not the site's failure: the job would have broken the server's disk
+    /// limits (`DISK_QUOTA`, `MIN_FREE_DISK`) and was stopped.
+    DiskFull,
+    /// Not reported by yt-dlp: the site sent too little for too long
+    /// (`MIN_SPEED` over `MIN_SPEED_WINDOW_SECS`).
+    TooSlow,
     /// Anything else.
     Other,
 }

@@ -8,25 +8,27 @@
 //! the reaper removes the directory. Failed and cancelled jobs remove their
 //! directory at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use crate::dispatch::Dispatcher;
 use crate::download::{AudioFormat, DownloadSpec, DownloadedFile};
 use crate::error::{EngineError, FailureKind};
 use crate::filename::sanitize_filename;
 use crate::native::{EngineKind, NativeEngine, NativeError, NativeRequest};
 use crate::progress::{Phase, Progress};
 use crate::quality::QualityId;
+use crate::space::{DiskFull, DiskLimits, Space};
 use crate::ytdlp::{Probe, YtDlp};
 
 /// The file that marks a directory as a Kachay job's, so that
@@ -37,6 +39,19 @@ pub const DEFAULT_REAP_INTERVAL: Duration = Duration::from_secs(30);
 /// Progress-only changes are published at most this often per job; phase
 /// changes always at once.
 const PUBLISH_INTERVAL: Duration = Duration::from_millis(200);
+/// How often a running job's directory, the free space and the speed are
+/// looked at (progress reports check the quota in between).
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A download that moves fewer than `min_speed` bytes a second over a whole
+/// `window` is stopped: it would hold a slot for hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpeedFloor {
+    /// Bytes per second.
+    pub min_speed: u64,
+    /// How long the speed may stay below it.
+    pub window: Duration,
+}
 
 /// How the manager works.
 #[derive(Debug, Clone)]
@@ -52,6 +67,13 @@ pub struct JobSettings {
     /// The native engine; without one every download runs yt-dlp's own
     /// downloader.
     pub native: Option<NativeEngine>,
+    /// Downloads one client (`JobOwner::client`) may run at once; `None`
+    /// means `max_concurrent`. Freed slots go round robin across clients.
+    pub max_running_per_client: Option<usize>,
+    /// Stops downloads that stay too slow; `None`: never.
+    pub speed_floor: Option<SpeedFloor>,
+    /// Disk limits checked when a job starts and while it writes.
+    pub disk: DiskLimits,
 }
 
 impl JobSettings {
@@ -63,6 +85,9 @@ impl JobSettings {
             ffmpeg: ffmpeg.into(),
             file_ttl: Duration::from_secs(3600),
             native: None,
+            max_running_per_client: None,
+            speed_floor: None,
+            disk: DiskLimits::default(),
         }
     }
 
@@ -162,7 +187,8 @@ pub struct JobManager {
 struct Inner {
     ytdlp: Arc<YtDlp>,
     settings: JobSettings,
-    slots: Arc<Semaphore>,
+    slots: Dispatcher,
+    space: Space,
     jobs: Mutex<HashMap<Uuid, Job>>,
     tasks: TaskTracker,
     closed: AtomicBool,
@@ -198,12 +224,15 @@ impl JobManager {
         if let Ok(abs) = std::path::absolute(&settings.download_dir) {
             settings.download_dir = abs;
         }
-        let slots = Arc::new(Semaphore::new(settings.max_concurrent.max(1)));
+        let max = settings.max_concurrent.max(1);
+        let slots = Dispatcher::new(max, settings.max_running_per_client.unwrap_or(max));
+        let space = Space::new(settings.download_dir.clone(), settings.disk);
         JobManager {
             inner: Arc::new(Inner {
                 ytdlp,
                 settings,
                 slots,
+                space,
                 jobs: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
                 closed: AtomicBool::new(false),
@@ -252,8 +281,9 @@ impl JobManager {
         Ok(removed)
     }
 
-    /// Queues a download and returns its id at once. Jobs start in the
-    /// order submitted as slots free up. Must be called inside a Tokio
+    /// Queues a download and returns its id at once. Jobs start as slots
+    /// free up: in the order submitted within one client, round robin
+    /// across clients (see [`crate::dispatch`]). Must be called inside a Tokio
     /// runtime. After [`shutdown`](Self::shutdown) the job is cancelled at
     /// once.
     pub fn submit(&self, request: JobRequest) -> Uuid {
@@ -380,6 +410,9 @@ impl JobManager {
                 .collect()
         };
         for (id, job) in &expired {
+            if let Some(file) = &job.tx.borrow().file {
+                self.inner.space.forget(file.size);
+            }
             match tokio::fs::remove_dir_all(&job.dir).await {
                 Ok(()) => tracing::debug!(%id, "reaped"),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -402,6 +435,11 @@ impl JobManager {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         self.inner.slots.close();
+    }
+
+    /// Downloads running now (holding a slot).
+    pub fn running(&self) -> usize {
+        self.inner.slots.running()
     }
 }
 
@@ -431,7 +469,7 @@ async fn run_job(
     let permit = tokio::select! {
         biased;
         () = cancel.cancelled() => None,
-        permit = Arc::clone(&inner.slots).acquire_owned() => permit.ok(),
+        permit = inner.slots.acquire(&request.owner.client) => permit,
     };
     let Some(permit) = permit else {
         tracing::info!(%id, "download cancelled while queued");
@@ -439,16 +477,51 @@ async fn run_job(
         return;
     };
 
+    // The quota and the free space are checked again now: files may have
+    // arrived since the job was queued.
+    let expected = request
+        .probe
+        .as_ref()
+        .and_then(|p| crate::space::known_size(&p.info, request.quality));
+    if let Err(full) = inner.space.admit(id, expected).await {
+        drop(permit);
+        let err = EngineError::DiskFull(full);
+        tracing::warn!(%id, error = %err, "download refused at start");
+        let failure = failure_of(&err, &inner.settings.download_dir);
+        finish(&tx, Phase::Error, None, Some(failure));
+        return;
+    }
+
     update(&tx, |s| {
         s.phase = Phase::Downloading;
         s.progress.phase = Phase::Downloading;
     });
-    tracing::info!(%id, "download started");
-    let result = run_download(&inner, &request, &tx, &cancel, &dir).await;
+    tracing::info!(%id, client = %request.owner.client, "download started");
+    let watch = Watch {
+        id,
+        stop: Stopper {
+            token: cancel.child_token(),
+            reason: OnceLock::new(),
+        },
+        meter: Meter::default(),
+    };
+    let result = {
+        let download = run_download(&inner, &request, &tx, &watch, &dir);
+        tokio::pin!(download);
+        tokio::select! {
+            result = &mut download => result,
+            () = watch_job(&inner, &watch, &dir) => download.await,
+        }
+    };
+    let result = match (result, watch.stop.reason.get()) {
+        (Err(_), Some(reason)) if !cancel.is_cancelled() => Err(reason.to_error()),
+        (result, _) => result,
+    };
     drop(permit);
 
     match result {
         Ok(file) => {
+            inner.space.finish(id, Some(file.size));
             let title = tx.borrow().title.clone();
             let file_name = sanitize_filename(title.as_deref().unwrap_or(""), &file.ext);
             tracing::info!(%id, size = file.size, "download completed");
@@ -461,6 +534,7 @@ async fn run_job(
         }
         Err(err) => {
             remove_dir(&dir).await;
+            inner.space.finish(id, None);
             if matches!(err, EngineError::Cancelled) {
                 tracing::info!(%id, "download cancelled");
                 finish(&tx, Phase::Cancelled, None, None);
@@ -473,13 +547,130 @@ async fn run_job(
     }
 }
 
+/// What a running job's watcher and its progress reports share.
+struct Watch {
+    id: Uuid,
+    stop: Stopper,
+    meter: Meter,
+}
+
+/// Stops a download for a reason of the server's own (not a user's cancel).
+struct Stopper {
+    /// A child of the job's token: the engines see an ordinary cancel.
+    token: CancellationToken,
+    reason: OnceLock<StopReason>,
+}
+
+impl Stopper {
+    fn stop(&self, reason: StopReason) {
+        if self.reason.set(reason).is_ok() {
+            self.token.cancel();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StopReason {
+    Disk(DiskFull),
+    Slow(SpeedFloor),
+}
+
+impl StopReason {
+    fn to_error(self) -> EngineError {
+        match self {
+            StopReason::Disk(full) => EngineError::DiskFull(full),
+            StopReason::Slow(floor) => EngineError::TooSlow {
+                min_speed: floor.min_speed,
+                window: floor.window,
+            },
+        }
+    }
+}
+
+/// The latest figures of a running download.
+#[derive(Default)]
+struct Meter {
+    /// Bytes fetched, as the last progress report said.
+    fetched: AtomicU64,
+    /// Bytes in the job's directory at the last look.
+    on_disk: AtomicU64,
+    /// Set by the engine's first progress report: the speed clock starts.
+    active: AtomicBool,
+    /// False while merging or post-processing: no bytes move then.
+    fetching: AtomicBool,
+}
+
+impl Meter {
+    fn bytes_on_disk(&self) -> u64 {
+        self.fetched.load(Ordering::Relaxed).max(self.on_disk.load(Ordering::Relaxed))
+    }
+}
+
+/// Once a second: the job's directory against the disk limits, and the
+/// speed against the floor. Returns after it has stopped the job (never
+/// when all is well).
+async fn watch_job(inner: &Inner, watch: &Watch, dir: &Path) {
+    let limits = inner.settings.disk;
+    let floor = inner.settings.speed_floor;
+    if limits.is_off() && floor.is_none() {
+        return std::future::pending().await;
+    }
+    let mut ticker = tokio::time::interval(WATCH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // (when, bytes fetched) once a tick while fetching: the oldest one at
+    // least a window back is the baseline.
+    let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
+    loop {
+        ticker.tick().await;
+        if !limits.is_off() {
+            // The directory holds more than the progress says while
+            // merging (the inputs and the output at once).
+            if limits.quota.is_some() {
+                let path = dir.to_owned();
+                let size = tokio::task::spawn_blocking(move || crate::space::dir_size(&path))
+                    .await
+                    .unwrap_or(0);
+                watch.meter.on_disk.store(size, Ordering::Relaxed);
+            }
+            if let Err(full) = inner.space.check(watch.id, watch.meter.bytes_on_disk()).await {
+                tracing::warn!(id = %watch.id, ?full, "stopping a download: disk limit");
+                watch.stop.stop(StopReason::Disk(full));
+                return;
+            }
+        }
+        let Some(floor) = floor else { continue };
+        let meter = &watch.meter;
+        if !(meter.active.load(Ordering::Relaxed) && meter.fetching.load(Ordering::Relaxed)) {
+            samples.clear();
+            continue;
+        }
+        let now = Instant::now();
+        let fetched = meter.fetched.load(Ordering::Relaxed);
+        samples.push_back((now, fetched));
+        while samples.len() >= 2 && samples.get(1).is_some_and(|s| now.duration_since(s.0) >= floor.window) {
+            samples.pop_front();
+        }
+        let Some(&(since, base)) = samples.front() else { continue };
+        let elapsed = now.duration_since(since);
+        if elapsed >= floor.window && !floor.window.is_zero() {
+            let speed = fetched.saturating_sub(base) as f64 / elapsed.as_secs_f64();
+            if speed < floor.min_speed as f64 {
+                tracing::warn!(id = %watch.id, speed, min = floor.min_speed, "stopping a download: too slow");
+                watch.stop.stop(StopReason::Slow(floor));
+                return;
+            }
+        }
+    }
+}
+
 async fn run_download(
     inner: &Inner,
     request: &JobRequest,
     tx: &watch::Sender<JobSnapshot>,
-    cancel: &CancellationToken,
+    watch: &Watch,
     dir: &Path,
 ) -> Result<DownloadedFile, EngineError> {
+    let cancel = &watch.stop.token;
     tokio::fs::create_dir_all(dir).await?;
     tokio::fs::write(dir.join(MARKER_FILE), b"Kachay job directory; removed automatically.\n")
         .await?;
@@ -508,6 +699,19 @@ async fn run_download(
     };
     let mut last_publish: Option<(Instant, Phase, u32, Option<crate::progress::PostStep>)> = None;
     let on_progress = |p: Progress| {
+        let meter = &watch.meter;
+        meter.fetched.store(p.downloaded_bytes, Ordering::Relaxed);
+        meter.fetching.store(p.phase == Phase::Downloading, Ordering::Relaxed);
+        // The speed clock starts with the engine's first report, so a slow
+        // start of yt-dlp (a Python program) is not counted as a slow site.
+        // One that never reports is bounded by the download timeout.
+        meter.active.store(true, Ordering::Relaxed);
+        // Between the watcher's looks, every report checks the quota, so a
+        // fast download is stopped within one report of crossing it.
+        if let Err(full) = inner.space.report(watch.id, meter.bytes_on_disk()) {
+            tracing::warn!(id = %watch.id, ?full, "stopping a download: disk limit");
+            watch.stop.stop(StopReason::Disk(full));
+        }
         let now = Instant::now();
         let key = (p.phase, p.stage, p.post_step);
         let due = match last_publish {
@@ -645,6 +849,10 @@ fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
                 "The file is larger than this server allows ({}), so the download was stopped.",
                 crate::progress::format_bytes(*limit)
             ),
+        },
+        EngineError::DiskFull(_) | EngineError::TooSlow { .. } => JobFailure {
+            kind: err.failure_kind(),
+            message: err.to_string(),
         },
         EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => JobFailure {
             kind: None,

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod cookies;
 pub mod diagnostics;
+pub mod dispatch;
 pub mod download;
 pub mod error;
 pub mod filename;
@@ -17,6 +18,7 @@ pub mod jobs;
 pub mod native;
 pub mod progress;
 pub mod quality;
+pub mod space;
 pub mod ytdlp;
 pub mod ytdlp_options;
 

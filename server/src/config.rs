@@ -113,6 +113,27 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `MAX_SSE_PER_CLIENT`: open `/api/events` streams per client address.
     pub max_sse_per_client: usize,
+    /// `MAX_RUNNING_PER_CLIENT`: downloads one client may run at once; `0`
+    /// (the default) means one fewer than `MAX_CONCURRENT_DOWNLOADS` (at
+    /// least 1), so a slot is always left for someone else.
+    #[serde(default)]
+    pub max_running_per_client: usize,
+    /// `MIN_SPEED`: the slowest a download may be over a whole
+    /// `MIN_SPEED_WINDOW_SECS` (bytes per second, or `10K`, `1M`).
+    #[serde(default, deserialize_with = "string_like")]
+    pub min_speed: Option<String>,
+    /// `MIN_SPEED_WINDOW_SECS`: how long a download may stay below
+    /// `MIN_SPEED` before it is stopped; `0` turns the floor off.
+    #[serde(default = "default_min_speed_window")]
+    pub min_speed_window_secs: u64,
+    /// `MIN_FREE_DISK`: free space that must stay on the file system of
+    /// `DOWNLOAD_DIR` (`1G`, bytes; `0` = no check).
+    #[serde(default, deserialize_with = "string_like")]
+    pub min_free_disk: Option<String>,
+}
+
+fn default_min_speed_window() -> u64 {
+    120
 }
 
 impl Default for Config {
@@ -155,6 +176,10 @@ impl Default for Config {
             allowed_hosts: None,
             public_url: None,
             max_sse_per_client: 16,
+            max_running_per_client: 0,
+            min_speed: Some("10K".into()),
+            min_speed_window_secs: default_min_speed_window(),
+            min_free_disk: Some("1G".into()),
         }
     }
 }
@@ -208,6 +233,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         "M" => 1 << 20,
         "G" => 1 << 30,
         "T" => 1 << 40,
+        "P" => 1 << 50,
         _ => return None,
     };
     let value: f64 = number.trim().parse().ok()?;
@@ -263,6 +289,10 @@ const VARIABLES: &[&str] = &[
     "allowed_hosts",
     "public_url",
     "max_sse_per_client",
+    "max_running_per_client",
+    "min_speed",
+    "min_speed_window_secs",
+    "min_free_disk",
 ];
 
 impl Config {
@@ -316,6 +346,35 @@ impl Config {
     /// `DISK_QUOTA` in bytes (`0` or empty: no quota).
     pub fn disk_quota_bytes(&self) -> Result<Option<u64>, ConfigError> {
         parse_size_setting("DISK_QUOTA", self.disk_quota.as_deref())
+    }
+
+    /// `MIN_FREE_DISK` in bytes (`0` or empty: no check).
+    pub fn min_free_disk_bytes(&self) -> Result<Option<u64>, ConfigError> {
+        parse_size_setting("MIN_FREE_DISK", self.min_free_disk.as_deref())
+    }
+
+    /// Running downloads per client: `MAX_RUNNING_PER_CLIENT`, or by default
+    /// all slots but one. One client alone still gets nearly all the
+    /// throughput, and another client's download starts at once instead of
+    /// waiting for one of the first client's to finish (downloads cannot be
+    /// paused to make room).
+    pub fn running_per_client(&self) -> usize {
+        let max = self.max_concurrent_downloads.max(1);
+        match self.max_running_per_client {
+            0 => max.saturating_sub(1).max(1),
+            n => n.min(max),
+        }
+    }
+
+    /// `MIN_SPEED` over `MIN_SPEED_WINDOW_SECS`; `None` when either is 0.
+    pub fn speed_floor(&self) -> Result<Option<engine::jobs::SpeedFloor>, ConfigError> {
+        let min_speed = parse_size_setting("MIN_SPEED", self.min_speed.as_deref())?;
+        Ok(match (min_speed, self.min_speed_window_secs) {
+            (Some(min_speed), secs) if secs > 0 => {
+                Some(engine::jobs::SpeedFloor { min_speed, window: Duration::from_secs(secs) })
+            }
+            _ => None,
+        })
     }
 
     pub fn file_ttl(&self) -> Duration {
@@ -408,6 +467,7 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("-1G"), None);
         assert_eq!(parse_size("5Q"), None);
+        assert_eq!(parse_size("1P"), Some(1 << 50));
     }
 
     #[test]
@@ -437,6 +497,32 @@ mod tests {
             let config = Config::from_env().map_err(|e| e.to_string())?;
             let err = config.public_url().err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("PUBLIC_URL"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn slots_and_floors_have_safe_defaults() {
+        Jail::expect_with(|jail| {
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            assert_eq!(config.running_per_client(), 2, "3 slots: one is kept for others");
+            assert_eq!(config.min_free_disk_bytes().ok().flatten(), Some(1 << 30));
+            let floor = config.speed_floor().ok().flatten();
+            assert_eq!(floor.map(|f| (f.min_speed, f.window.as_secs())), Some((10 << 10, 120)));
+            jail.set_env("MAX_CONCURRENT_DOWNLOADS", "1");
+            jail.set_env("MIN_SPEED_WINDOW_SECS", "0");
+            jail.set_env("MIN_FREE_DISK", "0");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            assert_eq!(config.running_per_client(), 1);
+            assert!(config.speed_floor().ok().flatten().is_none());
+            assert!(config.min_free_disk_bytes().ok().flatten().is_none());
+            jail.set_env("MAX_CONCURRENT_DOWNLOADS", "4");
+            jail.set_env("MAX_RUNNING_PER_CLIENT", "9");
+            jail.set_env("MIN_SPEED", "slow");
+            let config = Config::from_env().map_err(|e| e.to_string())?;
+            assert_eq!(config.running_per_client(), 4);
+            let err = config.speed_floor().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("MIN_SPEED"), "{err}");
             Ok(())
         });
     }

@@ -20,7 +20,8 @@ use engine::download::AudioFormat;
 use engine::jobs::{JobRequest, JobSnapshot};
 use engine::progress::{format_eta, format_speed, status_text, Phase};
 use engine::{filename::ascii_fallback, QualityId};
-use futures::stream::{self, Stream};
+use futures::stream::{self, Stream, StreamExt};
+use std::sync::Arc;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::convert::Infallible;
 use std::str::FromStr;
@@ -32,6 +33,9 @@ use uuid::Uuid;
 
 /// At most this many progress events a second per subscriber.
 const EVENT_INTERVAL: Duration = Duration::from_millis(100);
+/// Lookups of one batch running at once (most links are in the cache from
+/// the preview; the others cost a yt-dlp run each).
+const BATCH_LOOKUPS: usize = 4;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,7 +57,8 @@ async fn start(
     let quality = parse_quality(request.quality.as_ref())?;
     let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     check_capacity(&state, ip)?;
-    check_disk(&state).await?;
+    let mut room = Room::measure(&state).await;
+    room.check(None)?;
     // A lookup made for the preview is reused: no second extraction. A miss
     // is looked up now, so a bad link fails here, in words.
     let probe = lookup(&state, url.clone()).await?;
@@ -64,19 +69,21 @@ async fn start(
         ));
     }
     check_duration(&state, &probe.info)?;
+    let size = engine::space::known_size(&probe.info, quality);
+    check_size(&state, size)?;
+    room.check(size)?;
     let session = session.map(|s| s.0).unwrap_or(Session::Public);
     let owner = job_owner(ip, &session);
     let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
-    if let Ok(mut owners) = state.owners.lock() {
-        owners.insert(id, Owner { session, ip });
-    }
+    remember_owner(&state, id, &session, ip);
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
 }
 
 /// Several links, one quality: one job each, in order. Counts as one request
 /// for the rate limit, so a 50-video playlist queues up instead of failing.
-/// Entries are looked up by their own jobs (a preview in the cache is reused);
-/// the egress proxy checks every connection those make.
+/// Every link gets each check `/api/download` makes (link, egress, lookup,
+/// playlist, duration, size, per-client and total limits, disk), and its own
+/// answer: one bad link does not fail the others.
 async fn start_batch(
     State(state): State<AppState>,
     client: Option<Extension<ClientIp>>,
@@ -95,29 +102,41 @@ async fn start_batch(
         ));
     }
     let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    check_disk(&state).await?;
+    let mut room = Room::measure(&state).await;
+    room.check(None)?;
     let session = session.map(|s| s.0).unwrap_or(Session::Public);
-    let mut downloads = Vec::with_capacity(request.urls.len());
-    for raw in &request.urls {
-        let outcome = async {
-            let url = check_url(raw)?;
-            check_capacity(&state, ip)?;
-            let parsed = url::Url::parse(&url).map_err(|_| ApiError::bad_request("invalid_url", "Bad link."))?;
-            if let Err(refusal) = state.egress.check_url(&parsed).await {
-                return Err(ApiError::Refused(refusal.to_string()));
+    // Lookups (the cache first, like /api/download) run a few at a time, in
+    // order; a client already at its limit costs no lookup.
+    let looked_up: Vec<Result<(String, Arc<engine::Probe>), ApiError>> = stream::iter(request.urls.clone())
+        .map(|raw| {
+            let state = state.clone();
+            async move {
+                let url = check_url(&raw)?;
+                check_capacity(&state, ip)?;
+                let probe = lookup(&state, url.clone()).await?;
+                Ok((url, probe))
             }
-            let probe = state.info_cache.get(&url).await;
-            if probe.as_ref().is_some_and(|p| p.info.is_playlist()) {
+        })
+        .buffered(BATCH_LOOKUPS)
+        .collect()
+        .await;
+    let mut downloads = Vec::with_capacity(request.urls.len());
+    for (raw, looked_up) in request.urls.iter().zip(looked_up) {
+        let outcome = looked_up.and_then(|(url, probe)| {
+            if probe.info.is_playlist() {
                 return Err(ApiError::bad_request("is_playlist", "This link is a playlist itself."));
             }
+            check_duration(&state, &probe.info)?;
+            let size = engine::space::known_size(&probe.info, quality);
+            check_size(&state, size)?;
+            // Again: the entries accepted before this one count.
+            check_capacity(&state, ip)?;
+            room.check(size)?;
             let owner = job_owner(ip, &session);
-            let id = state.jobs.submit(JobRequest { url, quality, probe, audio_format: AudioFormat::M4a, owner });
-            if let Ok(mut owners) = state.owners.lock() {
-                owners.insert(id, Owner { session: session.clone(), ip });
-            }
+            let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
+            remember_owner(&state, id, &session, ip);
             Ok::<Uuid, ApiError>(id)
-        }
-        .await;
+        });
         downloads.push(match outcome {
             Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None },
             Err(e) => BatchItem {
@@ -129,6 +148,14 @@ async fn start_batch(
         });
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))
+}
+
+/// Records who started download `id` (kept in one place so the owner
+/// store can change under it).
+fn remember_owner(state: &AppState, id: Uuid, session: &Session, ip: IpAddr) {
+    if let Ok(mut owners) = state.owners.lock() {
+        owners.insert(id, Owner { session: session.clone(), ip });
+    }
 }
 
 /// The engine's record of who asked: the client address, and the browser
@@ -173,38 +200,76 @@ fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// New downloads are refused while `DOWNLOAD_DIR` holds more than `DISK_QUOTA`.
-async fn check_disk(state: &AppState) -> Result<(), ApiError> {
-    let Some(quota) = state.disk_quota else { return Ok(()) };
-    let used = dir_size(state.config.download_dir.clone()).await;
-    if used >= quota {
-        return Err(ApiError::Limit {
+/// How much room `DISK_QUOTA` and `MIN_FREE_DISK` leave, measured once per
+/// request; entries of a batch with a known size take their share of it.
+/// (The engine checks again when each job starts and while it writes.)
+struct Room {
+    quota: Option<u64>,
+    min_free: Option<u64>,
+    used: u64,
+    free: Option<u64>,
+}
+
+impl Room {
+    async fn measure(state: &AppState) -> Room {
+        let limits = state.jobs.settings().disk;
+        let quota = state.disk_quota.or(limits.quota);
+        let dir = state.config.download_dir.clone();
+        let (used, free) = if quota.is_none() && limits.min_free.is_none() {
+            (0, None)
+        } else {
+            let walk = quota.is_some();
+            let min_free = limits.min_free;
+            tokio::task::spawn_blocking(move || {
+                let free = min_free.and_then(|_| engine::diagnostics::free_space(&dir).ok());
+                (if walk { engine::space::dir_size(&dir) } else { 0 }, free)
+            })
+            .await
+            .unwrap_or((0, None))
+        };
+        Room { quota, min_free: limits.min_free, used, free }
+    }
+
+    /// `Err(disk_full)` when the quota is used up, or a download of `size`
+    /// bytes would not fit; otherwise the size is taken from the room.
+    fn check(&mut self, size: Option<u64>) -> Result<(), ApiError> {
+        let size = size.unwrap_or(0);
+        let full = |message: &str| ApiError::Limit {
             status: StatusCode::INSUFFICIENT_STORAGE,
             code: "disk_full",
-            message: "The server's download space is full. Try again when earlier files have expired.".into(),
+            message: message.to_owned(),
+        };
+        if let Some(quota) = self.quota {
+            if self.used >= quota || self.used.saturating_add(size) > quota {
+                return Err(full("The server's download space is full. Try again when earlier files have expired."));
+            }
+        }
+        if let (Some(min_free), Some(free)) = (self.min_free, self.free) {
+            if free.saturating_sub(size) < min_free {
+                return Err(full("The server's disk is almost full. Try again later."));
+            }
+            self.free = Some(free.saturating_sub(size));
+        }
+        self.used = self.used.saturating_add(size);
+        Ok(())
+    }
+}
+
+/// A video whose exact size is known and over `MAX_FILESIZE` is refused
+/// before anything is downloaded (the engine stops one that grows past it).
+fn check_size(state: &AppState, size: Option<u64>) -> Result<(), ApiError> {
+    let (Some(limit), Some(size)) = (state.ytdlp.max_filesize(), size) else { return Ok(()) };
+    if size > limit {
+        return Err(ApiError::Limit {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "too_large",
+            message: format!(
+                "This video is larger than this server allows ({}).",
+                engine::progress::format_bytes(limit)
+            ),
         });
     }
     Ok(())
-}
-
-/// Total size of the files under `dir` (job dirs are one level deep).
-async fn dir_size(dir: std::path::PathBuf) -> u64 {
-    tokio::task::spawn_blocking(move || {
-        fn walk(path: &std::path::Path, depth: u32) -> u64 {
-            let Ok(entries) = std::fs::read_dir(path) else { return 0 };
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| match entry.metadata() {
-                    Ok(m) if m.is_file() => m.len(),
-                    Ok(m) if m.is_dir() && depth < 3 => walk(&entry.path(), depth + 1),
-                    _ => 0,
-                })
-                .sum()
-        }
-        walk(&dir, 0)
-    })
-    .await
-    .unwrap_or(0)
 }
 
 fn check_duration(state: &AppState, info: &engine::InfoJson) -> Result<(), ApiError> {

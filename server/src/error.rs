@@ -186,6 +186,8 @@ fn engine_parts(err: &EngineError) -> (StatusCode, &'static str, String) {
             "too_large",
             format!("The file is larger than this server allows ({}).", engine::progress::format_bytes(*limit)),
         ),
+        EngineError::DiskFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "disk_full", err.to_string()),
+        EngineError::TooSlow { .. } => (StatusCode::GATEWAY_TIMEOUT, "too_slow", err.to_string()),
         EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_misconfigured",
@@ -207,6 +209,8 @@ fn failure_status(kind: FailureKind) -> StatusCode {
         | FailureKind::Removed
         | FailureKind::LiveNotStarted => StatusCode::UNPROCESSABLE_ENTITY,
         FailureKind::InvalidUrl => StatusCode::BAD_REQUEST,
+        FailureKind::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
+        FailureKind::TooSlow => StatusCode::GATEWAY_TIMEOUT,
         // The site refused this server: a problem of the server's setup.
         FailureKind::BotCheck
         | FailureKind::Http(_)
@@ -243,6 +247,8 @@ pub fn failure_code(kind: FailureKind) -> &'static str {
         FailureKind::GeoBlocked => "geo_blocked",
         FailureKind::Removed => "video_removed",
         FailureKind::LiveNotStarted => "live_not_started",
+        FailureKind::DiskFull => "disk_full",
+        FailureKind::TooSlow => "too_slow",
         FailureKind::Other => "remote_failed",
     }
 }
@@ -289,6 +295,8 @@ pub fn failure_sentence(kind: Option<FailureKind>, message: &str) -> String {
             Some((sentence, _)) => sentence.into(),
             None => format!("The video could not be downloaded: {}", first_sentence(message)),
         },
+        // The engine's own sentences (they name the limit, no paths).
+        Some(FailureKind::DiskFull | FailureKind::TooSlow) => message.to_owned(),
         Some(FailureKind::Other) | None => format!("The video could not be downloaded: {}", first_sentence(message)),
     }
 }

@@ -110,6 +110,8 @@ impl AppState {
             .map_err(|e| ConfigError::invalid("TRUSTED_PROXIES", e))?;
         let max_filesize = config.max_filesize_bytes()?;
         let disk_quota = config.disk_quota_bytes()?;
+        let min_free_disk = config.min_free_disk_bytes()?;
+        let speed_floor = config.speed_floor()?;
         let egress_proxy = Arc::new(EgressProxy::start(egress.clone()).await?);
 
         let mut extra_args: Vec<std::ffi::OsString> = vec!["--proxy".into(), egress_proxy.url().into()];
@@ -139,6 +141,9 @@ impl AppState {
                 ffmpeg: config.ffmpeg_program(),
                 file_ttl: config.file_ttl(),
                 native,
+                max_running_per_client: Some(config.running_per_client()),
+                speed_floor,
+                disk: engine::space::DiskLimits { quota: disk_quota, min_free: min_free_disk },
             },
         );
         let info_cache = Cache::builder()
