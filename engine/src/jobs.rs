@@ -411,14 +411,15 @@ impl JobManager {
             let dir = self.inner.settings.download_dir.join(id.to_string());
             if snapshot.phase.is_finished() {
                 let missing = match (&snapshot.file, snapshot.phase) {
-                    (Some(file), Phase::Completed) => {
-                        !tokio::fs::metadata(&file.path).await.is_ok_and(|m| m.is_file())
-                    }
+                    // Served only from the job's own directory: a row
+                    // pointing elsewhere (an edited or foreign database) is
+                    // dropped, not trusted.
+                    (Some(file), Phase::Completed) => !is_own_file(&dir, &file.path).await,
                     (None, Phase::Completed) => true,
                     _ => false,
                 };
                 if missing {
-                    tracing::warn!(%id, "a completed download's file is gone; forgetting the job");
+                    tracing::warn!(%id, "a completed download's file is gone or not its own; forgetting the job");
                     gone.push(id);
                     continue;
                 }
@@ -469,6 +470,9 @@ impl JobManager {
         if !gone.is_empty() {
             self.inner.write(Write::Remove(gone));
         }
+        // Files that expired while the server was down go now, not at the
+        // reaper's first round.
+        self.reap().await;
         self.flush().await;
         Ok(resumed)
     }
@@ -747,7 +751,9 @@ async fn run_job(
             finish(&tx, Phase::Completed, Some(finished), None);
         }
         Err(_) if cancel.is_cancelled() && inner.suspending() => {
-            // Its partial files stay; the next start begins it again.
+            // Not marked cancelled: the next start begins it again. From the
+            // beginning, so its partial files are of no use and go now.
+            remove_dir(&dir).await;
             tracing::info!(%id, "shutting down: the download will start again after the restart");
         }
         Err(err) => {
@@ -890,6 +896,15 @@ fn finish(
         s.error = error;
         s.finished_at = Some(SystemTime::now());
     });
+}
+
+/// A regular file (not a link) directly inside the job directory `dir`.
+async fn is_own_file(dir: &Path, path: &Path) -> bool {
+    let Some(parent) = path.parent() else { return false };
+    let (Ok(parent), Ok(dir)) = (tokio::fs::canonicalize(parent).await, tokio::fs::canonicalize(dir).await) else {
+        return false;
+    };
+    parent == dir && tokio::fs::symlink_metadata(path).await.is_ok_and(|m| m.is_file())
 }
 
 async fn remove_dir(dir: &Path) {

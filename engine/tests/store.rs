@@ -229,3 +229,30 @@ async fn a_new_manager_takes_up_completed_running_and_queued_jobs() {
     let phases: Vec<Phase> = store.load().await.expect("load").iter().map(|j| j.record.snapshot.phase).collect();
     assert_eq!(phases, vec![Phase::Completed; 3]);
 }
+
+#[tokio::test]
+async fn a_stored_file_outside_its_job_directory_is_never_taken_up() {
+    let downloads = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(downloads.path().join("data/jobs.sqlite3")).expect("store");
+    let outside = downloads.path().join("secret.txt");
+    std::fs::write(&outside, b"not a download").expect("write");
+    let mut ids = Vec::new();
+    for path in [outside.clone(), downloads.path().join("missing/media.mp4")] {
+        let mut r = record(owner("127.0.0.1", None), 1_000);
+        r.snapshot.phase = Phase::Completed;
+        r.snapshot.finished_at = Some(SystemTime::now());
+        r.snapshot.file = Some(engine::FinishedFile { path, file_name: "x.mp4".into(), size: 14 });
+        ids.push(r.snapshot.id);
+        let snapshot = r.snapshot.clone();
+        store.insert(r, None).await.expect("insert");
+        store.update(snapshot, None).await.expect("update");
+    }
+    let jobs = manager(downloads.path(), &store);
+    let resumed = jobs.resume().await.expect("resume");
+    assert_eq!(resumed.finished, 0, "{resumed:?}");
+    for id in ids {
+        assert!(jobs.snapshot(id).is_none());
+        assert_eq!(store.owner(id).await.expect("owner"), None, "its row is removed");
+    }
+    assert!(outside.exists(), "and the file it named is left alone");
+}

@@ -94,6 +94,10 @@ pub struct Config {
     pub connections_per_download: usize,
     /// `MAX_CONNECTIONS`: connections of all native downloads together.
     pub max_connections: usize,
+    /// `DATA_DIR`: where the job database lives; default `data` next to
+    /// `DOWNLOAD_DIR` (see [`Config::data_dir`]).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -130,6 +134,7 @@ impl Default for Config {
             download_engine: None,
             connections_per_download: 8,
             max_connections: 64,
+            data_dir: None,
         }
     }
 }
@@ -232,6 +237,7 @@ const VARIABLES: &[&str] = &[
     "download_engine",
     "connections_per_download",
     "max_connections",
+    "data_dir",
 ];
 
 impl Config {
@@ -285,6 +291,26 @@ impl Config {
     /// `DISK_QUOTA` in bytes (`0` or empty: no quota).
     pub fn disk_quota_bytes(&self) -> Result<Option<u64>, ConfigError> {
         parse_size_setting("DISK_QUOTA", self.disk_quota.as_deref())
+    }
+
+    /// `DATA_DIR`, or `data` beside `DOWNLOAD_DIR` (`downloads` → `data`,
+    /// `/srv/kachay/files` → `/srv/kachay/data`): kept out of the download
+    /// directory so that clearing downloads never takes the history along.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.data_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self
+                .download_dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("data"),
+        }
+    }
+
+    /// The job database: `jobs.sqlite3` in [`data_dir`](Self::data_dir).
+    pub fn job_database(&self) -> PathBuf {
+        self.data_dir().join("jobs.sqlite3")
     }
 
     pub fn file_ttl(&self) -> Duration {
