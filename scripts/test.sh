@@ -19,7 +19,10 @@ t1=$SECONDS
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"
 cargo build --locked -p fixture
 # The fixture site is on 127.0.0.1, which the egress guard refuses by default.
-ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 cargo leptos end-to-end
+# TRUSTED_PROXIES: each browser test acts as its own client (X-Forwarded-For, see
+# end2end/tests/helpers.ts), so the server-side download history of one test
+# never shows up in another.
+ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 TRUSTED_PROXIES=127.0.0.1/32 cargo leptos end-to-end
 t2=$SECONDS
 
 step "All tests passed: Rust $((t1 - t0)) s, browser $((t2 - t1)) s"

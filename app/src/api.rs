@@ -199,6 +199,10 @@ pub struct JobStatus {
     /// Which path the bytes take: `native` (Kachay's engine) or `yt-dlp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// It was running when the server stopped and started again after the
+    /// restart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarted: bool,
 }
 
 impl JobStatus {
@@ -206,6 +210,29 @@ impl JobStatus {
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "error" | "cancelled")
     }
+}
+
+/// One item of `GET /api/downloads`: the status, and when it was asked for
+/// and ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadListItem {
+    #[serde(flatten)]
+    pub status: JobStatus,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: u64,
+    /// Milliseconds since the Unix epoch, once completed, failed or cancelled.
+    #[serde(default)]
+    pub finished_at: Option<u64>,
+}
+
+/// `GET /api/downloads`: the caller's downloads, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadList {
+    pub success: bool,
+    pub downloads: Vec<DownloadListItem>,
+    /// Pass as `before` for the next page; absent on the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
 }
 
 /// `3725` → `01:02:05`.

@@ -47,6 +47,12 @@ pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
     imp::job_status(id).await
 }
 
+/// The caller's downloads on the server, newest first (`GET /api/downloads`):
+/// at most `limit`; `None` when they could not be fetched.
+pub async fn download_list(limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
+    imp::download_list(limit).await
+}
+
 /// Follows a download's events, calling `on_status` for each, until its
 /// terminal status or until the stream ends for good. Returns whether the
 /// terminal status was seen.
@@ -276,6 +282,14 @@ mod imp {
         response.text().await.ok()
     }
 
+    pub async fn download_list(limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
+        let response = Request::get(&format!("/api/downloads?limit={limit}")).send().await.ok()?;
+        if !response.ok() {
+            return None;
+        }
+        response.json::<crate::api::DownloadList>().await.ok().map(|list| list.downloads)
+    }
+
     pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
         let response = Request::get(&format!("/api/status/{id}"))
             .send()
@@ -473,6 +487,10 @@ mod imp {
 
     pub async fn job_status(_id: String) -> Result<JobStatus, StatusError> {
         Err(StatusError::Other(browser_only()))
+    }
+
+    pub async fn download_list(_limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
+        None
     }
 
     pub async fn health_text(_lang: Lang) -> Option<String> {

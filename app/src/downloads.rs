@@ -1,5 +1,6 @@
 //! This browser's downloads: started here, kept in localStorage (id, title,
-//! quality) so the list survives a reload, followed live through
+//! quality) so the list survives a reload, completed with the server's
+//! history (`/api/downloads`, so a new browser sees them too), followed live through
 //! `/api/events/{id}`, and shown as rows with progress, speed, time left,
 //! Cancel, Save again and Remove.
 
@@ -16,6 +17,12 @@ use std::sync::Arc;
 const STORE_KEY: &str = "kachay_downloads";
 /// The list keeps at most this many rows.
 const MAX_ROWS: usize = 50;
+/// localStorage key of the ids removed from the list here, so the server's
+/// history does not bring them back on the next load.
+const DISMISSED_KEY: &str = "kachay_dismissed";
+/// The dismissed list keeps at most this many ids (the server forgets
+/// finished downloads after FILE_TTL_SECS anyway).
+const MAX_DISMISSED: usize = 200;
 /// At most this many rows follow their download over an event stream; the
 /// others ask for the status every [`POLL_MS`]. A browser opens only six
 /// HTTP/1.1 connections to a server: a playlist's worth of streams would
@@ -96,6 +103,25 @@ impl Entry {
     }
 }
 
+/// Ids removed from the list in this browser.
+fn dismissed() -> Vec<String> {
+    client::store_get(DISMISSED_KEY).and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
+}
+
+fn dismiss(ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let mut all = dismissed();
+    all.retain(|id| !ids.contains(id));
+    all.extend(ids);
+    let excess = all.len().saturating_sub(MAX_DISMISSED);
+    all.drain(..excess);
+    if let Ok(text) = serde_json::to_string(&all) {
+        client::store_set(DISMISSED_KEY, &text);
+    }
+}
+
 /// Polite announcements for screen readers (one live region for the page).
 #[derive(Clone, Copy)]
 pub struct Announcer(pub RwSignal<String>);
@@ -161,24 +187,69 @@ impl Downloads {
         let stored: Vec<Stored> = client::store_get(STORE_KEY)
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
-        if stored.is_empty() {
-            return;
-        }
         let entries: Vec<Entry> = stored.into_iter().take(MAX_ROWS).map(Entry::new).collect();
-        self.list.set(entries.clone());
+        if !entries.is_empty() {
+            self.list.set(entries.clone());
+        }
         for entry in entries {
             let this = *self;
             leptos::task::spawn_local(async move { this.watch(entry, false).await });
+        }
+        let this = *self;
+        leptos::task::spawn_local(async move { this.add_from_server().await });
+    }
+
+    /// The server's history of this person's downloads: rows this browser
+    /// does not have yet (another browser, cleared storage) join the list in
+    /// the server's order. They count as saved already, so opening the page
+    /// never starts a file download by itself; "Save again" fetches it.
+    async fn add_from_server(self) {
+        let Some(items) = client::download_list(MAX_ROWS).await else { return };
+        let mut known: Vec<String> = self.list.with_untracked(|list| list.iter().map(|e| e.id.clone()).collect());
+        known.extend(dismissed());
+        let mut added = Vec::new();
+        for item in items {
+            let status = item.status;
+            if status.id.is_empty() || known.contains(&status.id) {
+                continue;
+            }
+            let entry = Entry::new(Stored {
+                id: status.id.clone(),
+                title: status.title.clone().unwrap_or_default(),
+                quality: status.quality.clone(),
+                label: String::new(),
+                saved: true,
+            });
+            entry.status.set(Some(status));
+            added.push(entry);
+        }
+        if added.is_empty() {
+            return;
+        }
+        self.list.update(|list| {
+            // After this browser's own rows, which are at least as new.
+            list.extend(added.iter().cloned());
+            list.truncate(MAX_ROWS);
+        });
+        self.persist();
+        for entry in added {
+            if !entry.status.with_untracked(|s| s.as_ref().is_some_and(JobStatus::is_terminal)) {
+                leptos::task::spawn_local(async move { self.watch(entry, false).await });
+            }
         }
     }
 
     pub fn remove(&self, id: &str) {
         self.list.update(|list| list.retain(|e| e.id != id));
+        dismiss(vec![id.to_string()]);
         self.persist();
     }
 
     pub fn clear_finished(&self) {
+        let finished: Vec<String> =
+            self.list.with_untracked(|list| list.iter().filter(|e| e.finished()).map(|e| e.id.clone()).collect());
         self.list.update(|list| list.retain(|e| !e.finished()));
+        dismiss(finished);
         self.persist();
     }
 
@@ -291,6 +362,16 @@ fn row_text(status: Option<&JobStatus>, gone: bool, lang: Lang) -> String {
         return tr.expired.to_string();
     }
     let Some(s) = status else { return tr.checking.to_string() };
+    let text = row_phase_text(s, lang);
+    if s.restarted && !s.is_terminal() {
+        format!("{} · {text}", tr.restarted)
+    } else {
+        text
+    }
+}
+
+fn row_phase_text(s: &JobStatus, lang: Lang) -> String {
+    let tr = lang.tr();
     match s.status.as_str() {
         "queued" => tr.queued.to_string(),
         "downloading" => {
@@ -464,6 +545,7 @@ mod tests {
             speed_bps: None,
             eta_secs: None,
             engine: None,
+            restarted: false,
         }
     }
 

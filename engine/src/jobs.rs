@@ -7,6 +7,12 @@
 //! `info.json`; once completed only the finished `media.<ext>` is left until
 //! the reaper removes the directory. Failed and cancelled jobs remove their
 //! directory at once.
+//!
+//! With a [`JobStore`] ([`JobManager::with_store`]) every job is written
+//! down as it changes, so a new process picks up where the old one stopped
+//! ([`JobManager::resume`]): finished jobs keep their ids and files, queued
+//! ones queue again in order, running ones start again from the beginning.
+//! Shutdown then stops work without marking jobs cancelled.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -16,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -29,6 +35,7 @@ use crate::native::{EngineKind, NativeEngine, NativeError, NativeRequest};
 use crate::progress::{Phase, Progress};
 use crate::quality::QualityId;
 use crate::space::{DiskFull, DiskLimits, Space};
+use crate::store::{JobRecord, JobStore, LoadedJob, StoreError, StoredRequest};
 use crate::ytdlp::{Probe, YtDlp};
 
 /// The file that marks a directory as a Kachay job's, so that
@@ -52,6 +59,14 @@ pub struct SpeedFloor {
     /// How long the speed may stay below it.
     pub window: Duration,
 }
+/// Progress-only changes are written to the store at most this often per
+/// job; phase changes at once. After a crash the restarted job begins again
+/// anyway, so finer progress would only cost writes.
+const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
+/// A stored probe older than this is not reused when a queued job starts
+/// after a restart: its signed media links may have expired, so the job
+/// looks the link up again.
+const STORED_PROBE_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// How the manager works.
 #[derive(Debug, Clone)]
@@ -154,6 +169,13 @@ pub struct JobSnapshot {
     /// the Unix epoch).
     #[serde(with = "unix_millis_opt")]
     pub finished_at: Option<SystemTime>,
+    /// When it left the queue (JSON: milliseconds since the Unix epoch).
+    #[serde(default, with = "unix_millis_opt", skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<SystemTime>,
+    /// It was running when the server stopped and started again from the
+    /// beginning after the restart.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restarted: bool,
 }
 
 /// The file a completed job produced.
@@ -192,6 +214,19 @@ struct Inner {
     jobs: Mutex<HashMap<Uuid, Job>>,
     tasks: TaskTracker,
     closed: AtomicBool,
+    /// Where jobs are written down, when they outlive the process.
+    store: Option<Arc<dyn JobStore>>,
+    /// The store's writes, in order, to one writer task.
+    writes: Option<mpsc::UnboundedSender<Write>>,
+}
+
+/// One write for the store's writer task.
+enum Write {
+    Insert(Box<JobRecord>, Option<Arc<str>>),
+    Update(Box<JobSnapshot>, Option<SystemTime>),
+    Remove(Vec<Uuid>),
+    /// Answered once every write before it is done.
+    Flush(oneshot::Sender<()>),
 }
 
 struct Job {
@@ -215,12 +250,45 @@ impl Inner {
         // change is a single insert or remove), so a poisoned lock is fine.
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn write(&self, write: Write) {
+        if let Some(writes) = &self.writes {
+            // The writer ends only when the manager is dropped.
+            let _ = writes.send(write);
+        }
+    }
+
+    /// Shutting down with a store: jobs stop where they are, to be resumed.
+    fn suspending(&self) -> bool {
+        self.store.is_some() && self.closed.load(Ordering::SeqCst)
+    }
+
+    fn expires_at(&self, snapshot: &JobSnapshot) -> Option<SystemTime> {
+        snapshot.finished_at.map(|at| at + self.settings.file_ttl)
+    }
 }
 
 impl JobManager {
     /// A manager running `ytdlp` with these settings. A relative
     /// `download_dir` is made absolute against the current directory.
-    pub fn new(ytdlp: Arc<YtDlp>, mut settings: JobSettings) -> JobManager {
+    pub fn new(ytdlp: Arc<YtDlp>, settings: JobSettings) -> JobManager {
+        JobManager::build(ytdlp, settings, None)
+    }
+
+    /// A manager that writes every job to `store`. Call
+    /// [`resume`](Self::resume) before [`clean_leftovers`](Self::clean_leftovers)
+    /// to pick up the jobs of an earlier run. Must be called inside a Tokio
+    /// runtime (it starts the store's writer task).
+    pub fn with_store(ytdlp: Arc<YtDlp>, settings: JobSettings, store: Arc<dyn JobStore>) -> JobManager {
+        JobManager::build(ytdlp, settings, Some(store))
+    }
+
+    fn build(ytdlp: Arc<YtDlp>, mut settings: JobSettings, store: Option<Arc<dyn JobStore>>) -> JobManager {
+        let writes = store.as_ref().map(|store| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write_all(Arc::clone(store), rx));
+            tx
+        });
         if let Ok(abs) = std::path::absolute(&settings.download_dir) {
             settings.download_dir = abs;
         }
@@ -236,6 +304,8 @@ impl JobManager {
                 jobs: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
                 closed: AtomicBool::new(false),
+                store,
+                writes,
             }),
         }
     }
@@ -301,7 +371,19 @@ impl JobManager {
             engine: None,
             created_at: SystemTime::now(),
             finished_at: None,
+            started_at: None,
+            restarted: false,
         };
+        let record = JobRecord {
+            request: StoredRequest {
+                url: request.url.clone(),
+                quality: request.quality,
+                audio_format: request.audio_format,
+                owner: request.owner.clone(),
+            },
+            snapshot: snapshot.clone(),
+        };
+        self.inner.write(Write::Insert(Box::new(record), request.probe.as_ref().map(|p| Arc::clone(&p.raw))));
         let (tx, _rx) = watch::channel(snapshot);
         let tx = Arc::new(tx);
         let cancel = CancellationToken::new();
@@ -318,11 +400,126 @@ impl JobManager {
             cancel.cancel();
         }
         tracing::info!(%id, quality = %request.quality, "download queued");
-        let inner = Arc::clone(&self.inner);
-        self.inner
-            .tasks
-            .spawn(run_job(inner, id, request, tx, cancel, dir));
+        self.spawn(id, request, tx, cancel, dir);
         id
+    }
+
+    fn spawn(
+        &self,
+        id: Uuid,
+        request: JobRequest,
+        tx: Arc<watch::Sender<JobSnapshot>>,
+        cancel: CancellationToken,
+        dir: PathBuf,
+    ) {
+        // Tells the job's store writer that nothing more will change.
+        let ended = CancellationToken::new();
+        if self.inner.store.is_some() {
+            let inner = Arc::clone(&self.inner);
+            self.inner.tasks.spawn(persist(inner, tx.subscribe(), ended.clone()));
+        }
+        let inner = Arc::clone(&self.inner);
+        self.inner.tasks.spawn(async move {
+            let _ended = ended.drop_guard();
+            run_job(inner, id, request, tx, cancel, dir).await;
+        });
+    }
+
+    /// Takes up the jobs of an earlier run from the store: completed ones
+    /// whose file is still there keep their id, state and file; failed and
+    /// cancelled ones stay in the history; queued ones queue again in their
+    /// order; ones that were running start again from the beginning (their
+    /// partial files are removed) and say so. Without a store, does nothing.
+    pub async fn resume(&self) -> Result<Resumed, StoreError> {
+        let mut resumed = Resumed::default();
+        let Some(store) = &self.inner.store else { return Ok(resumed) };
+        let loaded = store.load().await?;
+        let mut gone = Vec::new();
+        for LoadedJob { record, probe } in loaded {
+            let JobRecord { request, mut snapshot } = record;
+            let id = snapshot.id;
+            let dir = self.inner.settings.download_dir.join(id.to_string());
+            if snapshot.phase.is_finished() {
+                let missing = match (&snapshot.file, snapshot.phase) {
+                    // Served only from the job's own directory: a row
+                    // pointing elsewhere (an edited or foreign database) is
+                    // dropped, not trusted.
+                    (Some(file), Phase::Completed) => !is_own_file(&dir, &file.path).await,
+                    (None, Phase::Completed) => true,
+                    _ => false,
+                };
+                if missing {
+                    tracing::warn!(%id, "a completed download's file is gone or not its own; forgetting the job");
+                    gone.push(id);
+                    continue;
+                }
+                resumed.finished += 1;
+                let (tx, _rx) = watch::channel(snapshot);
+                self.inner.lock().insert(id, Job { tx: Arc::new(tx), cancel: CancellationToken::new(), dir });
+                continue;
+            }
+            let was_running = snapshot.phase != Phase::Queued;
+            if was_running {
+                // The engine cannot yet continue from fragments already on
+                // disk, so the job starts cleanly rather than from a mix.
+                remove_dir(&dir).await;
+                resumed.restarted += 1;
+            } else {
+                resumed.queued += 1;
+            }
+            let fresh = SystemTime::now().duration_since(snapshot.created_at).unwrap_or_default()
+                < STORED_PROBE_MAX_AGE;
+            let probe = probe.filter(|_| fresh).and_then(|raw| {
+                let info = serde_json::from_str(&raw).ok()?;
+                Some(Arc::new(Probe { info, raw }))
+            });
+            snapshot.seq += 1;
+            snapshot.phase = Phase::Queued;
+            snapshot.progress = Progress::default();
+            snapshot.engine = None;
+            snapshot.started_at = None;
+            snapshot.restarted = snapshot.restarted || was_running;
+            self.inner.write(Write::Update(Box::new(snapshot.clone()), None));
+            let job_request = JobRequest {
+                url: request.url,
+                quality: request.quality,
+                probe,
+                audio_format: request.audio_format,
+                owner: request.owner,
+            };
+            let (tx, _rx) = watch::channel(snapshot);
+            let tx = Arc::new(tx);
+            let cancel = CancellationToken::new();
+            self.inner.lock().insert(
+                id,
+                Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() },
+            );
+            tracing::info!(%id, restarted = was_running, "download resumed after a restart");
+            self.spawn(id, job_request, tx, cancel, dir);
+        }
+        if !gone.is_empty() {
+            self.inner.write(Write::Remove(gone));
+        }
+        // Files that expired while the server was down go now, not at the
+        // reaper's first round.
+        self.reap().await;
+        self.flush().await;
+        Ok(resumed)
+    }
+
+    /// Waits until every change so far is in the store (at once without one).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if let Some(writes) = &self.inner.writes {
+            if writes.send(Write::Flush(done)).is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// The store, when there is one.
+    pub fn store(&self) -> Option<&Arc<dyn JobStore>> {
+        self.inner.store.as_ref()
     }
 
     /// The job's current state; `None` for an unknown (or reaped) id.
@@ -419,12 +616,21 @@ impl JobManager {
                 Err(e) => tracing::warn!(%id, error = %e, "could not remove an expired job's files"),
             }
         }
+        if !expired.is_empty() {
+            // Rows go after the files: a crash in between leaves a row whose
+            // file is gone, which the next start forgets.
+            self.inner.write(Write::Remove(expired.iter().map(|(id, _)| *id).collect()));
+        }
         expired.len()
     }
 
-    /// Cancels every queued and running job and waits until they have
-    /// stopped and removed their files. Completed files stay (the next
-    /// start's [`clean_leftovers`](Self::clean_leftovers) removes them).
+    /// Stops every queued and running job and waits until they have
+    /// stopped. Without a store they are cancelled and their files removed;
+    /// completed files stay (the next start's
+    /// [`clean_leftovers`](Self::clean_leftovers) removes them). With a
+    /// store nothing is marked cancelled: the jobs stay queued or running in
+    /// the store for [`resume`](Self::resume), every write is flushed, and
+    /// the live channels close so event streams end.
     pub async fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
         let tokens: Vec<CancellationToken> =
@@ -435,11 +641,91 @@ impl JobManager {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         self.inner.slots.close();
+        if self.inner.store.is_some() {
+            self.flush().await;
+            self.inner.lock().clear();
+        }
     }
 
     /// Downloads running now (holding a slot).
     pub fn running(&self) -> usize {
         self.inner.slots.running()
+    }
+}
+
+/// What [`JobManager::resume`] took up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// Completed, failed or cancelled jobs kept.
+    pub finished: usize,
+    /// Jobs queued again.
+    pub queued: usize,
+    /// Jobs that were running and start again.
+    pub restarted: usize,
+}
+
+/// The store's writer: applies writes one after another, so a job's rows
+/// never go back in time.
+async fn write_all(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver<Write>) {
+    while let Some(write) = rx.recv().await {
+        let result = match write {
+            Write::Insert(record, probe) => store.insert(*record, probe).await,
+            Write::Update(snapshot, expires) => store.update(*snapshot, expires).await,
+            Write::Remove(ids) => store.remove(ids).await,
+            Write::Flush(done) => {
+                let _ = done.send(());
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not write to the job store");
+        }
+    }
+}
+
+/// Writes one job's changes to the store: phase changes at once, progress
+/// at most every [`PERSIST_INTERVAL`]. Ends after the terminal state, or,
+/// when the job's task ends without one (shutdown), after writing where the
+/// job stood.
+async fn persist(inner: Arc<Inner>, mut rx: watch::Receiver<JobSnapshot>, ended: CancellationToken) {
+    let mut written: Option<(Instant, Phase, u64)> = None;
+    loop {
+        let open = tokio::select! {
+            biased;
+            changed = rx.changed() => changed.is_ok(),
+            () = ended.cancelled() => false,
+        };
+        let snapshot = rx.borrow_and_update().clone();
+        let unwritten = written.is_none_or(|(_, _, seq)| seq < snapshot.seq);
+        if !open {
+            if unwritten {
+                let expires = inner.expires_at(&snapshot);
+                inner.write(Write::Update(Box::new(snapshot), expires));
+            }
+            return;
+        }
+        let due = match written {
+            None => true,
+            Some((at, phase, _)) => phase != snapshot.phase || at.elapsed() >= PERSIST_INTERVAL,
+        };
+        if !due {
+            // Wait out the interval, then write whatever is latest by then.
+            let wait = written.map_or(Duration::ZERO, |(at, _, _)| PERSIST_INTERVAL.saturating_sub(at.elapsed()));
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = ended.cancelled() => {}
+            }
+            rx.mark_changed();
+            written = written.map(|(at, phase, seq)| (at.checked_sub(PERSIST_INTERVAL).unwrap_or(at), phase, seq));
+            continue;
+        }
+        let finished = snapshot.phase.is_finished();
+        written = Some((Instant::now(), snapshot.phase, snapshot.seq));
+        let expires = inner.expires_at(&snapshot);
+        inner.write(Write::Update(Box::new(snapshot), expires));
+        if finished {
+            return;
+        }
     }
 }
 
@@ -472,6 +758,10 @@ async fn run_job(
         permit = inner.slots.acquire(&request.owner.client) => permit,
     };
     let Some(permit) = permit else {
+        if inner.suspending() {
+            tracing::info!(%id, "shutting down: the download stays queued");
+            return;
+        }
         tracing::info!(%id, "download cancelled while queued");
         finish(&tx, Phase::Cancelled, None, None);
         return;
@@ -495,6 +785,7 @@ async fn run_job(
     update(&tx, |s| {
         s.phase = Phase::Downloading;
         s.progress.phase = Phase::Downloading;
+        s.started_at = Some(SystemTime::now());
     });
     tracing::info!(%id, client = %request.owner.client, "download started");
     let watch = Watch {
@@ -531,6 +822,13 @@ async fn run_job(
                 size: file.size,
             };
             finish(&tx, Phase::Completed, Some(finished), None);
+        }
+        Err(_) if cancel.is_cancelled() && inner.suspending() => {
+            // Not marked cancelled: the next start begins it again. From the
+            // beginning, so its partial files are of no use and go now.
+            remove_dir(&dir).await;
+            inner.space.finish(id, None);
+            tracing::info!(%id, "shutting down: the download will start again after the restart");
         }
         Err(err) => {
             remove_dir(&dir).await;
@@ -805,6 +1103,15 @@ fn finish(
     });
 }
 
+/// A regular file (not a link) directly inside the job directory `dir`.
+async fn is_own_file(dir: &Path, path: &Path) -> bool {
+    let Some(parent) = path.parent() else { return false };
+    let (Ok(parent), Ok(dir)) = (tokio::fs::canonicalize(parent).await, tokio::fs::canonicalize(dir).await) else {
+        return false;
+    };
+    parent == dir && tokio::fs::symlink_metadata(path).await.is_ok_and(|m| m.is_file())
+}
+
 async fn remove_dir(dir: &Path) {
     match tokio::fs::remove_dir_all(dir).await {
         Ok(()) => {}
@@ -952,6 +1259,8 @@ mod tests {
             engine: None,
             created_at: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             finished_at: None,
+            started_at: None,
+            restarted: false,
         };
         let json = serde_json::to_value(&s).unwrap_or_default();
         assert_eq!(json["phase"], "completed");

@@ -19,13 +19,15 @@ pub mod native;
 pub mod progress;
 pub mod quality;
 pub mod space;
+pub mod store;
 pub mod ytdlp;
 pub mod ytdlp_options;
 
 pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
 pub use info::{Format, InfoJson, PlaylistEntry};
-pub use jobs::{FinishedFile, JobFailure, JobManager, JobOwner, JobRequest, JobSettings, JobSnapshot};
+pub use jobs::{FinishedFile, JobFailure, JobManager, JobOwner, JobRequest, JobSettings, JobSnapshot, Resumed};
+pub use store::{JobStore, SqliteStore, StoreError};
 pub use progress::{Phase, Progress};
 pub use quality::{choices, QualityChoice, QualityId};
 pub use ytdlp::{Probe, YtDlp};

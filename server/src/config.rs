@@ -130,6 +130,10 @@ pub struct Config {
     /// `DOWNLOAD_DIR` (`1G`, bytes; `0` = no check).
     #[serde(default, deserialize_with = "string_like")]
     pub min_free_disk: Option<String>,
+    /// `DATA_DIR`: where the job database lives; default `data` next to
+    /// `DOWNLOAD_DIR` (see [`Config::data_dir`]).
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn default_min_speed_window() -> u64 {
@@ -180,6 +184,7 @@ impl Default for Config {
             min_speed: Some("10K".into()),
             min_speed_window_secs: default_min_speed_window(),
             min_free_disk: Some("1G".into()),
+            data_dir: None,
         }
     }
 }
@@ -293,6 +298,7 @@ const VARIABLES: &[&str] = &[
     "min_speed",
     "min_speed_window_secs",
     "min_free_disk",
+    "data_dir",
 ];
 
 impl Config {
@@ -375,6 +381,26 @@ impl Config {
             }
             _ => None,
         })
+    }
+
+    /// `DATA_DIR`, or `data` beside `DOWNLOAD_DIR` (`downloads` → `data`,
+    /// `/srv/kachay/files` → `/srv/kachay/data`): kept out of the download
+    /// directory so that clearing downloads never takes the history along.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.data_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self
+                .download_dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("data"),
+        }
+    }
+
+    /// The job database: `jobs.sqlite3` in [`data_dir`](Self::data_dir).
+    pub fn job_database(&self) -> PathBuf {
+        self.data_dir().join("jobs.sqlite3")
     }
 
     pub fn file_ttl(&self) -> Duration {

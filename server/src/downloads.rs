@@ -3,12 +3,14 @@
 use crate::api::{check_url, lookup, ApiJson};
 use crate::auth::Session;
 use crate::security::ClientIp;
-use crate::state::Owner;
 use axum::Extension;
 use std::net::IpAddr;
 use crate::error::{failure_sentence, ApiError};
 use crate::state::AppState;
 use app::api::{BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, Done, JobStatus};
+use app::api::{DownloadList, DownloadListItem};
+use axum::extract::Query;
+use engine::store::OwnerFilter;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
@@ -45,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/events/{id}", get(events))
         .route("/api/cancel/{id}", post(cancel))
         .route("/api/file/{id}", get(file))
+        .route("/api/downloads", get(history))
 }
 
 async fn start(
@@ -56,7 +59,7 @@ async fn start(
     let url = check_url(&request.url)?;
     let quality = parse_quality(request.quality.as_ref())?;
     let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    check_capacity(&state, ip)?;
+    check_capacity(&state, ip).await?;
     let mut room = Room::measure(&state).await;
     room.check(None)?;
     // A lookup made for the preview is reused: no second extraction. A miss
@@ -75,7 +78,9 @@ async fn start(
     let session = session.map(|s| s.0).unwrap_or(Session::Public);
     let owner = job_owner(ip, &session);
     let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
-    remember_owner(&state, id, &session, ip);
+    // Answered only once the job is in the store: a crash right after the
+    // answer cannot lose an id the client already has.
+    state.jobs.flush().await;
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
 }
 
@@ -112,7 +117,7 @@ async fn start_batch(
             let state = state.clone();
             async move {
                 let url = check_url(&raw)?;
-                check_capacity(&state, ip)?;
+                check_capacity(&state, ip).await?;
                 let probe = lookup(&state, url.clone()).await?;
                 Ok((url, probe))
             }
@@ -122,7 +127,8 @@ async fn start_batch(
         .await;
     let mut downloads = Vec::with_capacity(request.urls.len());
     for (raw, looked_up) in request.urls.iter().zip(looked_up) {
-        let outcome = looked_up.and_then(|(url, probe)| {
+        let outcome = async {
+            let (url, probe) = looked_up?;
             if probe.info.is_playlist() {
                 return Err(ApiError::bad_request("is_playlist", "This link is a playlist itself."));
             }
@@ -130,13 +136,14 @@ async fn start_batch(
             let size = engine::space::known_size(&probe.info, quality);
             check_size(&state, size)?;
             // Again: the entries accepted before this one count.
-            check_capacity(&state, ip)?;
+            check_capacity(&state, ip).await?;
             room.check(size)?;
             let owner = job_owner(ip, &session);
             let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
-            remember_owner(&state, id, &session, ip);
+            state.jobs.flush().await;
             Ok::<Uuid, ApiError>(id)
-        });
+        }
+        .await;
         downloads.push(match outcome {
             Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None },
             Err(e) => BatchItem {
@@ -148,14 +155,6 @@ async fn start_batch(
         });
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))
-}
-
-/// Records who started download `id` (kept in one place so the owner
-/// store can change under it).
-fn remember_owner(state: &AppState, id: Uuid, session: &Session, ip: IpAddr) {
-    if let Ok(mut owners) = state.owners.lock() {
-        owners.insert(id, Owner { session: session.clone(), ip });
-    }
 }
 
 /// The engine's record of who asked: the client address, and the browser
@@ -172,13 +171,17 @@ fn job_owner(ip: IpAddr, session: &Session) -> engine::JobOwner {
 
 /// Unfinished downloads per client and in total stay under their limits.
 /// The defaults (100 per client) let one person queue a long playlist.
-fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
-    let Ok(mut owners) = state.owners.lock() else { return Ok(()) };
-    // Forget downloads the reaper has removed.
-    owners.retain(|id, _| state.jobs.snapshot(*id).is_some());
-    let unfinished = |id: &Uuid| state.jobs.snapshot(*id).is_some_and(|j| !is_terminal(j.phase));
-    let total = owners.keys().filter(|id| unfinished(id)).count();
-    let mine = owners.iter().filter(|(id, o)| o.ip == ip && unfinished(id)).count();
+/// Counted in the job store, so jobs resumed after a restart count too.
+async fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    let counts = state.store.unfinished(ip.to_string()).await.map_err(|e| {
+        tracing::error!(error = %e, "could not count downloads");
+        ApiError::Limit {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "server_busy",
+            message: "The server cannot check its download limits right now. Try again in a moment.".into(),
+        }
+    })?;
+    let (mine, total) = (counts.client, counts.total);
     let config = &state.config;
     if mine >= config.max_jobs_per_client {
         return Err(ApiError::Limit {
@@ -291,15 +294,99 @@ fn check_duration(state: &AppState, info: &engine::InfoJson) -> Result<(), ApiEr
 
 /// With login on, a download is visible only to the session that started it
 /// (and to bearer-token clients); others get the same 404 as an unknown id.
-fn check_visible(state: &AppState, id: Uuid, session: Option<&Extension<Session>>) -> Result<(), ApiError> {
+async fn check_visible(state: &AppState, id: Uuid, session: Option<&Extension<Session>>) -> Result<(), ApiError> {
     if !state.auth.enabled() {
         return Ok(());
     }
     let session = session.map(|s| &s.0).ok_or(ApiError::NotFound)?;
-    match state.owner(id) {
-        Some(owner) if session.may_see(&owner.session) => Ok(()),
-        _ => Err(ApiError::NotFound),
+    let owner = state.owner(id).await.ok_or(ApiError::NotFound)?;
+    // The store keeps only browser sessions; a job without one was started
+    // by a bearer-token client, which only token clients see.
+    let owner = owner.session.map_or(Session::Token, Session::Browser);
+    if session.may_see(&owner) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
     }
+}
+
+/// Items per page of `GET /api/downloads` unless `limit` says otherwise,
+/// and the most it gives at once.
+const HISTORY_PAGE: usize = 20;
+const HISTORY_MAX_PAGE: usize = 100;
+
+#[derive(Debug, serde::Deserialize)]
+struct HistoryQuery {
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+/// The caller's downloads, newest first: the session's with login on (every
+/// download for a bearer token), the client address's otherwise. Paged:
+/// `limit` (1–100, default 20) and `before`, the id of the last item seen;
+/// `next_before` is set while there may be more.
+async fn history(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientIp>>,
+    session: Option<Extension<Session>>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<DownloadList>, ApiError> {
+    let limit = match query.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => HISTORY_PAGE,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=HISTORY_MAX_PAGE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be a number from 1 to {HISTORY_MAX_PAGE}."),
+                ))
+            }
+        },
+    };
+    let before = match query.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
+            ApiError::bad_request("invalid_cursor", "before must be the id of a download from the list.")
+        })?),
+    };
+    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let filter = if state.auth.enabled() {
+        match session.map(|s| s.0) {
+            Some(Session::Browser(id)) => OwnerFilter::Session(id),
+            Some(Session::Token) => OwnerFilter::All,
+            Some(Session::Public) | None => return Err(ApiError::NotFound),
+        }
+    } else {
+        OwnerFilter::Client(ip.to_string())
+    };
+    let records = state.store.list(filter, before, limit).await.map_err(|e| {
+        tracing::error!(error = %e, "could not list downloads");
+        ApiError::Limit {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "server_busy",
+            message: "The server cannot read its download list right now. Try again in a moment.".into(),
+        }
+    })?;
+    let next_before = (records.len() == limit).then(|| records.last().map(|r| r.snapshot.id.to_string())).flatten();
+    let downloads = records
+        .into_iter()
+        .map(|record| {
+            // The live state is fresher than the store's (progress is
+            // written about once a second).
+            let snapshot = state.jobs.snapshot(record.snapshot.id).unwrap_or(record.snapshot);
+            DownloadListItem {
+                created_at: unix_millis(snapshot.created_at),
+                finished_at: snapshot.finished_at.map(unix_millis),
+                status: to_status(&snapshot),
+            }
+        })
+        .collect();
+    Ok(Json(DownloadList { success: true, downloads, next_before }))
+}
+
+fn unix_millis(t: std::time::SystemTime) -> u64 {
+    let ms = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+    u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
 /// `"720"`, `720`, `"audio"`; missing or null means `auto`.
@@ -329,7 +416,7 @@ async fn status(
     Path(id): Path<String>,
 ) -> Result<Json<JobStatus>, ApiError> {
     let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref())?;
+    check_visible(&state, id, session.as_ref()).await?;
     let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
     Ok(Json(to_status(&snapshot)))
 }
@@ -340,7 +427,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Done>, ApiError> {
     let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref())?;
+    check_visible(&state, id, session.as_ref()).await?;
     if state.jobs.cancel(id) {
         Ok(Json(Done { success: true }))
     } else {
@@ -365,6 +452,9 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
         eta: progress.eta.filter(|_| moving).map(format_eta),
         status_text: match failure {
             Some(f) => failure_sentence(f.kind, &f.message),
+            None if job.restarted && !is_terminal(job.phase) => {
+                format!("{RESTARTED} · {}", status_text(progress))
+            }
             None => status_text(progress),
         },
         title: job.title.clone(),
@@ -381,8 +471,13 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
         speed_bps: progress.speed.filter(|_| moving),
         eta_secs: progress.eta.filter(|_| moving),
         engine: job.engine.map(|e| e.as_str().to_string()),
+        restarted: job.restarted,
     }
 }
+
+/// What a download that was running when the server stopped says while it
+/// runs again.
+pub const RESTARTED: &str = "Restarted after the server restarted";
 
 fn phase_name(phase: Phase) -> &'static str {
     match phase {
@@ -415,7 +510,7 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref())?;
+    check_visible(&state, id, session.as_ref()).await?;
     let receiver = state.jobs.subscribe(id).ok_or(ApiError::NotFound)?;
     let last_seen = headers
         .get("last-event-id")
@@ -517,7 +612,7 @@ async fn file(
     request: Request<Body>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref())?;
+    check_visible(&state, id, session.as_ref()).await?;
     let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
     let finished = snapshot
         .file

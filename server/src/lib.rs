@@ -72,15 +72,29 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the app until `shutdown` completes, then drains open connections
-/// and stops every download, removing partial files. Files left by an earlier
-/// run are removed first, and a reaper removes finished files after their TTL.
+/// Serves the app until `shutdown` completes, then stops every download
+/// (they stay queued or running in the job store, to go on at the next start)
+/// and drains open connections. The earlier run's jobs are taken up first,
+/// files no job owns are removed, and a reaper removes finished files (and
+/// their jobs) after their TTL.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = state.jobs.clone();
+    // Jobs of the earlier run first, so the clean-up below removes only
+    // files that no job owns.
+    match jobs.resume().await {
+        Ok(r) if r == engine::Resumed::default() => {}
+        Ok(r) => tracing::info!(
+            finished = r.finished,
+            queued = r.queued,
+            restarted = r.restarted,
+            "took up the downloads of the earlier run"
+        ),
+        Err(e) => return Err(std::io::Error::other(e.to_string())),
+    }
     match jobs.clean_leftovers().await {
         Ok(0) => {}
         Ok(n) => tracing::info!("removed {n} leftover download(s) from an earlier run"),

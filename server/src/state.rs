@@ -1,28 +1,20 @@
 //! What every handler shares.
 
-use crate::auth::{Auth, Session};
+use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::egress::{EgressPolicy, EgressProxy};
 use crate::security::{HostPolicy, PostLimiter, StreamCounter, TrustedProxies};
 use axum::extract::FromRef;
-use engine::jobs::{JobManager, JobSettings};
+use engine::jobs::{JobManager, JobOwner, JobSettings};
+use engine::store::{JobStore, SqliteStore, StoreError};
 use engine::native::cookies::CookieJar;
 use engine::native::{NativeEngine, NativeSettings};
 use engine::{Probe, YtDlp};
 use leptos::config::LeptosOptions;
 use moka::future::Cache;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// Who started a download.
-#[derive(Debug, Clone)]
-pub struct Owner {
-    pub session: Session,
-    pub ip: IpAddr,
-}
 
 /// Shared state, cheap to clone.
 #[derive(Clone, FromRef)]
@@ -42,8 +34,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     pub post_limiter: Arc<PostLimiter>,
     pub auth: Arc<Auth>,
-    /// Who started each download.
-    pub owners: Arc<Mutex<HashMap<Uuid, Owner>>>,
+    /// Every job, its owner and state: the source of truth for who may see
+    /// a download and for the per-client and total limits.
+    pub store: Arc<dyn JobStore>,
     pub disk_quota: Option<u64>,
     /// yt-dlp lookups running at once (`MAX_CONCURRENT_LOOKUPS`).
     pub lookup_slots: Arc<tokio::sync::Semaphore>,
@@ -71,6 +64,8 @@ pub enum StartError {
     Proxy(#[from] std::io::Error),
     #[error("could not set up the download engine's HTTP client: {0}")]
     Client(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The native engine: one guarded HTTP client under the same egress policy
@@ -133,7 +128,8 @@ impl AppState {
             None
         };
         let ytdlp = Arc::new(ytdlp);
-        let jobs = JobManager::new(
+        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(config.job_database())?);
+        let jobs = JobManager::with_store(
             ytdlp.clone(),
             JobSettings {
                 download_dir: config.download_dir.clone(),
@@ -145,6 +141,7 @@ impl AppState {
                 speed_floor,
                 disk: engine::space::DiskLimits { quota: disk_quota, min_free: min_free_disk },
             },
+            Arc::clone(&store),
         );
         let info_cache = Cache::builder()
             .weigher(info_weight)
@@ -172,7 +169,7 @@ impl AppState {
             trusted_proxies: Arc::new(trusted_proxies),
             post_limiter: Arc::new(post_limiter),
             auth: Arc::new(auth),
-            owners: Arc::new(Mutex::new(HashMap::new())),
+            store,
             disk_quota,
             lookup_slots,
             hosts: Arc::new(hosts),
@@ -180,9 +177,16 @@ impl AppState {
         })
     }
 
-    /// Who started download `id`, if known.
-    pub fn owner(&self, id: Uuid) -> Option<Owner> {
-        self.owners.lock().ok().and_then(|owners| owners.get(&id).cloned())
+    /// Who started download `id`, if known (a store failure counts as
+    /// unknown: the download is then hidden, never shown to the wrong person).
+    pub async fn owner(&self, id: Uuid) -> Option<JobOwner> {
+        match self.store.owner(id).await {
+            Ok(owner) => owner,
+            Err(e) => {
+                tracing::error!(%id, error = %e, "could not read a download's owner");
+                None
+            }
+        }
     }
 }
 

@@ -23,6 +23,8 @@ impl Server {
         cmd.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_OUTPUT_NAME", "kachay")
             .env("DOWNLOAD_DIR", dir.path())
+            // The job database with the files, so no run takes up another's jobs.
+            .env("DATA_DIR", dir.path().join(".kachay-data"))
             .env("YTDLP", fixture::ytdlp_program())
             .env("MAX_CONCURRENT_DOWNLOADS", max_concurrent.to_string())
             .env("ALLOW_PRIVATE_NETWORKS", "true")

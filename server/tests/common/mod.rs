@@ -14,6 +14,7 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     _download_dir: tempfile::TempDir,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
@@ -23,8 +24,11 @@ impl TestApp {
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let download_dir = tempfile::tempdir().expect("temp dir");
+        // The job database in a directory of its own, so tests never share one.
+        let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             download_dir: download_dir.path().to_path_buf(),
+            data_dir: Some(data_dir.path().to_path_buf()),
             ytdlp: Some(fixture::ytdlp_program()),
             probe_timeout_secs: 60,
             // The fixture site is on 127.0.0.1; only loopback is opened.
@@ -53,6 +57,7 @@ impl TestApp {
             stop: Some(stop),
             task,
             _download_dir: download_dir,
+            _data_dir: Some(data_dir),
         }
     }
 
@@ -152,5 +157,48 @@ impl TestApp {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+    }
+}
+
+impl TestApp {
+    /// A server on directories the caller owns (and keeps across restarts):
+    /// `download_dir` for the files, `data_dir` for the job database.
+    pub async fn start_in(
+        download_dir: &std::path::Path,
+        data_dir: &std::path::Path,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Result<TestApp, server::state::StartError> {
+        let mut config = Config {
+            download_dir: download_dir.to_path_buf(),
+            data_dir: Some(data_dir.to_path_buf()),
+            ytdlp: Some(fixture::ytdlp_program()),
+            probe_timeout_secs: 60,
+            allow_private_networks: Some("127.0.0.0/8".into()),
+            rate_limit_per_minute: 100_000,
+            rate_limit_burst: 10_000,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let options = LeptosOptions::builder().output_name("kachay").site_root("target/site").build();
+        let state = AppState::build(config, options).await?;
+        let refusals = state.egress_proxy.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().no_proxy().build().expect("client");
+        Ok(TestApp {
+            addr,
+            refusals,
+            download_dir: download_dir.to_path_buf(),
+            client,
+            stop: Some(stop),
+            task,
+            // Not the files' directory: that one stays with the caller.
+            _download_dir: tempfile::tempdir().expect("temp dir"),
+            _data_dir: None,
+        })
     }
 }
