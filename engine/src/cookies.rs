@@ -12,6 +12,8 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The name of a download's copy inside its job directory.
 pub const JOB_COPY_NAME: &str = "cookies.txt";
@@ -122,10 +124,15 @@ pub fn private_copy(source: &Path, dest: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A private copy that is removed when dropped.
+/// A private copy that is removed when dropped: when the run ends in any
+/// way — success, failure, cancel, a panic unwinding through it, or its
+/// future dropped, even while the copy is still being written.
 #[derive(Debug)]
 pub(crate) struct TempCopy {
     path: PathBuf,
+    /// Set when the copy is no longer wanted; a copy still being written
+    /// on a blocking thread then removes what it wrote itself.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl TempCopy {
@@ -137,12 +144,37 @@ impl TempCopy {
 
     /// A copy of `source` at `path`.
     pub(crate) async fn at(source: &Path, path: PathBuf) -> io::Result<TempCopy> {
+        // The guard exists before the file does: dropping this future while
+        // the blocking copy runs still removes it (see `abandoned`).
+        let copy = TempCopy {
+            path,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        };
         let source = source.to_owned();
-        let dest = path.clone();
-        tokio::task::spawn_blocking(move || private_copy(&source, &dest))
-            .await
-            .map_err(io::Error::other)??;
-        Ok(TempCopy { path })
+        let dest = copy.path.clone();
+        let abandoned = Arc::clone(&copy.abandoned);
+        let written = tokio::task::spawn_blocking(move || {
+            let written = private_copy(&source, &dest);
+            // Drop sets the flag before it removes the file: either it saw
+            // the file, or this sees the flag.
+            if written.is_ok() && abandoned.load(Ordering::SeqCst) {
+                remove_copy(&dest);
+            }
+            written
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => Ok(copy),
+            // The copy is removed with the guard.
+            Err(join) => Err(io::Error::other(join)),
+            Ok(Err(e)) => {
+                // Nothing of ours is at the path (`private_copy` never
+                // overwrites and cleans up after itself): leave it alone.
+                let mut copy = copy;
+                copy.path = PathBuf::new();
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -152,11 +184,18 @@ impl TempCopy {
 
 impl Drop for TempCopy {
     fn drop(&mut self) {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(error = %e, "could not remove a cookies copy"),
+        self.abandoned.store(true, Ordering::SeqCst);
+        if !self.path.as_os_str().is_empty() {
+            remove_copy(&self.path);
         }
+    }
+}
+
+fn remove_copy(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e, "could not remove a cookies copy"),
     }
 }
 
