@@ -262,6 +262,34 @@ mod tests {
         assert!(private_copy(&source, &dest).is_err(), "an existing file is never overwritten");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_copy_abandoned_while_it_is_written_is_removed_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Big enough that the copy is still being written when the run is
+        // given up (a cancel, a timeout, a client that went away).
+        let source = write(dir.path(), "big.txt", &GOOD.repeat(40_000));
+        for round in 0..5 {
+            let dest = dir.path().join(format!("copy-{round}.txt"));
+            let copying = TempCopy::at(&source, dest.clone());
+            let given_up = tokio::time::timeout(std::time::Duration::from_millis(1), copying).await;
+            assert!(given_up.is_err(), "the copy finished within 1 ms; make the source bigger");
+            // The blocking thread finishes writing, then sees it was abandoned.
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            assert!(!dest.exists(), "round {round}: an abandoned copy was left at {}", dest.display());
+        }
+    }
+
+    #[test]
+    fn a_failed_copy_leaves_what_was_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = write(dir.path(), "c.txt", GOOD);
+        let taken = write(dir.path(), "taken.txt", "someone else's");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let result = runtime.block_on(TempCopy::at(&source, taken.clone()));
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_to_string(&taken).expect("still there"), "someone else's");
+    }
+
     #[tokio::test]
     async fn temp_copies_go_away() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -438,6 +438,18 @@ impl YtDlp {
                     message: protocol_refusal(protocol),
                 });
             }
+            // The ffmpeg yt-dlp started prints the egress proxy's refusal on
+            // a line of its own, and yt-dlp ends with "ffmpeg exited with
+            // code 8": the refusal is what people need to read.
+            if let Some(refusal) = stderr_text.lines().find_map(|line| {
+                line.find(crate::native::REFUSAL_PREFIX).map(|at| &line[at..])
+            }) {
+                tracing::debug!(dir = %dir.display(), %status, refusal, "download refused by the egress guard");
+                return Err(EngineError::YtDlp {
+                    kind: crate::error::FailureKind::Other,
+                    message: refusal.to_owned(),
+                });
+            }
             let (kind, message) = classify(&stderr_text);
             let message = if stderr_text.trim().is_empty() {
                 format!("yt-dlp exited with {status}")

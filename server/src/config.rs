@@ -94,6 +94,10 @@ pub struct Config {
     pub connections_per_download: usize,
     /// `MAX_CONNECTIONS`: connections of all native downloads together.
     pub max_connections: usize,
+    /// `EGRESS_PORTS`: ports public sites may be fetched on besides 80 and
+    /// 443, comma-separated (`ALLOW_PRIVATE_NETWORKS` ranges: any port).
+    #[serde(default, deserialize_with = "string_like")]
+    pub egress_ports: Option<String>,
 }
 
 impl Default for Config {
@@ -130,6 +134,7 @@ impl Default for Config {
             download_engine: None,
             connections_per_download: 8,
             max_connections: 64,
+            egress_ports: None,
         }
     }
 }
