@@ -433,7 +433,8 @@ impl YtDlp {
             guard.stop(&mut child).await;
             if let Some(protocol) = refused_protocol(&stderr_text) {
                 tracing::info!(dir = %dir.display(), protocol, "ffmpeg was refused a protocol");
-                return Err(EngineError::YtDlp {
+                // As the native engine's refusals are: the server words them.
+                return Err(EngineError::Fetch {
                     kind: crate::error::FailureKind::Other,
                     message: protocol_refusal(protocol),
                 });
@@ -445,12 +446,20 @@ impl YtDlp {
                 line.find(crate::native::REFUSAL_PREFIX).map(|at| &line[at..])
             }) {
                 tracing::debug!(dir = %dir.display(), %status, refusal, "download refused by the egress guard");
-                return Err(EngineError::YtDlp {
+                return Err(EngineError::Fetch {
                     kind: crate::error::FailureKind::Other,
                     message: refusal.to_owned(),
                 });
             }
             let (kind, message) = classify(&stderr_text);
+            // yt-dlp's last word on its ffmpeg says only the exit code.
+            let message = if message.starts_with("ffmpeg exited with code") {
+                "ffmpeg could not read this stream (a part of it is broken, or is somewhere this \
+                 server does not fetch from)"
+                    .to_owned()
+            } else {
+                message
+            };
             let message = if stderr_text.trim().is_empty() {
                 format!("yt-dlp exited with {status}")
             } else {
@@ -550,8 +559,11 @@ impl YtDlp {
         // Left to itself, ffmpeg follows a playlist to `httpproxy://`,
         // `rtmp://`, `tcp://` … as readily as to http, and those connect
         // directly, never through the egress proxy.
+        // `-loglevel warning` undoes the `-loglevel quiet` that yt-dlp's quiet
+        // mode (`--print`) gives it: the proxy's refusals (which ffmpeg logs
+        // as warnings) and the whitelist's are the error people read.
         args.push("--downloader-args".into());
-        args.push(format!("ffmpeg_i:-protocol_whitelist {FFMPEG_PROTOCOLS}").into());
+        args.push(format!("ffmpeg_i:-loglevel warning -protocol_whitelist {FFMPEG_PROTOCOLS}").into());
         args.extend(self.extra_args().iter().cloned());
         args.push("--load-info-json".into());
         args.push(dir.join(INFO_JSON).into());

@@ -237,6 +237,7 @@ const VARIABLES: &[&str] = &[
     "download_engine",
     "connections_per_download",
     "max_connections",
+    "egress_ports",
 ];
 
 impl Config {
