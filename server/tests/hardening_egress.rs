@@ -11,7 +11,8 @@
 //!   nothing;
 //! - public addresses only on ports 80 and 443 (and `EGRESS_PORTS`), and
 //!   refusals of names never show the address they resolved to;
-//! - `kill -9` of the server leaves no yt-dlp or ffmpeg running;
+//! - `kill -9` of the server leaves no yt-dlp or ffmpeg running, nor any
+//!   child a yt-dlp started;
 //! - the cookies copies of lookups and downloads do not outlive them.
 
 use std::net::SocketAddr;
@@ -216,6 +217,7 @@ async fn sample_aes_keys_and_segments_on_loopback_are_never_fetched_despite_no_p
     let id = server.start_download(&link).await;
     let done = server.wait_terminal(&id).await;
     println!("{done}");
+    assert_eq!(forbidden.accepted(), 0, "ffmpeg connected to 127.0.0.1 around the egress guard");
     assert_eq!(done["status"], "error", "{done}");
     assert_refusal(&done);
     assert!(done["error"].as_str().is_some_and(|e| e.contains("loopback")), "{done}");
@@ -241,6 +243,7 @@ async fn ffmpeg_opens_no_protocol_but_http_through_the_guard() {
         let id = server.start_download(&playlist(origin, &key, &seg)).await;
         let done = server.wait_terminal(&id).await;
         println!("{what}: {done}");
+        assert_eq!(forbidden.accepted(), 0, "{what}: ffmpeg opened a connection to 127.0.0.1");
         assert_eq!(done["status"], "error", "{what}: {done}");
         let sentence = done["error"].as_str().unwrap_or_default();
         assert!(!sentence.is_empty() && !sentence.contains("exited with code"), "{what}: {done}");
@@ -350,6 +353,77 @@ async fn kill_9_of_the_server_leaves_no_yt_dlp_or_ffmpeg_running() {
             panic!("still running 5 s after kill -9 of the server: {left:#?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A stand-in yt-dlp in Python, as the real one is: it answers `--version`
+/// and `-J`, and a download starts a child of its own (from its main thread,
+/// as yt-dlp starts ffmpeg and deno) and waits, without any network, so that
+/// nothing but the server's death can end either of them.
+const IDLE_YTDLP: &str = r#"
+import json, os, subprocess, sys, time
+args = sys.argv[1:]
+if '--version' in args:
+    print('2026.10.26')
+    sys.exit(0)
+if '-J' in args:
+    print(json.dumps({'id': 'idle', 'title': 'idle', 'duration': 2.0, 'extractor': 'generic',
+        'webpage_url': args[-1], 'formats': [{'format_id': 'f', 'url': 'http://127.0.0.2:9/x.mp4',
+        'ext': 'mp4', 'vcodec': 'avc1.42c01e', 'acodec': 'mp4a.40.2', 'height': 360}]}))
+    sys.exit(0)
+template = args[args.index('-o') + 1]
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', 'kachay-grandchild', os.path.dirname(template)])
+time.sleep(600)
+"#;
+
+#[tokio::test]
+async fn kill_9_of_the_server_takes_yt_dlp_and_its_children_along_even_when_idle() {
+    // With real yt-dlp and ffmpeg, the server's death also ends their
+    // connections to its egress proxy, which often ends them too; this
+    // stand-in waits on nothing, so only PR_SET_PDEATHSIG can stop it.
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let program = scratch.path().join("yt-dlp");
+    let python = workspace_python();
+    std::fs::write(&program, format!("#!{}
+{IDLE_YTDLP}", python.display())).expect("script");
+    std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let program_setting = program.display().to_string();
+    let mut server = Server::start(&[("YTDLP", &program_setting), ("DOWNLOAD_ENGINE", "yt-dlp")]);
+    let id = server.start_download("http://127.0.0.2:9/watch").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running = children_in(&server.download_dir);
+        if running.iter().any(|(_, cmd)| cmd.contains("kachay-grandchild")) && running.len() >= 2 {
+            println!("running before the kill: {running:#?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stand-in never started its child: {running:#?} {}", server.status(&id).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = children_in(&server.download_dir);
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            for (pid, _) in &left {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            panic!("still running 5 s after kill -9 of the server: {left:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The Python of the project's virtualenv (where the real yt-dlp runs).
+fn workspace_python() -> PathBuf {
+    let venv = fixture::workspace_dir().join(".venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("/usr/bin/python3")
     }
 }
 
