@@ -12,6 +12,8 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The name of a download's copy inside its job directory.
 pub const JOB_COPY_NAME: &str = "cookies.txt";
@@ -122,10 +124,15 @@ pub fn private_copy(source: &Path, dest: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A private copy that is removed when dropped.
+/// A private copy that is removed when dropped: when the run ends in any
+/// way — success, failure, cancel, a panic unwinding through it, or its
+/// future dropped, even while the copy is still being written.
 #[derive(Debug)]
 pub(crate) struct TempCopy {
     path: PathBuf,
+    /// Set when the copy is no longer wanted; a copy still being written
+    /// on a blocking thread then removes what it wrote itself.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl TempCopy {
@@ -137,12 +144,37 @@ impl TempCopy {
 
     /// A copy of `source` at `path`.
     pub(crate) async fn at(source: &Path, path: PathBuf) -> io::Result<TempCopy> {
+        // The guard exists before the file does: dropping this future while
+        // the blocking copy runs still removes it (see `abandoned`).
+        let copy = TempCopy {
+            path,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        };
         let source = source.to_owned();
-        let dest = path.clone();
-        tokio::task::spawn_blocking(move || private_copy(&source, &dest))
-            .await
-            .map_err(io::Error::other)??;
-        Ok(TempCopy { path })
+        let dest = copy.path.clone();
+        let abandoned = Arc::clone(&copy.abandoned);
+        let written = tokio::task::spawn_blocking(move || {
+            let written = private_copy(&source, &dest);
+            // Drop sets the flag before it removes the file: either it saw
+            // the file, or this sees the flag.
+            if written.is_ok() && abandoned.load(Ordering::SeqCst) {
+                remove_copy(&dest);
+            }
+            written
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => Ok(copy),
+            // The copy is removed with the guard.
+            Err(join) => Err(io::Error::other(join)),
+            Ok(Err(e)) => {
+                // Nothing of ours is at the path (`private_copy` never
+                // overwrites and cleans up after itself): leave it alone.
+                let mut copy = copy;
+                copy.path = PathBuf::new();
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -152,11 +184,18 @@ impl TempCopy {
 
 impl Drop for TempCopy {
     fn drop(&mut self) {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(error = %e, "could not remove a cookies copy"),
+        self.abandoned.store(true, Ordering::SeqCst);
+        if !self.path.as_os_str().is_empty() {
+            remove_copy(&self.path);
         }
+    }
+}
+
+fn remove_copy(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e, "could not remove a cookies copy"),
     }
 }
 
@@ -221,6 +260,34 @@ mod tests {
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read(&dest).expect("read"), GOOD.as_bytes());
         assert!(private_copy(&source, &dest).is_err(), "an existing file is never overwritten");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_copy_abandoned_while_it_is_written_is_removed_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Big enough that the copy is still being written when the run is
+        // given up (a cancel, a timeout, a client that went away).
+        let source = write(dir.path(), "big.txt", &GOOD.repeat(40_000));
+        for round in 0..5 {
+            let dest = dir.path().join(format!("copy-{round}.txt"));
+            let copying = TempCopy::at(&source, dest.clone());
+            let given_up = tokio::time::timeout(std::time::Duration::from_millis(1), copying).await;
+            assert!(given_up.is_err(), "the copy finished within 1 ms; make the source bigger");
+            // The blocking thread finishes writing, then sees it was abandoned.
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            assert!(!dest.exists(), "round {round}: an abandoned copy was left at {}", dest.display());
+        }
+    }
+
+    #[test]
+    fn a_failed_copy_leaves_what_was_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = write(dir.path(), "c.txt", GOOD);
+        let taken = write(dir.path(), "taken.txt", "someone else's");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let result = runtime.block_on(TempCopy::at(&source, taken.clone()));
+        assert!(result.is_err());
+        assert_eq!(std::fs::read_to_string(&taken).expect("still there"), "someone else's");
     }
 
     #[tokio::test]

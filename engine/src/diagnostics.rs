@@ -13,7 +13,6 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::process::Command;
 
 use crate::error::EngineError;
 use crate::ytdlp::YtDlp;
@@ -188,7 +187,7 @@ pub fn free_space(path: &Path) -> std::io::Result<u64> {
 /// The first line `program args…` prints, or `None` if it cannot run, fails
 /// or takes more than 10 s.
 pub async fn first_line(program: &Path, args: &[&str]) -> Option<String> {
-    let output = Command::new(program)
+    let output = crate::process::command(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -229,7 +228,7 @@ impl YtDlp {
     /// about itself (see the module documentation). Takes about a second.
     pub async fn diagnose(&self) -> Result<VerboseReport, EngineError> {
         let dead_proxy = format!("http://127.0.0.1:{}", closed_port()?);
-        let mut cmd = Command::new(self.program());
+        let mut cmd = crate::process::ytdlp_command(self.program());
         cmd.args(["-v", "--ignore-config", "--no-update", "--no-cache-dir"])
             .args(self.extra_args())
             // Last, so that it wins over any --proxy in the extra arguments.

@@ -21,7 +21,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +36,19 @@ use crate::ytdlp::{Probe, YtDlp};
 pub const INFO_JSON: &str = "info.json";
 /// Stem of every file yt-dlp writes (`-o media.%(ext)s`).
 pub const MEDIA_STEM: &str = "media";
+
+/// The protocols the ffmpeg yt-dlp starts may open: http(s) (`tcp` and
+/// `tls` under them, only ever to the egress proxy while `http_proxy` is
+/// set; ffmpeg's HLS and DASH readers refuse `tcp://` and `tls://`
+/// segments), `crypto` for AES-128 keys, `data` for inline ones.
+///
+/// Not `httpproxy`: ffmpeg needs it for https through a proxy, but a
+/// playlist can name it too (`httpproxy://127.0.0.1:22/`, which the HLS
+/// reader takes for http) and it connects wherever it is told, around the
+/// egress proxy; the whitelist cannot tell the two uses apart. So a stream
+/// that only ffmpeg can fetch, over https, is refused (see
+/// [`protocol_refusal`]). Not `file`, `udp`, `rtp`, `rtmp`, `rtsp`, ….
+pub const FFMPEG_PROTOCOLS: &str = "http,https,tls,tcp,crypto,data";
 
 /// How long yt-dlp and ffmpeg get to stop after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(1);
@@ -312,7 +325,7 @@ impl YtDlp {
             None => None,
         };
 
-        let mut cmd = Command::new(self.program());
+        let mut cmd = crate::process::ytdlp_command(self.program());
         cmd.args(self.download_args(&dir, ffmpeg, &plan));
         if let Some(copy) = &cookies {
             cmd.arg("--cookies").arg(copy.path());
@@ -352,7 +365,10 @@ impl YtDlp {
 
         let mut handle = |line: String, from_stderr: bool| {
             match parse_line(&line) {
-                Some(YtDlpEvent::File(path)) => file_line = Some(path),
+                // Only stdout, where `--print` writes: stderr also carries
+                // text a site controls (warnings quoting titles, ffmpeg's log).
+                Some(YtDlpEvent::File(path)) if !from_stderr => file_line = Some(path),
+                Some(YtDlpEvent::File(_)) => {}
                 Some(event @ (YtDlpEvent::Download(_) | YtDlpEvent::PostProcess(_))) => {
                     if let Some(p) = tracker.feed(&event) {
                         on_progress(p);
@@ -415,7 +431,35 @@ impl YtDlp {
         let stderr_text = stderr_tail.into_iter().collect::<Vec<_>>().join("\n");
         if !status.success() {
             guard.stop(&mut child).await;
+            if let Some(protocol) = refused_protocol(&stderr_text) {
+                tracing::info!(dir = %dir.display(), protocol, "ffmpeg was refused a protocol");
+                // As the native engine's refusals are: the server words them.
+                return Err(EngineError::Fetch {
+                    kind: crate::error::FailureKind::Other,
+                    message: protocol_refusal(protocol),
+                });
+            }
+            // The ffmpeg yt-dlp started prints the egress proxy's refusal on
+            // a line of its own, and yt-dlp ends with "ffmpeg exited with
+            // code 8": the refusal is what people need to read.
+            if let Some(refusal) = stderr_text.lines().find_map(|line| {
+                line.find(crate::native::REFUSAL_PREFIX).map(|at| &line[at..])
+            }) {
+                tracing::debug!(dir = %dir.display(), %status, refusal, "download refused by the egress guard");
+                return Err(EngineError::Fetch {
+                    kind: crate::error::FailureKind::Other,
+                    message: refusal.to_owned(),
+                });
+            }
             let (kind, message) = classify(&stderr_text);
+            // yt-dlp's last word on its ffmpeg says only the exit code.
+            let message = if message.starts_with("ffmpeg exited with code") {
+                "ffmpeg could not read this stream (a part of it is broken, or is somewhere this \
+                 server does not fetch from)"
+                    .to_owned()
+            } else {
+                message
+            };
             let message = if stderr_text.trim().is_empty() {
                 format!("yt-dlp exited with {status}")
             } else {
@@ -425,8 +469,20 @@ impl YtDlp {
             return Err(EngineError::YtDlp { kind, message });
         }
 
-        let found = match file_line.filter(|p| p.starts_with(&dir) && p.is_file()) {
-            Some(path) => Some(path),
+        let found = match file_line {
+            Some(reported) => match finished_file_in(&dir, &reported) {
+                Ok(path) => Some(path),
+                Err(why) => {
+                    tracing::warn!(dir = %dir.display(), reported = %reported.display(), %why,
+                        "yt-dlp reported a finished file outside the job's directory");
+                    guard.stop(&mut child).await;
+                    return Err(EngineError::YtDlp {
+                        kind: crate::error::FailureKind::Other,
+                        message: "yt-dlp reported a finished file that is not in the download's own folder"
+                            .to_owned(),
+                    });
+                }
+            },
             None => find_media(&dir),
         };
         let Some(path) = found else {
@@ -498,6 +554,16 @@ impl YtDlp {
             args.push("--max-filesize".into());
             args.push(limit.to_string().into());
         }
+        // The ffmpeg yt-dlp starts for streams it does not fetch itself
+        // (SAMPLE-AES and live HLS, rtmp …) may open only these protocols.
+        // Left to itself, ffmpeg follows a playlist to `httpproxy://`,
+        // `rtmp://`, `tcp://` … as readily as to http, and those connect
+        // directly, never through the egress proxy.
+        // `-loglevel warning` undoes the `-loglevel quiet` that yt-dlp's quiet
+        // mode (`--print`) gives it: the proxy's refusals (which ffmpeg logs
+        // as warnings) and the whitelist's are the error people read.
+        args.push("--downloader-args".into());
+        args.push(format!("ffmpeg_i:-loglevel warning -protocol_whitelist {FFMPEG_PROTOCOLS}").into());
         args.extend(self.extra_args().iter().cloned());
         args.push("--load-info-json".into());
         args.push(dir.join(INFO_JSON).into());
@@ -722,6 +788,50 @@ pub(crate) fn remove_partials(dir: &Path) {
     }
 }
 
+/// The finished file yt-dlp reported, checked: once every symlink and `..`
+/// is resolved it must be a regular file directly inside `dir` (which is
+/// absolute). Anything else is refused with the reason, for the log.
+pub fn finished_file_in(dir: &Path, reported: &Path) -> Result<PathBuf, String> {
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("the job directory cannot be resolved: {e}"))?;
+    let path = reported
+        .canonicalize()
+        .map_err(|e| format!("the file cannot be resolved: {e}"))?;
+    if path.parent() != Some(dir.as_path()) {
+        return Err("it is not directly inside the job directory".to_owned());
+    }
+    let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.file_type().is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    Ok(path)
+}
+
+/// The protocol ffmpeg says it was not allowed to open
+/// (`Protocol 'httpproxy' not on whitelist 'http,tcp,crypto,data'!`).
+fn refused_protocol(stderr: &str) -> Option<&str> {
+    let line = stderr.lines().find(|l| l.contains("not on whitelist"))?;
+    let rest = &line[line.find("Protocol '")? + "Protocol '".len()..];
+    let name = &rest[..rest.find('\'')?];
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some(name)
+}
+
+/// The sentence for a stream ffmpeg was not allowed to open, marked as an
+/// egress refusal (so the server answers `destination_refused`).
+fn protocol_refusal(protocol: &str) -> String {
+    let prefix = crate::native::REFUSAL_PREFIX;
+    if protocol == "httpproxy" || protocol == "https" || protocol == "tls" {
+        format!(
+            "{prefix}: This server does not download this stream: only ffmpeg could fetch it, and \
+             ffmpeg may not open https or proxy tunnels of its own here (a playlist could point \
+             them anywhere)."
+        )
+    } else {
+        format!("{prefix}: This server only downloads http and https links, not {protocol}: links.")
+    }
+}
+
 /// The single finished `media.*` in `dir`, ignoring leftovers of the run.
 fn find_media(dir: &Path) -> Option<PathBuf> {
     let mut found = std::fs::read_dir(dir)
@@ -735,7 +845,8 @@ fn find_media(dir: &Path) -> Option<PathBuf> {
                 && !name.ends_with(".ytdl")
                 && !name.contains(".part-Frag")
                 && !name.contains(".temp.")
-                && p.is_file()
+                // Not through a symlink: only what yt-dlp wrote here.
+                && std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file())
         })
         .collect::<Vec<_>>();
     if found.len() == 1 {

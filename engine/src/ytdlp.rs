@@ -166,7 +166,7 @@ impl YtDlp {
 
     /// yt-dlp's version, e.g. `"2026.10.26"`.
     pub async fn version(&self) -> Result<String, EngineError> {
-        let mut cmd = Command::new(&self.program);
+        let mut cmd = crate::process::ytdlp_command(&self.program);
         cmd.arg("--version");
         let out = self.run(cmd).await?;
         if !out.status.success() {
@@ -204,7 +204,7 @@ impl YtDlp {
             Some(source) => Some(TempCopy::new(source).await?),
             None => None,
         };
-        let mut cmd = Command::new(&self.program);
+        let mut cmd = crate::process::ytdlp_command(&self.program);
         cmd.args([
             "-J",
             "--no-playlist",

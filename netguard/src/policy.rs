@@ -96,6 +96,14 @@ pub enum Refusal {
         /// The refused range.
         class: AddressClass,
     },
+    /// A public address on a port other than 80, 443 and `EGRESS_PORTS`.
+    #[error("{}", port_sentence(*port, allowed))]
+    Port {
+        /// The port asked for.
+        port: u16,
+        /// The ports allowed, as words ("80 and 443").
+        allowed: String,
+    },
     /// The host is not a valid host name or address.
     #[error("This server cannot download from \"{host}\": it is not a valid host name.")]
     InvalidHost {
@@ -143,6 +151,7 @@ impl Refusal {
         matches!(
             self,
             Self::Blocked { .. }
+                | Self::Port { .. }
                 | Self::InvalidHost { .. }
                 | Self::UnsupportedScheme { .. }
                 | Self::MissingHost
@@ -168,29 +177,45 @@ impl Refusal {
     }
 }
 
+fn port_sentence(port: u16, allowed: &str) -> String {
+    let asked = match port {
+        // A resolver that never learns the port.
+        0 => "on other ports".to_owned(),
+        port => format!("on port {port}"),
+    };
+    format!("This server downloads from public sites only on the usual web ports ({allowed}), not {asked}.")
+}
+
 fn blocked_sentence(
     host: Option<&str>,
     ip: IpAddr,
     embedded: Option<Ipv4Addr>,
     class: AddressClass,
 ) -> String {
-    let mut detail = match host {
-        Some(host) => format!("{host} resolves to {ip}"),
-        None => ip.to_string(),
+    // A name's addresses are not repeated: they are the inside of the
+    // network this guards, and the log has them. An address the person
+    // typed is theirs to see.
+    let detail = match (host, embedded) {
+        (Some(host), None) => format!("{host} resolves to {}", class.noun()),
+        (Some(host), Some(_)) => format!("{host} resolves to an IPv6 form of {}", class.noun()),
+        (None, Some(v4)) => format!("{ip}, which embeds {v4}, {}", class.noun()),
+        (None, None) => format!("{ip}, {}", class.noun()),
     };
-    match embedded {
-        Some(v4) => detail.push_str(&format!(", which embeds {v4}, {}", class.noun())),
-        None => detail.push_str(&format!(", {}", class.noun())),
-    }
     format!(
         "This server does not download from {} ({detail}).",
         class.group()
     )
 }
 
-/// `ALLOW_PRIVATE_NETWORKS` could not be understood.
+/// `ALLOW_PRIVATE_NETWORKS` or `EGRESS_PORTS` could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// One entry of `EGRESS_PORTS` is not a port number.
+    #[error("EGRESS_PORTS: \"{entry}\" is not a port number (expected a comma-separated list such as \"8080,8443\")")]
+    BadPort {
+        /// The entry as written.
+        entry: String,
+    },
     /// One entry of the list is neither an address nor a CIDR range.
     #[error("ALLOW_PRIVATE_NETWORKS: \"{entry}\" is not an IP address or CIDR range (expected \"true\", \"false\", or a comma-separated list such as \"10.0.0.0/8,192.168.1.20,fd00::/8\")")]
     BadEntry {
@@ -207,17 +232,28 @@ enum Mode {
     AllowAll,
 }
 
+/// The ports every public address may be fetched on.
+pub const WEB_PORTS: [u16; 2] = [80, 443];
+
 /// Which destinations the server may fetch from.
+///
+/// Addresses: see the module documentation. Ports: a public address only on
+/// [`WEB_PORTS`] and the operator's `EGRESS_PORTS` (a guard that allowed any
+/// port would be a port scanner of the internet); an address the operator
+/// allowed with `ALLOW_PRIVATE_NETWORKS` (every address, with `true`) on any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EgressPolicy {
     mode: Mode,
+    /// `EGRESS_PORTS`: public ports allowed besides 80 and 443.
+    extra_ports: Vec<u16>,
 }
 
 impl Default for EgressPolicy {
-    /// Refuse every special range.
+    /// Refuse every special range, and every port but 80 and 443.
     fn default() -> Self {
         Self {
             mode: Mode::Refuse(Vec::new()),
+            extra_ports: Vec::new(),
         }
     }
 }
@@ -252,6 +288,7 @@ impl EgressPolicy {
     pub fn allow_all() -> Self {
         Self {
             mode: Mode::AllowAll,
+            extra_ports: Vec::new(),
         }
     }
 
@@ -259,7 +296,91 @@ impl EgressPolicy {
     pub fn allowing(allowed: impl IntoIterator<Item = IpNet>) -> Self {
         Self {
             mode: Mode::Refuse(allowed.into_iter().map(|net| net.trunc()).collect()),
+            extra_ports: Vec::new(),
         }
+    }
+
+    /// Also allows public addresses on `ports` (`EGRESS_PORTS`).
+    pub fn with_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        for port in ports {
+            if !WEB_PORTS.contains(&port) && !self.extra_ports.contains(&port) {
+                self.extra_ports.push(port);
+            }
+        }
+        self.extra_ports.sort_unstable();
+        self
+    }
+
+    /// Reads `EGRESS_PORTS`: a comma-separated list of ports (1–65535);
+    /// unset or empty is none.
+    pub fn parse_ports(setting: Option<&str>) -> Result<Vec<u16>, PolicyError> {
+        setting
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|port| *port != 0)
+                    .ok_or_else(|| PolicyError::BadPort {
+                        entry: shorten(entry),
+                    })
+            })
+            .collect()
+    }
+
+    /// The ports any public address may be fetched on: 80, 443 and
+    /// `EGRESS_PORTS`.
+    pub fn public_ports(&self) -> Vec<u16> {
+        let mut ports = WEB_PORTS.to_vec();
+        ports.extend(&self.extra_ports);
+        ports
+    }
+
+    /// True when `port` is allowed on every address that passes
+    /// [`check_ip`](Self::check_ip).
+    pub fn port_is_public(&self, port: u16) -> bool {
+        self.allows_everything() || WEB_PORTS.contains(&port) || self.extra_ports.contains(&port)
+    }
+
+    /// True when the operator allowed `ip` with `ALLOW_PRIVATE_NETWORKS`
+    /// (every address, with `true`), so that any port of it may be fetched.
+    pub fn operator_allowed(&self, ip: IpAddr) -> bool {
+        match &self.mode {
+            Mode::AllowAll => true,
+            Mode::Refuse(allowed) => {
+                let embedded = match ip {
+                    IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4),
+                    IpAddr::V4(_) => None,
+                };
+                allowed
+                    .iter()
+                    .any(|net| net.contains(&ip) || embedded.is_some_and(|v4| net.contains(&v4)))
+            }
+        }
+    }
+
+    /// Refuses `port` on `ip` unless it is a public port or the operator
+    /// allowed `ip` (see the type's documentation). Call after `check_ip`.
+    pub fn check_port(&self, ip: IpAddr, port: u16) -> Result<(), Refusal> {
+        if self.port_is_public(port) || self.operator_allowed(ip) {
+            Ok(())
+        } else {
+            Err(self.port_refusal(port))
+        }
+    }
+
+    /// The refusal of `port` on a public address.
+    pub fn port_refusal(&self, port: u16) -> Refusal {
+        let ports: Vec<String> = self.public_ports().iter().map(u16::to_string).collect();
+        let allowed = match ports.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            Some((last, _)) => last.clone(),
+            None => String::new(),
+        };
+        Refusal::Port { port, allowed }
     }
 
     /// True for `ALLOW_PRIVATE_NETWORKS=true`.
@@ -322,10 +443,12 @@ impl EgressPolicy {
         let name = match parsed {
             url::Host::Ipv4(v4) => {
                 self.check_ip(IpAddr::V4(v4))?;
+                self.check_port(IpAddr::V4(v4), port)?;
                 return Ok(vec![SocketAddr::new(IpAddr::V4(v4), port)]);
             }
             url::Host::Ipv6(v6) => {
                 self.check_ip(IpAddr::V6(v6))?;
+                self.check_port(IpAddr::V6(v6), port)?;
                 return Ok(vec![SocketAddr::new(IpAddr::V6(v6), port)]);
             }
             url::Host::Domain(name) => name,
@@ -349,8 +472,15 @@ impl EgressPolicy {
             return Err(Refusal::NoAddresses { host: name });
         }
         for addr in &addrs {
-            self.check_ip(addr.ip())
-                .map_err(|refusal| refusal.with_host(&name))?;
+            let checked = self
+                .check_ip(addr.ip())
+                .and_then(|()| self.check_port(addr.ip(), port));
+            if let Err(refusal) = checked {
+                // The sentence leaves the address out; the log keeps it.
+                tracing::info!(host = %name, ip = %addr.ip(), port, reason = %refusal,
+                    "egress guard refused a name by one of its addresses");
+                return Err(refusal.with_host(&name));
+            }
         }
         Ok(addrs)
     }
@@ -365,10 +495,11 @@ impl EgressPolicy {
             });
         }
         let port = url.port_or_known_default().unwrap_or(80);
+        let literal = |ip: IpAddr| self.check_ip(ip).and_then(|()| self.check_port(ip, port));
         match url.host() {
             None => Err(Refusal::MissingHost),
-            Some(url::Host::Ipv4(v4)) => self.check_ip(IpAddr::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => self.check_ip(IpAddr::V6(v6)),
+            Some(url::Host::Ipv4(v4)) => literal(IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => literal(IpAddr::V6(v6)),
             Some(url::Host::Domain(name)) => self.check_host(name, port).await.map(drop),
         }
     }
@@ -662,7 +793,7 @@ mod tests {
         assert_eq!(
             refusal.clone().with_host("example.test").to_string(),
             "This server does not download from reserved addresses that no public website \
-             uses (example.test resolves to 203.0.113.5, a documentation address)."
+             uses (example.test resolves to a documentation address)."
         );
     }
 
@@ -711,7 +842,9 @@ mod tests {
             "example.com",
         ] {
             let err = EgressPolicy::from_setting(Some(bad)).expect_err(bad);
-            let PolicyError::BadEntry { entry } = &err;
+            let PolicyError::BadEntry { entry } = &err else {
+                panic!("{bad}: {err:?}")
+            };
             assert!(bad.contains(entry.as_str()), "{bad} → {entry}");
             assert!(err.to_string().contains(&format!("\"{entry}\"")), "{err}");
         }
@@ -827,6 +960,98 @@ mod tests {
         } else {
             assert!(v4_only_result.is_ok(), "{v4_only_result:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn egress_ports_public_only_80_443_and_the_listed_ones() {
+        let policy = EgressPolicy::from_setting(Some("127.0.0.2/32,10.0.0.0/8"))
+            .expect("policy")
+            .with_ports(EgressPolicy::parse_ports(Some(" 8080, 443 ,")).expect("ports"));
+        assert_eq!(policy.public_ports(), [80, 443, 8080]);
+        // Public literals: never connected to, only checked.
+        for (host, port) in [
+            ("8.8.8.8", 80),
+            ("8.8.8.8", 443),
+            ("[2606:4700::1111]", 443),
+            ("1.1.1.1", 8080),
+        ] {
+            assert!(policy.check_host(host, port).await.is_ok(), "{host}:{port}");
+        }
+        for (host, port) in [
+            ("8.8.8.8", 22),
+            ("1.1.1.1", 6379),
+            ("[2606:4700::1111]", 8443),
+            ("[::ffff:8.8.8.8]", 25),
+        ] {
+            let refusal = policy.check_host(host, port).await.expect_err(host);
+            assert!(
+                matches!(refusal, Refusal::Port { .. }),
+                "{host}:{port} {refusal:?}"
+            );
+            assert!(refusal.is_policy());
+            assert_eq!(
+                refusal.to_string(),
+                format!("This server downloads from public sites only on the usual web ports (80, 443 and 8080), not on port {port}.")
+            );
+        }
+        // What the operator allowed: any port, in every spelling.
+        for host in ["127.0.0.2", "10.1.2.3", "[::ffff:10.1.2.3]"] {
+            assert!(policy.check_host(host, 6379).await.is_ok(), "{host}");
+        }
+        // A refused address stays refused for its address, whatever the port.
+        let refusal = policy
+            .check_host("127.0.0.1", 22)
+            .await
+            .expect_err("loopback");
+        assert!(matches!(refusal, Refusal::Blocked { .. }), "{refusal:?}");
+        // URLs: the scheme's port counts when none is written.
+        let url = |s: &str| url::Url::parse(s).expect(s);
+        assert!(policy.check_url(&url("https://1.1.1.1/x")).await.is_ok());
+        assert!(policy
+            .check_url(&url("http://1.1.1.1:8080/x"))
+            .await
+            .is_ok());
+        assert!(matches!(
+            policy.check_url(&url("http://1.1.1.1:22/x")).await,
+            Err(Refusal::Port { port: 22, .. })
+        ));
+        assert!(policy
+            .check_url(&url("http://127.0.0.2:40000/x"))
+            .await
+            .is_ok());
+        // true allows every address, so every port.
+        assert!(EgressPolicy::allow_all()
+            .check_host("8.8.8.8", 22)
+            .await
+            .is_ok());
+        let plain = EgressPolicy::default().port_refusal(8080).to_string();
+        assert!(plain.contains("(80 and 443), not on port 8080"), "{plain}");
+
+        for bad in ["http", "0", "65536", "80-90", "-1"] {
+            let err = EgressPolicy::parse_ports(Some(bad)).expect_err(bad);
+            assert!(err.to_string().starts_with("EGRESS_PORTS: "), "{err}");
+            assert!(err.to_string().contains(&format!("\"{bad}\"")), "{err}");
+        }
+        assert_eq!(EgressPolicy::parse_ports(None), Ok(vec![]));
+        assert_eq!(EgressPolicy::parse_ports(Some("")), Ok(vec![]));
+    }
+
+    #[tokio::test]
+    async fn egress_names_are_refused_without_their_addresses() {
+        let refusal = refuse_all()
+            .check_host("localhost", 80)
+            .await
+            .expect_err("localhost");
+        let sentence = refusal.to_string();
+        assert_eq!(
+            sentence,
+            "This server does not download from private or local network addresses \
+             (localhost resolves to a loopback address)."
+        );
+        assert!(
+            !sentence.contains("127.0.0.1") && !sentence.contains("::1"),
+            "{sentence}"
+        );
     }
 
     #[tokio::test]

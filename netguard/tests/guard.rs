@@ -225,8 +225,23 @@ async fn redirects_to_refused_destinations_are_refused_and_never_followed() {
                 chain(&err)
             );
         }
-        // A name: allowed by the redirect check, refused by the resolver.
+        // A name on a port that is not public: refused by the redirect
+        // check (the port rule; a hop keeps the client it started on, whose
+        // resolver cannot see ports), so it is never even looked up.
         let link = format!("http://localhost:{port}/x");
+        let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
+            .await
+            .expect_err(&link);
+        requested += 1;
+        assert!(err.is_redirect(), "{link}: {}", chain(&err));
+        assert!(
+            matches!(refusal_of(&err), Some(Refusal::Port { port: p, .. }) if p == port),
+            "{link}: {}",
+            chain(&err)
+        );
+        // On a web port, the name passes the redirect check and is refused
+        // by the resolver.
+        let link = "http://localhost/x".to_owned();
         let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
             .await
             .expect_err(&link);

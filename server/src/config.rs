@@ -134,6 +134,10 @@ pub struct Config {
     /// `DOWNLOAD_DIR` (see [`Config::data_dir`]).
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// `EGRESS_PORTS`: ports public sites may be fetched on besides 80 and
+    /// 443, comma-separated (`ALLOW_PRIVATE_NETWORKS` ranges: any port).
+    #[serde(default, deserialize_with = "string_like")]
+    pub egress_ports: Option<String>,
 }
 
 fn default_min_speed_window() -> u64 {
@@ -185,6 +189,7 @@ impl Default for Config {
             min_speed_window_secs: default_min_speed_window(),
             min_free_disk: Some("1G".into()),
             data_dir: None,
+            egress_ports: None,
         }
     }
 }
@@ -299,6 +304,7 @@ const VARIABLES: &[&str] = &[
     "min_speed_window_secs",
     "min_free_disk",
     "data_dir",
+    "egress_ports",
 ];
 
 impl Config {

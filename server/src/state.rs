@@ -97,9 +97,12 @@ fn native_engine(
 impl AppState {
     /// Checks the settings and starts the egress proxy.
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
+        let egress_ports = EgressPolicy::parse_ports(config.egress_ports.as_deref())
+            .map_err(|e| ConfigError::invalid("EGRESS_PORTS", e.to_string()))?;
         let egress = Arc::new(
             EgressPolicy::from_setting(config.allow_private_networks.as_deref())
-                .map_err(|e| ConfigError::invalid("ALLOW_PRIVATE_NETWORKS", e.to_string()))?,
+                .map_err(|e| ConfigError::invalid("ALLOW_PRIVATE_NETWORKS", e.to_string()))?
+                .with_ports(egress_ports),
         );
         let trusted_proxies = TrustedProxies::parse(config.trusted_proxies.as_deref())
             .map_err(|e| ConfigError::invalid("TRUSTED_PROXIES", e))?;

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use super::source::Output;
 use crate::download::AudioFormat;
@@ -110,7 +109,7 @@ pub async fn run_ffmpeg(
     args: &[String],
     out: &Path,
 ) -> Result<(), EngineError> {
-    let mut cmd = Command::new(ffmpeg);
+    let mut cmd = crate::process::command(ffmpeg);
     cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
     for input in inputs {
         cmd.args(["-protocol_whitelist", "file,pipe"]).arg("-i").arg(input);

@@ -236,7 +236,16 @@ impl Shared {
             Ok(addrs) => Ok(addrs),
             Err(refusal) if refusal.is_policy() => {
                 self.refusals.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(host, port, reason = %refusal, "egress guard refused a destination");
+                // The sentence never names the address a name resolved to;
+                // the log does (netguard logs the address it refused by).
+                match &refusal {
+                    Refusal::Blocked { ip, class, .. } => {
+                        tracing::info!(host, port, %ip, ?class, reason = %refusal, "egress guard refused a destination")
+                    }
+                    _ => {
+                        tracing::info!(host, port, reason = %refusal, "egress guard refused a destination")
+                    }
+                }
                 Err(refused(&refusal))
             }
             Err(failure) => {
