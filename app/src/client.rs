@@ -211,6 +211,7 @@ mod imp {
         JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
     };
     use crate::i18n::{Failure, Lang};
+    use contract::{Detail, ErrorCode};
     use futures::StreamExt;
     use gloo_net::eventsource::futures::EventSource;
     use gloo_net::eventsource::State;
@@ -218,25 +219,22 @@ mod imp {
     use wasm_bindgen::{JsCast, JsValue};
 
     fn unreachable() -> Failure {
-        Failure::new("network", "The server could not be reached. Check your connection and try again.")
+        Failure::of(ErrorCode::Network)
     }
 
     fn bad_answer() -> Failure {
-        Failure::new("bad_answer", "The server sent an answer this page does not understand.")
+        Failure::of(ErrorCode::BadAnswer)
     }
 
     async fn failure(response: Response) -> Failure {
         let status = response.status();
         match response.json::<ApiErrorBody>().await {
-            Ok(body) => Failure {
-                code: body.code.or_else(|| Some(format!("http_{status}"))),
-                message: body.error,
-                hint: body.hint,
-            },
-            Err(_) => Failure::new(
-                &format!("http_{status}"),
-                format!("The server answered with an error ({status}). Try again in a moment."),
-            ),
+            Ok(body) if body.code.is_some() => {
+                let mut detail = body.detail.unwrap_or_default();
+                detail.retry_after_secs = detail.retry_after_secs.or(body.retry_after_secs);
+                Failure::from_server(body.code, Some(detail), body.error, body.hint)
+            }
+            _ => Failure::with(ErrorCode::HttpStatus, Detail::http_status(status)),
         }
     }
 
@@ -466,7 +464,7 @@ mod imp {
     use crate::i18n::{Failure, Lang};
 
     fn browser_only() -> Failure {
-        Failure::new("network", "This action runs in the browser.")
+        Failure::of(contract::ErrorCode::Network)
     }
 
     pub async fn video_info(_body: VideoInfoRequest) -> Result<VideoInfo, Failure> {

@@ -6,7 +6,8 @@
 
 use crate::api::JobStatus;
 use crate::client::{self, StatusError};
-use crate::i18n::{self, Lang, Tr};
+use crate::i18n::{self, Failure, Lang, Texts, Tr};
+use contract::{JobState, PostStep};
 use crate::prefs::Prefs;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -87,11 +88,11 @@ impl Entry {
 
     /// `queued`, `downloading`, `merging`, `completed`, `error`,
     /// `cancelled`, or `expired` when the server forgot it.
-    pub fn state(&self) -> String {
+    pub fn state(&self) -> &'static str {
         if self.gone.get() {
-            return "expired".into();
+            return "expired";
         }
-        self.status.with(|s| s.as_ref().map(|s| s.status.clone()).unwrap_or_else(|| "queued".into()))
+        self.status.with(|s| s.as_ref().map(|s| s.status).unwrap_or_default().as_str())
     }
 
     pub fn finished(&self) -> bool {
@@ -307,21 +308,21 @@ impl Downloads {
 
     fn apply(&self, entry: &Entry, status: JobStatus) {
         let tr = self.prefs.lang.get_untracked().tr();
-        let before = entry.status.with_untracked(|s| s.as_ref().map(|s| s.status.clone()));
-        let phase = status.status.clone();
-        if before.as_deref() != Some(phase.as_str()) && before.is_some() {
-            let said = match phase.as_str() {
-                "merging" => Some(tr.announce_merging),
-                "completed" => Some(tr.announce_done),
-                "cancelled" => Some(tr.announce_cancelled),
-                "error" => Some(tr.announce_failed),
-                _ => None,
+        let before = entry.status.with_untracked(|s| s.as_ref().map(|s| s.status));
+        let phase = status.status;
+        if before.is_some_and(|before| before != phase) {
+            let said = match phase {
+                JobState::Merging => Some(tr.announce_merging),
+                JobState::Completed => Some(tr.announce_done),
+                JobState::Cancelled => Some(tr.announce_cancelled),
+                JobState::Error => Some(tr.announce_failed),
+                JobState::Queued | JobState::Downloading => None,
             };
             if let Some(said) = said {
                 self.announcer.say(format!("{said}: {}", entry.title));
             }
         }
-        if phase == "downloading" {
+        if phase == JobState::Downloading {
             let quarter = (status.progress / 25.0).floor().clamp(0.0, 3.0) as u8;
             if quarter > entry.announced.load(Ordering::Relaxed) {
                 entry.announced.store(quarter, Ordering::Relaxed);
@@ -330,7 +331,7 @@ impl Downloads {
             }
         }
         // The browser's own download starts once, by itself.
-        if phase == "completed" && !entry.saved.get_untracked() {
+        if phase == JobState::Completed && !entry.saved.get_untracked() {
             entry.saved.set(true);
             client::save_file(&entry.file_url());
             self.persist();
@@ -372,9 +373,9 @@ fn row_text(status: Option<&JobStatus>, gone: bool, lang: Lang) -> String {
 
 fn row_phase_text(s: &JobStatus, lang: Lang) -> String {
     let tr = lang.tr();
-    match s.status.as_str() {
-        "queued" => tr.queued.to_string(),
-        "downloading" => {
+    match s.status {
+        JobState::Queued => tr.queued.to_string(),
+        JobState::Downloading => {
             if s.downloaded_bytes == 0 && s.progress <= 0.0 {
                 return tr.starting_download.to_string();
             }
@@ -384,39 +385,35 @@ fn row_phase_text(s: &JobStatus, lang: Lang) -> String {
                 amount = format!("{amount} {} ~{}", tr.of, i18n::bytes(total, lang));
             }
             parts.push(amount);
-            if let Some(speed) = s.speed.as_deref() {
-                parts.push(i18n::parse_speed(speed).map(|b| i18n::speed(b, lang)).unwrap_or_else(|| speed.to_string()));
+            if let Some(speed) = s.speed_bps {
+                parts.push(i18n::speed(speed, lang));
             }
-            if let Some(eta) = s.eta.as_deref() {
-                parts.push(i18n::parse_eta(eta).map(|secs| i18n::eta(secs, lang)).unwrap_or_else(|| eta.to_string()));
+            if let Some(secs) = s.eta_secs {
+                parts.push(i18n::eta(secs, lang));
             }
             parts.join(" · ")
         }
-        "merging" => {
-            if s.status_text.starts_with("Merging") {
-                tr.merging.to_string()
-            } else if s.status_text.starts_with("Extracting") {
-                tr.extracting_audio.to_string()
-            } else {
-                tr.finishing.to_string()
-            }
-        }
-        "completed" => match s.filesize.or(s.total_bytes) {
+        JobState::Merging => match s.post_step {
+            Some(PostStep::Merge) => tr.merging.to_string(),
+            Some(PostStep::ExtractAudio) => tr.extracting_audio.to_string(),
+            Some(PostStep::Fixup | PostStep::Other) | None => tr.finishing.to_string(),
+        },
+        JobState::Completed => match s.filesize.or(s.total_bytes) {
             Some(size) => format!("{} · {}", tr.done, i18n::bytes(size, lang)),
             None => tr.done.to_string(),
         },
-        "error" => {
-            let sentence = s.error.as_deref().unwrap_or(&s.status_text);
-            let text = i18n::error_text(lang, s.error_code.as_deref(), sentence);
-            if lang == Lang::En || s.error_code.is_some() {
+        JobState::Error => {
+            let failure = Failure::of_job(s);
+            let text = failure.text(lang);
+            if lang == Lang::En || failure.code != contract::ErrorCode::Unknown {
                 text
             } else {
-                // No code: the server's own (English) sentence, introduced.
+                // A code this page does not know: the server's own (English)
+                // sentence, introduced.
                 format!("{}: {text}", tr.failed)
             }
         }
-        "cancelled" => tr.cancelled.to_string(),
-        _ => s.status_text.clone(),
+        JobState::Cancelled => tr.cancelled.to_string(),
     }
 }
 
@@ -440,8 +437,8 @@ pub fn DownloadRow(entry: Entry) -> impl IntoView {
         let lang = prefs.lang.get();
         e.status.with(|s| {
             s.as_ref()
-                .filter(|s| s.status == "error" && !e.gone.get())
-                .and_then(|s| i18n::error_hint(lang, s.error_code.as_deref(), s.hint.as_deref()))
+                .filter(|s| s.status == JobState::Error && !e.gone.get())
+                .and_then(|s| Failure::of_job(s).hint(lang))
         })
     };
     let (label_id, label) = (entry.quality.clone(), entry.label.clone());
@@ -524,9 +521,11 @@ impl Downloads {
 mod tests {
     use super::*;
 
-    fn status(phase: &str) -> JobStatus {
+    use contract::ErrorCode;
+
+    fn status(phase: JobState) -> JobStatus {
         JobStatus {
-            status: phase.into(),
+            status: phase,
             progress: 50.0,
             speed: Some("2.50 MiB/s".into()),
             eta: Some("1m 05s".into()),
@@ -541,9 +540,11 @@ mod tests {
             filesize: None,
             file_url: None,
             error_code: None,
+            error_detail: None,
+            post_step: None,
             hint: None,
-            speed_bps: None,
-            eta_secs: None,
+            speed_bps: Some(2_600_000.0),
+            eta_secs: Some(65),
             engine: None,
             restarted: false,
         }
@@ -551,17 +552,27 @@ mod tests {
 
     #[test]
     fn rows_read_in_both_languages() {
-        let s = status("downloading");
+        let s = status(JobState::Downloading);
         assert_eq!(row_text(Some(&s), false, Lang::En), "5.0\u{a0}MB of ~10\u{a0}MB · 2.6\u{a0}MB/s · 1\u{a0}min 05\u{a0}s left");
         assert_eq!(
             row_text(Some(&s), false, Lang::Ru),
             "5,0\u{a0}МБ из ~10\u{a0}МБ · 2,6\u{a0}МБ/с · осталось\u{a0}1\u{a0}мин 05\u{a0}с"
         );
-        let mut failed = status("error");
+        let mut failed = status(JobState::Error);
         failed.error = Some("The site refused access to this video.".into());
-        failed.error_code = Some("remote_forbidden".into());
+        failed.error_code = Some(ErrorCode::RemoteForbidden);
         assert_eq!(row_text(Some(&failed), false, Lang::En), "The site refused access to this video.");
         assert_eq!(row_text(Some(&failed), false, Lang::Ru), "Сайт закрыл доступ к этому видео.");
         assert_eq!(row_text(None, true, Lang::Ru), crate::i18n::RU.expired);
+        // Numbers come as numbers: the English text fields are not read.
+        let mut merging = status(JobState::Merging);
+        merging.status_text = "Something else entirely".into();
+        merging.post_step = Some(PostStep::ExtractAudio);
+        assert_eq!(row_text(Some(&merging), false, Lang::Ru), crate::i18n::RU.extracting_audio);
+        let mut slow = status(JobState::Error);
+        slow.error = Some("The file is larger than this server allows (100.00 MiB).".into());
+        slow.error_code = Some(ErrorCode::TooLarge);
+        slow.error_detail = Some(contract::Detail::limit(100 * 1024 * 1024));
+        assert_eq!(row_text(Some(&slow), false, Lang::Ru), "Файл больше, чем разрешает этот сервер (105\u{a0}МБ).");
     }
 }

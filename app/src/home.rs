@@ -4,7 +4,7 @@
 use crate::api::{PlaylistInfo, PlaylistItem, Quality, VideoInfo};
 use crate::client;
 use crate::downloads::{quality_words, Announcer, DownloadRow, Downloads, Stored};
-use crate::i18n::{self, Failure, Lang};
+use crate::i18n::{self, Failure, Lang, Texts};
 use crate::prefs::{t, Prefs, Theme};
 use leptos::prelude::*;
 use leptos::either::{Either, EitherOf4};
@@ -44,7 +44,7 @@ pub fn HomePage() -> impl IntoView {
         let link = link.trim().to_string();
         paste_hint.set(false);
         if link.is_empty() {
-            lookup.set(Lookup::Failed(Failure::new("missing_url", "Paste a link to a video first.")));
+            lookup.set(Lookup::Failed(Failure::of(contract::ErrorCode::MissingUrl)));
             return;
         }
         let ticket = generation.get_value() + 1;
@@ -456,7 +456,7 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     let starting = RwSignal::new(false);
     let start_error = RwSignal::new(None::<Failure>);
     let labels: Vec<(String, String)> = info.qualities.iter().map(|q| (q.id.clone(), q.label.clone())).collect();
-    let duration_secs = info.duration_secs.or_else(|| info.duration.as_deref().and_then(i18n::parse_clock));
+    let duration_secs = info.duration_secs;
     let views = info.views.or_else(|| {
         info.view_count.as_deref().and_then(|v| v.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok())
     });
@@ -605,8 +605,8 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
     let picked_count = move || picked.with(|p| p.iter().filter(|b| **b).count());
     let starting = RwSignal::new(false);
     let start_error = RwSignal::new(None::<Failure>);
-    // (title, code, the server's sentence) of the links that did not start.
-    let refused = RwSignal::new(Vec::<(String, Option<String>, String)>::new());
+    // The links that did not start: their titles and why.
+    let refused = RwSignal::new(Vec::<(String, Failure)>::new());
     let labels: Vec<(String, String)> = info.qualities.iter().map(|q| (q.id.clone(), q.label.clone())).collect();
     let thumbnail = info.thumbnail.clone().or_else(|| entries.iter().find_map(|e| e.thumbnail.clone()));
     let all_count = count.unwrap_or(total as u64);
@@ -638,7 +638,10 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                                 label: label.clone(),
                                 saved: false,
                             }),
-                            None => failed.push((entry.title, item.code, item.error.unwrap_or_default())),
+                            None => failed.push((
+                                entry.title,
+                                Failure::from_server(item.code, item.detail, item.error.unwrap_or_default(), None),
+                            )),
                         }
                     }
                     if let Some(first) = started.first() {
@@ -674,8 +677,8 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
         .into_iter()
         .enumerate()
         .map(|(i, entry)| {
-            let PlaylistItem { title, duration, duration_secs, thumbnail, .. } = entry;
-            let secs = duration_secs.or_else(|| duration.as_deref().and_then(i18n::parse_clock));
+            let PlaylistItem { title, duration_secs, thumbnail, .. } = entry;
+            let secs = duration_secs;
             let checked = move || picked.with(|p| p.get(i).copied().unwrap_or(false));
             let on_change = move |ev: leptos::ev::Event| {
                 let on = event_target_checked(&ev);
@@ -775,8 +778,8 @@ fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                                     <ul class="refused">
                                         {failed
                                             .into_iter()
-                                            .map(|(title, code, error)| {
-                                                let error = i18n::error_text(lang, code.as_deref(), &error);
+                                            .map(|(title, failure)| {
+                                                let error = failure.text(lang);
                                                 view! { <li>{title}": "{error}</li> }
                                             })
                                             .collect_view()}

@@ -4,12 +4,12 @@
 // The page's view types nest deeply in release builds (no type erasure).
 #![recursion_limit = "256"]
 
-pub mod api;
+/// The JSON API, shared with the server (the `contract` crate).
+pub use contract::api;
 pub mod client;
 mod downloads;
 mod home;
 pub mod i18n;
-pub mod messages;
 pub mod prefs;
 
 use leptos::prelude::*;

@@ -3,7 +3,7 @@
 //! them), and read from `Accept-Language` / `prefers-color-scheme` when no
 //! choice was made.
 
-use crate::i18n::{Lang, Tr};
+use crate::i18n::{Lang, Texts, Tr};
 use leptos::prelude::*;
 
 /// Cookie and localStorage key of the language.

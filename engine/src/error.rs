@@ -4,6 +4,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use contract::{Detail, ErrorCode};
 use serde::{Deserialize, Serialize};
 
 /// Everything that can go wrong while asking yt-dlp about a URL.
@@ -86,6 +87,104 @@ impl EngineError {
             EngineError::DiskFull(_) => Some(FailureKind::DiskFull),
             EngineError::TooSlow { .. } => Some(FailureKind::TooSlow),
             _ => None,
+        }
+    }
+}
+
+impl EngineError {
+    /// The failure's stable name (the API's `code`, the CLI's `--json`).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::YtDlp { message, .. } if message.starts_with(crate::ytdlp::ANSWER_TOO_LARGE) => {
+                ErrorCode::AnswerTooLarge
+            }
+            EngineError::YtDlp { kind, message } | EngineError::Fetch { kind, message } => {
+                if is_refusal(message) {
+                    ErrorCode::DestinationRefused
+                } else {
+                    kind.code()
+                }
+            }
+            EngineError::Timeout(_) => ErrorCode::Timeout,
+            EngineError::Parse(_) => ErrorCode::UnreadableAnswer,
+            EngineError::Cancelled => ErrorCode::Cancelled,
+            EngineError::TooLarge { .. } => ErrorCode::TooLarge,
+            EngineError::DiskFull(_) => ErrorCode::DiskFull,
+            EngineError::TooSlow { .. } => ErrorCode::TooSlow,
+            EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => {
+                ErrorCode::ServerMisconfigured
+            }
+        }
+    }
+
+    /// The figures the code's sentence names. A refusal's sentence is the
+    /// server's to extract (it knows the guard's wording).
+    pub fn detail(&self) -> Detail {
+        match self {
+            EngineError::YtDlp { message, .. } if message.starts_with(crate::ytdlp::ANSWER_TOO_LARGE) => {
+                Detail::limit(crate::ytdlp::MAX_STDOUT >> 20)
+            }
+            EngineError::YtDlp { kind, message } | EngineError::Fetch { kind, message } if !is_refusal(message) => {
+                match kind {
+                    FailureKind::Http(status) => Detail::http_status(*status),
+                    FailureKind::Other => Detail::reason(first_sentence(message)),
+                    _ => Detail::default(),
+                }
+            }
+            EngineError::TooLarge { limit } => Detail::limit(*limit),
+            EngineError::DiskFull(crate::space::DiskFull::Quota { limit }) => Detail::limit(*limit),
+            EngineError::TooSlow { min_speed, window } => Detail {
+                min_speed_bps: Some(*min_speed),
+                window_secs: Some(window.as_secs()),
+                ..Detail::default()
+            },
+            _ => Detail::default(),
+        }
+    }
+}
+
+/// The egress guard's refusal, as the proxy words it (yt-dlp and ffmpeg
+/// pass it on; python's repr may escape the apostrophe).
+fn is_refusal(message: &str) -> bool {
+    message.contains(crate::native::REFUSAL_PREFIX) || message.contains("Destination refused by Kachay\\'s egress guard")
+}
+
+/// yt-dlp's message, cut to one line and stripped of anything path-like.
+pub fn first_sentence(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default().trim();
+    let cleaned: Vec<&str> = line
+        .split_whitespace()
+        .filter(|word| !word.contains('/') || word.starts_with("http"))
+        .collect();
+    let mut text = cleaned.join(" ");
+    if text.chars().count() > 200 {
+        text = text.chars().take(200).collect::<String>() + "…";
+    }
+    text
+}
+
+impl FailureKind {
+    /// The stable name of a failure the site (or yt-dlp) reported.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            FailureKind::Unsupported => ErrorCode::UnsupportedUrl,
+            FailureKind::InvalidUrl => ErrorCode::InvalidUrl,
+            FailureKind::Http(404 | 410) => ErrorCode::RemoteNotFound,
+            FailureKind::Http(403) => ErrorCode::RemoteForbidden,
+            FailureKind::Http(429) => ErrorCode::RemoteRateLimited,
+            FailureKind::Http(_) => ErrorCode::RemoteError,
+            FailureKind::Unreachable => ErrorCode::RemoteUnreachable,
+            FailureKind::FormatUnavailable => ErrorCode::FormatUnavailable,
+            FailureKind::BotCheck => ErrorCode::BotCheck,
+            FailureKind::Private => ErrorCode::PrivateVideo,
+            FailureKind::MembersOnly => ErrorCode::MembersOnly,
+            FailureKind::AgeRestricted => ErrorCode::AgeRestricted,
+            FailureKind::GeoBlocked => ErrorCode::GeoBlocked,
+            FailureKind::Removed => ErrorCode::VideoRemoved,
+            FailureKind::LiveNotStarted => ErrorCode::LiveNotStarted,
+            FailureKind::DiskFull => ErrorCode::DiskFull,
+            FailureKind::TooSlow => ErrorCode::TooSlow,
+            FailureKind::Other => ErrorCode::RemoteFailed,
         }
     }
 }

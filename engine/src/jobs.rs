@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::dispatch::Dispatcher;
 use crate::download::{AudioFormat, DownloadSpec, DownloadedFile};
 use crate::error::{EngineError, FailureKind};
+use contract::{Detail, ErrorCode};
 use crate::filename::sanitize_filename;
 use crate::native::{EngineKind, NativeEngine, NativeError, NativeRequest};
 use crate::progress::{Phase, Progress};
@@ -198,6 +199,10 @@ pub struct JobFailure {
     pub kind: Option<FailureKind>,
     /// A sentence a person understands, without server paths.
     pub message: String,
+    /// Its stable name: every failure has one.
+    pub code: ErrorCode,
+    /// The figures its sentence names.
+    pub detail: Detail,
 }
 
 /// Runs downloads. Cheap to clone; all clones share the same jobs.
@@ -1124,48 +1129,31 @@ async fn remove_dir(dir: &Path) {
 /// failures (the server may phrase known kinds its own way), a plain
 /// sentence for the rest. Server paths never appear.
 fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
-    match err {
-        EngineError::YtDlp { kind, message } => JobFailure {
-            kind: Some(*kind),
-            message: without_paths(message, download_dir),
-        },
+    let code = err.code();
+    let mut detail = err.detail();
+    let (kind, message) = match err {
+        EngineError::YtDlp { kind, message } => (Some(*kind), without_paths(message, download_dir)),
         // The native engine's sentences name no paths or URLs; a refusal
         // carries the guard's marker, which the server words by itself.
-        EngineError::Fetch { kind, message } => JobFailure {
-            kind: (!message.starts_with(crate::native::REFUSAL_PREFIX)).then_some(*kind),
-            message: message.clone(),
-        },
-        EngineError::Timeout(limit) => JobFailure {
-            kind: None,
-            message: format!(
-                "The download took longer than {} and was stopped.",
-                crate::progress::format_eta(limit.as_secs())
-            ),
-        },
-        EngineError::Parse(_) => JobFailure {
-            kind: None,
-            message: "The video site gave an answer that could not be read.".to_owned(),
-        },
-        EngineError::Cancelled => JobFailure {
-            kind: None,
-            message: "The download was cancelled.".to_owned(),
-        },
-        EngineError::TooLarge { limit } => JobFailure {
-            kind: None,
-            message: format!(
-                "The file is larger than this server allows ({}), so the download was stopped.",
-                crate::progress::format_bytes(*limit)
-            ),
-        },
-        EngineError::DiskFull(_) | EngineError::TooSlow { .. } => JobFailure {
-            kind: err.failure_kind(),
-            message: err.to_string(),
-        },
-        EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => JobFailure {
-            kind: None,
-            message: "The server could not run its downloader.".to_owned(),
-        },
+        EngineError::Fetch { kind, message } => {
+            ((code != ErrorCode::DestinationRefused).then_some(*kind), message.clone())
+        }
+        // A download's time limit is its own (a lookup's is not shown).
+        EngineError::Timeout(limit) => {
+            detail.limit = Some(limit.as_secs());
+            (None, String::new())
+        }
+        _ => (err.failure_kind(), String::new()),
+    };
+    if let Some(reason) = detail.reason.as_mut() {
+        *reason = without_paths(reason, download_dir);
     }
+    let message = if message.is_empty() {
+        contract::sentences::sentence(code, contract::Lang::En, &detail)
+    } else {
+        message
+    };
+    JobFailure { kind, message, code, detail }
 }
 
 /// Drops every word that names a local path.

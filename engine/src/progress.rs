@@ -61,58 +61,20 @@ pub fn progress_args() -> [&'static str; 8] {
     ]
 }
 
-/// Where a job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// Waiting for a free download slot.
-    #[default]
-    Queued,
-    /// yt-dlp is fetching the media.
-    Downloading,
-    /// Post-processing: merging video and audio, extracting audio, fixing
-    /// up the container (see [`Progress::post_step`]).
-    Merging,
-    /// The file is ready.
-    Completed,
-    /// It failed.
-    Error,
-    /// Someone cancelled it.
-    Cancelled,
-}
-
-impl Phase {
-    /// Completed, Error or Cancelled: nothing more will happen.
-    pub fn is_finished(self) -> bool {
-        matches!(self, Phase::Completed | Phase::Error | Phase::Cancelled)
-    }
-}
-
+/// Where a job stands (the API's `status`).
+pub use contract::JobState as Phase;
 /// Which post-processing step is running during [`Phase::Merging`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PostStep {
-    /// yt-dlp's `Merger`: video and audio into one file.
-    Merge,
-    /// `ExtractAudio`: the sound into an m4a/mp3.
-    ExtractAudio,
-    /// `FixupM3u8` and the other `Fixup*` steps: repairing the container.
-    Fixup,
-    /// Any other post-processor.
-    Other,
-}
+pub use contract::PostStep;
 
-impl PostStep {
-    /// The step a yt-dlp post-processor name stands for; `None` for the
-    /// bookkeeping ones (`MoveFiles`) that should not show.
-    pub fn from_postprocessor(name: &str) -> Option<PostStep> {
-        match name {
-            "Merger" => Some(PostStep::Merge),
-            "ExtractAudio" => Some(PostStep::ExtractAudio),
-            "MoveFiles" | "" => None,
-            n if n.starts_with("Fixup") => Some(PostStep::Fixup),
-            _ => Some(PostStep::Other),
-        }
+/// The step a yt-dlp post-processor name stands for; `None` for the
+/// bookkeeping ones (`MoveFiles`) that should not show.
+pub fn post_step_of(postprocessor: &str) -> Option<PostStep> {
+    match postprocessor {
+        "Merger" => Some(PostStep::Merge),
+        "ExtractAudio" => Some(PostStep::ExtractAudio),
+        "MoveFiles" | "" => None,
+        n if n.starts_with("Fixup") => Some(PostStep::Fixup),
+        _ => Some(PostStep::Other),
     }
 }
 
@@ -224,7 +186,7 @@ pub struct PostProcessEvent {
 impl PostProcessEvent {
     /// The step this is, or `None` for bookkeeping (`MoveFiles`).
     pub fn step(&self) -> Option<PostStep> {
-        PostStep::from_postprocessor(&self.postprocessor)
+        post_step_of(&self.postprocessor)
     }
 }
 
@@ -609,17 +571,7 @@ fn round2(v: f64) -> f64 {
 
 /// `"512 B"`, `"1.50 KiB"`, `"100.00 MiB"`, `"1.20 GiB"`.
 pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.2} {}", UNITS[unit])
+    contract::format::iec_bytes(bytes)
 }
 
 /// `"2.50 MiB/s"`, `"512 B/s"`.
@@ -634,11 +586,7 @@ pub fn format_speed(bytes_per_sec: f64) -> String {
 
 /// `"10s"`, `"1m 05s"`, `"1h 02m"`.
 pub fn format_eta(secs: u64) -> String {
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
-    }
+    contract::format::short_span(secs)
 }
 
 /// One line for people: `"50.5% of ~100.00 MiB at 2.50 MiB/s, ETA 10s"`

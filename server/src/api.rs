@@ -3,10 +3,12 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::{
-    format_duration, group_thousands, PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest,
+    PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest,
     VideoInfoResponse,
 };
 use axum::extract::{FromRequest, State};
+use contract::format::{format_duration, group_thousands};
+use contract::{Detail, ErrorCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use engine::{choices, Probe, QualityId};
@@ -61,17 +63,13 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
         return Ok(probe);
     }
     let parsed = url::Url::parse(&url).map_err(|_| {
-        ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://")
+        ApiError::of(ErrorCode::InvalidUrl)
     })?;
     if let Err(refusal) = state.egress.check_url(&parsed).await {
         return Err(if refusal.is_policy() {
             ApiError::Refused(refusal.to_string())
         } else {
-            ApiError::Limit {
-                status: axum::http::StatusCode::BAD_GATEWAY,
-                code: "remote_unreachable",
-                message: "The video site could not be found. Check the link.".into(),
-            }
+            ApiError::of(ErrorCode::RemoteUnreachable)
         });
     }
     let ytdlp = state.ytdlp.clone();
@@ -100,25 +98,22 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
 pub fn check_url(raw: &str) -> Result<String, ApiError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(ApiError::bad_request("missing_url", "Paste a link to a video first."));
+        return Err(ApiError::of(ErrorCode::MissingUrl));
     }
     if trimmed.len() > MAX_URL_LEN {
-        return Err(ApiError::bad_request(
-            "url_too_long",
-            format!("That link is too long (the limit is {MAX_URL_LEN} characters)."),
-        ));
+        return Err(ApiError::with(ErrorCode::UrlTooLong, Detail::limit(MAX_URL_LEN as u64)));
     }
     if trimmed.starts_with('-') {
-        return Err(ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://"));
+        return Err(ApiError::of(ErrorCode::InvalidUrl));
     }
     let parsed = url::Url::parse(trimmed).map_err(|_| {
-        ApiError::bad_request("invalid_url", "That does not look like a link. It should start with https://")
+        ApiError::of(ErrorCode::InvalidUrl)
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ApiError::bad_request("unsupported_scheme", "Only http:// and https:// links are supported."));
+        return Err(ApiError::of(ErrorCode::UnsupportedScheme));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(ApiError::bad_request("invalid_url", "That link has no site name in it."));
+        return Err(ApiError::with(ErrorCode::InvalidUrl, Detail::reason("That link has no site name in it.")));
     }
     Ok(parsed.to_string())
 }
@@ -209,11 +204,11 @@ mod tests {
             ("javascript:alert(1)", "unsupported_scheme"),
         ] {
             match check_url(input) {
-                Err(ApiError::BadRequest { code: got, .. }) => assert_eq!(got, code, "{input:?}"),
+                Err(err) => assert_eq!(err.code().as_str(), code, "{input:?}"),
                 other => panic!("{input:?} gave {other:?}"),
             }
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
-        assert!(matches!(check_url(&long), Err(ApiError::BadRequest { code: "url_too_long", .. })));
+        assert!(check_url(&long).is_err_and(|e| e.code() == ErrorCode::UrlTooLong));
     }
 }

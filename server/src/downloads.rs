@@ -5,7 +5,8 @@ use crate::auth::Session;
 use crate::security::ClientIp;
 use axum::Extension;
 use std::net::IpAddr;
-use crate::error::{failure_sentence, ApiError};
+use crate::error::ApiError;
+use contract::{sentences, Detail, ErrorCode, Lang};
 use crate::state::AppState;
 use app::api::{BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, Done, JobStatus};
 use app::api::{DownloadList, DownloadListItem};
@@ -66,10 +67,7 @@ async fn start(
     // is looked up now, so a bad link fails here, in words.
     let probe = lookup(&state, url.clone()).await?;
     if probe.info.is_playlist() {
-        return Err(ApiError::bad_request(
-            "is_playlist",
-            "This link is a playlist. Pick its videos (POST /api/download-batch with their links).",
-        ));
+        return Err(ApiError::of(ErrorCode::IsPlaylist));
     }
     check_duration(&state, &probe.info)?;
     let size = engine::space::known_size(&probe.info, quality);
@@ -98,13 +96,10 @@ async fn start_batch(
     let quality = parse_quality(request.quality.as_ref())?;
     let max = state.config.max_playlist_items.max(1);
     if request.urls.is_empty() {
-        return Err(ApiError::bad_request("missing_url", "Paste at least one link."));
+        return Err(ApiError::of(ErrorCode::MissingUrl));
     }
     if request.urls.len() > max {
-        return Err(ApiError::bad_request(
-            "too_many_links",
-            format!("At most {max} links at once."),
-        ));
+        return Err(ApiError::with(ErrorCode::TooManyLinks, Detail::limit(max as u64)));
     }
     let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let mut room = Room::measure(&state).await;
@@ -130,7 +125,7 @@ async fn start_batch(
         let outcome = async {
             let (url, probe) = looked_up?;
             if probe.info.is_playlist() {
-                return Err(ApiError::bad_request("is_playlist", "This link is a playlist itself."));
+                return Err(ApiError::of(ErrorCode::IsPlaylist));
             }
             check_duration(&state, &probe.info)?;
             let size = engine::space::known_size(&probe.info, quality);
@@ -150,7 +145,8 @@ async fn start_batch(
                 url: raw.clone(),
                 download_id: None,
                 error: Some(e.public_message()),
-                code: Some(e.code().to_owned()),
+                code: Some(e.code()),
+                detail: Some(e.parts().1).filter(|d| !d.is_empty()),
             },
         });
     }
@@ -175,30 +171,16 @@ fn job_owner(ip: IpAddr, session: &Session) -> engine::JobOwner {
 async fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
     let counts = state.store.unfinished(ip.to_string()).await.map_err(|e| {
         tracing::error!(error = %e, "could not count downloads");
-        ApiError::Limit {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "server_busy",
-            message: "The server cannot check its download limits right now. Try again in a moment.".into(),
-        }
+        ApiError::of(ErrorCode::ServerBusy)
     })?;
     let (mine, total) = (counts.client, counts.total);
     let config = &state.config;
     if mine >= config.max_jobs_per_client {
-        return Err(ApiError::Limit {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: "too_many_downloads",
-            message: format!(
-                "You already have {mine} downloads waiting or running (the limit is {}). Wait for some to finish.",
-                config.max_jobs_per_client
-            ),
-        });
+        let detail = Detail { count: Some(mine as u64), limit: Some(config.max_jobs_per_client as u64), ..Detail::default() };
+        return Err(ApiError::with(ErrorCode::TooManyDownloads, detail));
     }
     if total >= config.max_queued_jobs {
-        return Err(ApiError::Limit {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "server_busy",
-            message: "The server has too many downloads waiting. Try again in a few minutes.".into(),
-        });
+        return Err(ApiError::of(ErrorCode::ServerBusy));
     }
     Ok(())
 }
@@ -237,19 +219,14 @@ impl Room {
     /// bytes would not fit; otherwise the size is taken from the room.
     fn check(&mut self, size: Option<u64>) -> Result<(), ApiError> {
         let size = size.unwrap_or(0);
-        let full = |message: &str| ApiError::Limit {
-            status: StatusCode::INSUFFICIENT_STORAGE,
-            code: "disk_full",
-            message: message.to_owned(),
-        };
         if let Some(quota) = self.quota {
             if self.used >= quota || self.used.saturating_add(size) > quota {
-                return Err(full("The server's download space is full. Try again when earlier files have expired."));
+                return Err(ApiError::with(ErrorCode::DiskFull, Detail::limit(quota)));
             }
         }
         if let (Some(min_free), Some(free)) = (self.min_free, self.free) {
             if free.saturating_sub(size) < min_free {
-                return Err(full("The server's disk is almost full. Try again later."));
+                return Err(ApiError::of(ErrorCode::DiskFull));
             }
             self.free = Some(free.saturating_sub(size));
         }
@@ -263,14 +240,7 @@ impl Room {
 fn check_size(state: &AppState, size: Option<u64>) -> Result<(), ApiError> {
     let (Some(limit), Some(size)) = (state.ytdlp.max_filesize(), size) else { return Ok(()) };
     if size > limit {
-        return Err(ApiError::Limit {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "too_large",
-            message: format!(
-                "This video is larger than this server allows ({}).",
-                engine::progress::format_bytes(limit)
-            ),
-        });
+        return Err(ApiError::with(ErrorCode::TooLarge, Detail::limit(limit)));
     }
     Ok(())
 }
@@ -280,14 +250,7 @@ fn check_duration(state: &AppState, info: &engine::InfoJson) -> Result<(), ApiEr
         return Ok(());
     };
     if duration > limit as f64 {
-        return Err(ApiError::Limit {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "too_long",
-            message: format!(
-                "This video is longer than this server allows ({}).",
-                app::api::format_duration(limit)
-            ),
-        });
+        return Err(ApiError::with(ErrorCode::TooLong, Detail::limit(limit)));
     }
     Ok(())
 }
@@ -336,17 +299,14 @@ async fn history(
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=HISTORY_MAX_PAGE).contains(&n) => n,
             _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_limit",
-                    format!("limit must be a number from 1 to {HISTORY_MAX_PAGE}."),
-                ))
+                return Err(ApiError::with(ErrorCode::InvalidLimit, Detail::limit(HISTORY_MAX_PAGE as u64)))
             }
         },
     };
     let before = match query.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => None,
         Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
-            ApiError::bad_request("invalid_cursor", "before must be the id of a download from the list.")
+            ApiError::of(ErrorCode::InvalidCursor)
         })?),
     };
     let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
@@ -361,11 +321,7 @@ async fn history(
     };
     let records = state.store.list(filter, before, limit).await.map_err(|e| {
         tracing::error!(error = %e, "could not list downloads");
-        ApiError::Limit {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "server_busy",
-            message: "The server cannot read its download list right now. Try again in a moment.".into(),
-        }
+        ApiError::of(ErrorCode::ServerBusy)
     })?;
     let next_before = (records.len() == limit).then(|| records.last().map(|r| r.snapshot.id.to_string())).flatten();
     let downloads = records
@@ -399,10 +355,7 @@ fn parse_quality(value: Option<&serde_json::Value>) -> Result<QualityId, ApiErro
     };
     let text = text.strip_suffix('p').unwrap_or(&text);
     QualityId::from_str(text).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_quality",
-            "Unknown quality. Use one of: auto, 2160, 1440, 1080, 720, 480, 360, audio.",
-        )
+        ApiError::of(ErrorCode::InvalidQuality)
     })
 }
 
@@ -440,34 +393,33 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
     let progress = &job.progress;
     let moving = matches!(job.phase, Phase::Downloading);
     let file = job.file.as_ref().filter(|_| job.phase == Phase::Completed);
-    let failure = job.error.as_ref().filter(|_| job.phase == Phase::Error).map(|f| engine::JobFailure {
-        kind: f.kind.map(|k| crate::error::effective_kind(k, &f.message)),
-        message: f.message.clone(),
-    });
-    let failure = failure.as_ref();
+    let failure = job.error.as_ref().filter(|_| job.phase == Phase::Error).map(crate::error::job_failure);
+    let sentence = failure.as_ref().map(|(code, detail)| sentences::sentence(*code, Lang::En, detail));
     JobStatus {
-        status: phase_name(job.phase).to_string(),
+        status: job.phase,
         progress: (progress.percent * 10.0).round() / 10.0,
         speed: progress.speed.filter(|_| moving).map(format_speed),
         eta: progress.eta.filter(|_| moving).map(format_eta),
-        status_text: match failure {
-            Some(f) => failure_sentence(f.kind, &f.message),
-            None if job.restarted && !is_terminal(job.phase) => {
+        status_text: match &sentence {
+            Some(sentence) => sentence.clone(),
+            None if job.restarted && !job.phase.is_finished() => {
                 format!("{RESTARTED} · {}", status_text(progress))
             }
             None => status_text(progress),
         },
         title: job.title.clone(),
         filename: file.map(|f| f.file_name.clone()),
-        error: failure.map(|f| failure_sentence(f.kind, &f.message)),
+        error: sentence,
         id: job.id.to_string(),
         quality: job.quality.as_str().to_string(),
         downloaded_bytes: progress.downloaded_bytes,
         total_bytes: progress.total_bytes,
         filesize: file.map(|f| f.size),
         file_url: file.map(|_| format!("/api/file/{}", job.id)),
-        error_code: failure.and_then(|f| f.kind).map(|k| crate::error::failure_code(k).to_string()),
-        hint: failure.and_then(|f| f.kind).and_then(crate::error::failure_hint).map(str::to_string),
+        error_code: failure.as_ref().map(|(code, _)| *code),
+        hint: failure.as_ref().and_then(|(code, _)| sentences::hint(*code, Lang::En)).map(str::to_string),
+        error_detail: failure.map(|(_, detail)| detail).filter(|d| !d.is_empty()),
+        post_step: progress.post_step.filter(|_| job.phase == Phase::Merging),
         speed_bps: progress.speed.filter(|_| moving),
         eta_secs: progress.eta.filter(|_| moving),
         engine: job.engine.map(|e| e.as_str().to_string()),
@@ -478,21 +430,6 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
 /// What a download that was running when the server stopped says while it
 /// runs again.
 pub const RESTARTED: &str = "Restarted after the server restarted";
-
-fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Queued => "queued",
-        Phase::Downloading => "downloading",
-        Phase::Merging => "merging",
-        Phase::Completed => "completed",
-        Phase::Error => "error",
-        Phase::Cancelled => "cancelled",
-    }
-}
-
-fn is_terminal(phase: Phase) -> bool {
-    matches!(phase, Phase::Completed | Phase::Error | Phase::Cancelled)
-}
 
 /// Server-sent events: the current state at once, then every change (at most
 /// ten a second), ending after the terminal status. A reconnect carrying
@@ -518,7 +455,7 @@ async fn events(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let current = receiver.borrow().clone();
     if let Some(seen) = last_seen {
-        if seen >= current.seq && is_terminal(current.phase) {
+        if seen >= current.seq && current.phase.is_finished() {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
@@ -567,7 +504,7 @@ fn status_stream(
                 continue;
             }
             s.last_sent = Some(snapshot.seq);
-            s.done = is_terminal(snapshot.phase);
+            s.done = snapshot.phase.is_finished();
             let event = Event::default()
                 .id(snapshot.seq.to_string())
                 .retry(Duration::from_secs(2))

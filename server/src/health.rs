@@ -97,10 +97,7 @@ async fn health(
         None | Some("" | "json") => false,
         Some("text") => true,
         Some(_) => {
-            return Err(ApiError::bad_request(
-                "bad_format",
-                "format must be json or text.",
-            ))
+            return Err(ApiError::of(contract::ErrorCode::BadFormat))
         }
     };
     let tools = {

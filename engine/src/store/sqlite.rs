@@ -25,7 +25,7 @@ use crate::progress::{Phase, Progress};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file
 /// with a higher number was written by a newer Kachay and is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE jobs (
@@ -58,11 +58,19 @@ CREATE INDEX jobs_by_session ON jobs (session, n);
 CREATE INDEX jobs_by_phase ON jobs (phase);
 ";
 
+/// Version 2: every failure's stable code and the figures of its sentence
+/// (version 1 kept only yt-dlp's kind, so timeouts and limits had none).
+const SCHEMA_V2: &str = "
+ALTER TABLE jobs ADD COLUMN error_code TEXT;
+ALTER TABLE jobs ADD COLUMN error_detail TEXT;
+";
+
 /// Phases that still hold a place in the limits.
 const UNFINISHED: &str = "('queued', 'downloading', 'merging')";
 
 const COLUMNS: &str = "id, client, session, url, quality, audio_format, phase, seq, progress, title, engine, \
-     error_kind, error_message, file_name, file_size, file_path, restarted, created_at, started_at, finished_at";
+     error_kind, error_message, file_name, file_size, file_path, restarted, created_at, started_at, finished_at, \
+     error_code, error_detail";
 
 /// The SQLite job store. Cheap to clone.
 #[derive(Clone)]
@@ -110,6 +118,13 @@ impl SqliteStore {
             conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} PRAGMA user_version = 1; COMMIT;"))
                 .map_err(classify)?;
             tracing::info!(path = %path.display(), "created the job database");
+        }
+        if version < 2 {
+            conn.execute_batch(&format!("BEGIN; {SCHEMA_V2} PRAGMA user_version = 2; COMMIT;"))
+                .map_err(classify)?;
+            if version == 1 {
+                tracing::info!(path = %path.display(), "upgraded the job database to version 2");
+            }
         }
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path })
     }
@@ -251,7 +266,7 @@ fn write_state(tx: &rusqlite::Transaction<'_>, s: &JobSnapshot, expires_at: Opti
     tx.prepare_cached(
         "UPDATE jobs SET phase = ?2, seq = ?3, progress = ?4, title = ?5, engine = ?6, error_kind = ?7,
              error_message = ?8, file_name = ?9, file_size = ?10, file_path = ?11, restarted = ?12,
-             started_at = ?13, finished_at = ?14, expires_at = ?15
+             started_at = ?13, finished_at = ?14, expires_at = ?15, error_code = ?16, error_detail = ?17
          WHERE id = ?1",
     )?
     .execute(params![
@@ -270,6 +285,8 @@ fn write_state(tx: &rusqlite::Transaction<'_>, s: &JobSnapshot, expires_at: Opti
         s.started_at.map(millis),
         s.finished_at.map(millis),
         expires_at.map(millis),
+        s.error.as_ref().map(|e| e.code.as_str()),
+        s.error.as_ref().filter(|e| !e.detail.is_empty()).and_then(|e| serde_json::to_string(&e.detail).ok()),
     ])?;
     Ok(())
 }
@@ -295,9 +312,24 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
             }),
             _ => None,
         };
-        let error = row.get::<_, Option<String>>(12).ok()?.map(|message| JobFailure {
-            kind: row.get::<_, Option<String>>(11).ok().flatten().and_then(|k| enum_from(&k)),
-            message,
+        let error = row.get::<_, Option<String>>(12).ok()?.map(|message| {
+            let kind: Option<crate::error::FailureKind> =
+                row.get::<_, Option<String>>(11).ok().flatten().and_then(|k| enum_from(&k));
+            let code = row.get::<_, Option<String>>(20).ok().flatten().map(|c| contract::ErrorCode::from_name(&c));
+            let detail: contract::Detail = row
+                .get::<_, Option<String>>(21)
+                .ok()
+                .flatten()
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_default();
+            // A version-1 row: the code from yt-dlp's kind, else the
+            // sentence as it was written.
+            let (code, detail) = match (code, kind) {
+                (Some(code), _) => (code, detail),
+                (None, Some(kind)) => (kind.code(), detail),
+                (None, None) => (contract::ErrorCode::Unknown, contract::Detail::reason(message.clone())),
+            };
+            JobFailure { kind, message, code, detail }
         });
         let snapshot = JobSnapshot {
             id,

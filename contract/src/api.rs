@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{Detail, ErrorCode, JobState, PostStep};
+
 /// Body of `POST /api/video-info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VideoInfoRequest {
@@ -98,7 +100,10 @@ pub struct BatchItem {
     /// The error's machine-readable code (as in an error answer), so a page
     /// can word it in its own language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
+    /// The figures the sentence names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Detail>,
 }
 
 /// One choice of the quality picker.
@@ -119,11 +124,32 @@ pub struct ApiErrorBody {
     pub error: String,
     /// A stable machine-readable code (`invalid_url`, `unsupported_url`, …).
     #[serde(default)]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     /// What the person can do about it, in English, when there is something
-    /// (`app::messages` has it in Russian too, by `code`).
+    /// ([`crate::sentences::hint`] has it in every language, by `code`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Seconds to wait before trying again (as the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// The figures the sentence names (limits, an HTTP status, the site's
+    /// words), so a client can word the error in its own language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Detail>,
+}
+
+impl ApiErrorBody {
+    /// A body with just the code and its sentence.
+    pub fn new(code: ErrorCode, error: impl Into<String>) -> ApiErrorBody {
+        ApiErrorBody {
+            success: false,
+            error: error.into(),
+            code: Some(code),
+            hint: None,
+            retry_after_secs: None,
+            detail: None,
+        }
+    }
 }
 
 /// Body of `POST /api/download`. `quality` is one of `auto`, `2160`, `1440`,
@@ -153,7 +179,7 @@ pub struct Done {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobStatus {
     /// `queued`, `downloading`, `merging`, `completed`, `error` or `cancelled`.
-    pub status: String,
+    pub status: JobState,
     /// 0–100, never goes backwards.
     pub progress: f64,
     /// `2.50 MiB/s` while bytes move.
@@ -183,9 +209,15 @@ pub struct JobStatus {
     /// Where to fetch the finished file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
-    /// Stable machine-readable reason (when `error`).
+    /// Stable machine-readable reason (always, when `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
+    /// The figures the failure's sentence names (when `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_detail: Option<Detail>,
+    /// Which step runs while `merging`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_step: Option<PostStep>,
     /// What the person can do about the failure, in English (when `error`
     /// and there is something to do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -208,7 +240,7 @@ pub struct JobStatus {
 impl JobStatus {
     /// Completed, failed or cancelled: nothing more will happen.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.status.as_str(), "completed" | "error" | "cancelled")
+        self.status.is_finished()
     }
 }
 
@@ -235,77 +267,29 @@ pub struct DownloadList {
     pub next_before: Option<String>,
 }
 
-/// `3725` → `01:02:05`.
-pub fn format_duration(secs: u64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
-}
 
-/// `1234567` → `1,234,567`.
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
-/// A byte count for people: `12.3 MB`, `850 KB`.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else if value < 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
-    } else {
-        format!("{value:.0} {}", UNITS[unit])
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_are_zero_padded() {
-        assert_eq!(format_duration(0), "00:00:00");
-        assert_eq!(format_duration(20), "00:00:20");
-        assert_eq!(format_duration(3725), "01:02:05");
-        assert_eq!(format_duration(100 * 3600), "100:00:00");
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1000), "1,000");
-        assert_eq!(group_thousands(1_234_567), "1,234,567");
-        assert_eq!(group_thousands(1_500_000_000), "1,500,000,000");
-    }
-
-    #[test]
-    fn bytes_read_naturally() {
-        assert_eq!(format_bytes(512), "512 B");
-        assert_eq!(format_bytes(1_234), "1.2 KB");
-        assert_eq!(format_bytes(12_345_678), "12 MB");
-        assert_eq!(format_bytes(3_400_000_000), "3.4 GB");
-    }
-
-    #[test]
     fn error_body_keeps_the_seed_shape() {
-        let body = ApiErrorBody { success: false, error: "Bad link.".into(), code: None, hint: None };
+        let body = ApiErrorBody::new(ErrorCode::InvalidUrl, "Bad link.");
         let json = serde_json::to_value(&body).unwrap_or_default();
         assert_eq!(json["success"], false);
         assert_eq!(json["error"], "Bad link.");
+        assert_eq!(json["code"], "invalid_url");
+        assert!(json.get("detail").is_none() && json.get("retry_after_secs").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_status_without_the_additions_still_reads() {
+        let seed = r#"{"status":"downloading","progress":12.5,"speed":"1.00 MiB/s","eta":"10s","status_text":"12.5%","title":null}"#;
+        let status: JobStatus = serde_json::from_str(seed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status.status, JobState::Downloading);
+        assert_eq!(status.error_code, None);
     }
 }
 
