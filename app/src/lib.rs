@@ -15,6 +15,7 @@ pub mod prefs;
 use leptos::prelude::*;
 use leptos::either::Either;
 use prefs::{Initial, Prefs, Theme};
+use i18n::Texts;
 
 /// The product's name as people see it.
 pub const PRODUCT_NAME: &str = "Kachay";

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use contract::ErrorCode;
 use engine::jobs::{JobFailure, JobSnapshot};
 use engine::progress::{format_bytes, format_eta, format_speed, status_text, PostStep};
 use engine::{EngineError, FailureKind, Phase, Probe};
@@ -67,6 +68,9 @@ pub struct Failure {
     pub kind: &'static str,
     /// The HTTP status when `kind` is `http`.
     pub status: Option<u16>,
+    /// The same failure's stable name, as the server's API gives it
+    /// (`code` of an error answer, a job's `error_code`).
+    pub code: Option<ErrorCode>,
     /// A sentence for people.
     pub message: String,
 }
@@ -99,8 +103,15 @@ impl Failure {
             line: None,
             kind,
             status: None,
+            code: None,
             message: message.into(),
         }
+    }
+
+    /// The same, with the API's code for it.
+    pub fn with_code(mut self, code: ErrorCode) -> Failure {
+        self.code = Some(code);
+        self
     }
 
     /// A failed probe (or other engine call).
@@ -129,6 +140,7 @@ impl Failure {
             line: None,
             kind,
             status,
+            code: Some(err.code()),
             message,
         }
     }
@@ -141,6 +153,7 @@ impl Failure {
             line: None,
             kind,
             status,
+            code: Some(failure.code),
             message: failure.message.clone(),
         }
     }
@@ -152,6 +165,7 @@ impl Failure {
             line: Some(line),
             kind: "bad_line",
             status: None,
+            code: Some(ErrorCode::InvalidUrl),
             message: format!("batch file line {line}: {reason}"),
         }
     }
@@ -184,6 +198,8 @@ enum Event<'a> {
         kind: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<ErrorCode>,
         message: &'a str,
     },
 }
@@ -296,6 +312,7 @@ impl Reporter {
                 line: failure.line,
                 kind: failure.kind,
                 status: failure.status,
+                code: failure.code,
                 message: &failure.message,
             });
         } else if failure.line.is_some() {
@@ -539,7 +556,8 @@ impl Tracker {
                 &self.url,
                 "cancelled",
                 "interrupted before the download finished",
-            )),
+            )
+            .with_code(ErrorCode::Cancelled)),
             Style::Quiet => {}
         }
     }
@@ -567,6 +585,7 @@ mod tests {
             line: Some(3),
             kind: "bad_line",
             status: None,
+            code: Some(ErrorCode::InvalidUrl),
             message: "m",
         };
         let v: serde_json::Value =
@@ -574,6 +593,7 @@ mod tests {
                 .unwrap_or_default();
         assert_eq!(v["event"], "error");
         assert_eq!(v["line"], 3);
+        assert_eq!(v["code"], "invalid_url");
         assert!(v.get("status").is_none());
         let e = Event::Done {
             url: "u",
@@ -598,6 +618,7 @@ mod tests {
         };
         let f = Failure::engine("http://x/", &err);
         assert_eq!((f.kind, f.status), ("http", Some(404)));
+        assert_eq!(f.code, Some(ErrorCode::RemoteNotFound));
         assert_eq!(f.message, "HTTP Error 404: Not Found");
         let f = Failure::engine(
             "http://x/",

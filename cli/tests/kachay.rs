@@ -370,6 +370,8 @@ fn batch_file_goes_on_past_a_broken_line_and_a_failing_url() {
         (http["kind"].as_str(), http["status"].as_u64()),
         (Some("http"), Some(404))
     );
+    // The same names the server's API uses.
+    assert_eq!((line["code"].as_str(), http["code"].as_str()), (Some("invalid_url"), Some("remote_not_found")));
     assert_eq!(events(&all, "done").len(), 2, "{r}");
 }
 

@@ -140,7 +140,7 @@ async fn start_batch(
         }
         .await;
         downloads.push(match outcome {
-            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None },
+            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None, detail: None },
             Err(e) => BatchItem {
                 url: raw.clone(),
                 download_id: None,

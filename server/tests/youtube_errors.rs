@@ -60,7 +60,10 @@ async fn lookups_say_what_youtube_refused_and_what_helps() {
         let hint_text = body["hint"].as_str().unwrap_or_default();
         assert!(hint_text.contains(hint), "{case}: {body}");
         // The Russian for the same code is in the shared table.
-        assert!(app::messages::message(code, app::messages::Lang::Ru).is_some(), "{code}");
+        let typed = contract::ErrorCode::from_name(code);
+        assert_ne!(typed, contract::ErrorCode::Unknown, "{code}");
+        let russian = contract::sentences::sentence(typed, contract::Lang::Ru, &contract::Detail::default());
+        assert!(!russian.is_empty() && !russian.starts_with(sentence), "{code}: {russian}");
         app.stop().await;
     }
 }
