@@ -268,31 +268,6 @@ pub struct DownloadList {
 }
 
 
-
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_body_keeps_the_seed_shape() {
-        let body = ApiErrorBody::new(ErrorCode::InvalidUrl, "Bad link.");
-        let json = serde_json::to_value(&body).unwrap_or_default();
-        assert_eq!(json["success"], false);
-        assert_eq!(json["error"], "Bad link.");
-        assert_eq!(json["code"], "invalid_url");
-        assert!(json.get("detail").is_none() && json.get("retry_after_secs").is_none(), "{json}");
-    }
-
-    #[test]
-    fn a_status_without_the_additions_still_reads() {
-        let seed = r#"{"status":"downloading","progress":12.5,"speed":"1.00 MiB/s","eta":"10s","status_text":"12.5%","title":null}"#;
-        let status: JobStatus = serde_json::from_str(seed).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(status.status, JobState::Downloading);
-        assert_eq!(status.error_code, None);
-    }
-}
-
 /// `GET /api/health`: whether the tools behind the downloads are in shape.
 /// The expensive parts (yt-dlp, ffmpeg, the JS runtime, the PO-token
 /// provider) are checked at most every few minutes; `checked_at` says when.
@@ -381,4 +356,27 @@ pub struct PotProviderInfo {
 pub struct DiskHealth {
     /// Free bytes in `DOWNLOAD_DIR`'s file system (`None` if unknown).
     pub free_bytes: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_keeps_the_seed_shape() {
+        let body = ApiErrorBody::new(ErrorCode::InvalidUrl, "Bad link.");
+        let json = serde_json::to_value(&body).unwrap_or_default();
+        assert_eq!(json["success"], false);
+        assert_eq!(json["error"], "Bad link.");
+        assert_eq!(json["code"], "invalid_url");
+        assert!(json.get("detail").is_none() && json.get("retry_after_secs").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_status_without_the_additions_still_reads() {
+        let seed = r#"{"status":"downloading","progress":12.5,"speed":"1.00 MiB/s","eta":"10s","status_text":"12.5%","title":null}"#;
+        let status: JobStatus = serde_json::from_str(seed).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status.status, JobState::Downloading);
+        assert_eq!(status.error_code, None);
+    }
 }

@@ -101,6 +101,57 @@ async fn jobs_round_trip_page_newest_first_and_count_per_client() {
     assert_eq!(store.owner(ids[0]).await.expect("owner"), None);
 }
 
+/// A file from the first release (schema 1: no error codes) is upgraded in
+/// place, and its failures read with the code their kind stands for.
+#[tokio::test]
+async fn a_version_1_file_is_upgraded_and_its_failures_get_codes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("jobs.sqlite3");
+    let store = SqliteStore::open(&path).expect("opens a new file");
+    let (mut failed, mut old) = (record(owner("10.0.0.1", None), 1_000), record(owner("10.0.0.1", None), 2_000));
+    for r in [&failed, &old] {
+        store.insert(r.clone(), None).await.expect("insert");
+    }
+    failed.snapshot.phase = Phase::Error;
+    failed.snapshot.error = Some(engine::jobs::JobFailure {
+        kind: Some(engine::FailureKind::BotCheck),
+        message: "YouTube asked this server to prove it is not a bot.".into(),
+        code: contract::ErrorCode::BotCheck,
+        detail: contract::Detail::default(),
+    });
+    old.snapshot.phase = Phase::Error;
+    old.snapshot.error = Some(engine::jobs::JobFailure {
+        kind: None,
+        message: "The download took longer than 1h 00m and was stopped.".into(),
+        code: contract::ErrorCode::Timeout,
+        detail: contract::Detail::limit(3600),
+    });
+    store.update(failed.snapshot.clone(), None).await.expect("update");
+    store.update(old.snapshot.clone(), None).await.expect("update");
+    drop(store);
+    // Back to what the first release wrote.
+    {
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        conn.execute_batch(
+            "ALTER TABLE jobs DROP COLUMN error_code; ALTER TABLE jobs DROP COLUMN error_detail; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
+    }
+    let store = SqliteStore::open(&path).expect("a version-1 file opens");
+    let loaded = store.load().await.expect("load");
+    let errors: Vec<_> = loaded.iter().filter_map(|j| j.record.snapshot.error.clone()).collect();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0].code, contract::ErrorCode::BotCheck, "from yt-dlp's kind");
+    assert_eq!(errors[0].message, "YouTube asked this server to prove it is not a bot.");
+    // No kind, no code: the sentence as it was written is kept and shown.
+    assert_eq!(errors[1].code, contract::ErrorCode::Unknown);
+    assert_eq!(errors[1].message, "The download took longer than 1h 00m and was stopped.");
+    let version: i64 = rusqlite::Connection::open(&path)
+        .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
 #[test]
 fn a_damaged_file_is_refused_with_its_name_and_left_alone() {
     let dir = tempfile::tempdir().expect("temp dir");

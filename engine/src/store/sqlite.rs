@@ -203,7 +203,7 @@ impl JobStore for SqliteStore {
         self.run(|conn| {
             let mut select = conn.prepare(&format!("SELECT {COLUMNS}, probe FROM jobs ORDER BY n"))?;
             let rows = select.query_map([], |row| {
-                let probe: Option<String> = row.get(20)?;
+                let probe: Option<String> = row.get("probe")?;
                 Ok(read_record(row)?.map(|record| LoadedJob { record, probe: probe.map(Arc::from) }))
             })?;
             rows.filter_map(|r| r.transpose()).collect()
@@ -315,9 +315,9 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
         let error = row.get::<_, Option<String>>(12).ok()?.map(|message| {
             let kind: Option<crate::error::FailureKind> =
                 row.get::<_, Option<String>>(11).ok().flatten().and_then(|k| enum_from(&k));
-            let code = row.get::<_, Option<String>>(20).ok().flatten().map(|c| contract::ErrorCode::from_name(&c));
+            let code = row.get::<_, Option<String>>("error_code").ok().flatten().map(|c| contract::ErrorCode::from_name(&c));
             let detail: contract::Detail = row
-                .get::<_, Option<String>>(21)
+                .get::<_, Option<String>>("error_detail")
                 .ok()
                 .flatten()
                 .and_then(|d| serde_json::from_str(&d).ok())
