@@ -94,8 +94,14 @@ async fn a_failed_download_carries_the_code_and_the_hint() {
 #[tokio::test]
 async fn other_errors_have_no_hint_field() {
     let app = TestApp::start().await;
+    let (status, body) = app.post_json("/api/video-info", json!({ "url": "ftp://example.com/video.mp4" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "unsupported_scheme", "{body}");
+    assert!(body.get("hint").is_none(), "{body}");
+    // A text that is not a link gets the same hint the page has always shown
+    // for it (the server and the page now read one table).
     let (status, body) = app.post_json("/api/video-info", json!({ "url": "not a link" })).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body.get("hint").is_none(), "{body}");
+    assert_eq!(body["hint"], "Copy the whole address from the browser's address bar.", "{body}");
     app.stop().await;
 }
