@@ -58,8 +58,11 @@ impl Requester {
         let (mine, total) = (counts.client, counts.total);
         let config = &state.config;
         if mine >= config.max_jobs_per_client {
-            let detail =
-                Detail { count: Some(mine as u64), limit: Some(config.max_jobs_per_client as u64), ..Detail::default() };
+            let detail = Detail {
+                count: Some(mine as u64),
+                limit: Some(config.max_jobs_per_client as u64),
+                ..Detail::default()
+            };
             return Err(ApiError::with(ErrorCode::TooManyDownloads, detail));
         }
         if total >= config.max_queued_jobs {

@@ -247,7 +247,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     let value: f64 = number.trim().parse().ok()?;
-    (value.is_finite() && value >= 0.0).then(|| (value * factor as f64) as u64)
+    (value.is_finite() && value >= 0.0).then_some((value * factor as f64) as u64)
 }
 
 fn parse_size_setting(name: &'static str, value: Option<&str>) -> Result<Option<u64>, ConfigError> {
@@ -462,6 +462,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// `Jail::expect_with` closures return `figment::Result`: its error is large by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
