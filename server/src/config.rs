@@ -247,7 +247,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     let value: f64 = number.trim().parse().ok()?;
-    (value.is_finite() && value >= 0.0).then(|| (value * factor as f64) as u64)
+    (value.is_finite() && value >= 0.0).then_some((value * factor as f64) as u64)
 }
 
 fn parse_size_setting(name: &'static str, value: Option<&str>) -> Result<Option<u64>, ConfigError> {
@@ -462,6 +462,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// `Jail::expect_with` closures return `figment::Result`: its error is large by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;
@@ -555,6 +557,76 @@ mod tests {
             assert_eq!(config.running_per_client(), 4);
             let err = config.speed_floor().err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("MIN_SPEED"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// The fields of `Config`, by serialising it: no second list to keep.
+    fn field_names() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            other => panic!("Config should serialise to an object: {other:?}"),
+        }
+    }
+
+    /// Variables documented elsewhere in README.md (the YouTube table,
+    /// Playlists) but not yet in `## Configuration`. Once a row is added
+    /// there, its name goes from this list.
+    const ELSEWHERE_IN_README: &[&str] =
+        &["JS_RUNTIME", "POT_PROVIDER_URL", "YTDLP_PLUGIN_DIRS", "YTDLP_EXTRACTOR_ARGS", "COOKIES_FILE", "MAX_PLAYLIST_ITEMS"];
+
+    #[test]
+    fn every_field_has_its_variable() {
+        let mut fields = field_names();
+        let mut variables: Vec<String> = VARIABLES.iter().map(|v| v.to_string()).collect();
+        fields.sort();
+        variables.sort();
+        assert_eq!(fields, variables, "VARIABLES and the fields of Config differ");
+    }
+
+    #[test]
+    fn every_variable_is_documented_in_the_readme() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        let start = readme.find("\n## Configuration").expect("README.md has a ## Configuration section");
+        let section = &readme[start + 1..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        let mut missing = Vec::new();
+        for field in field_names() {
+            let name = format!("`{}`", field.to_ascii_uppercase());
+            let elsewhere = ELSEWHERE_IN_README.contains(&&name[1..name.len() - 1]);
+            match (section.contains(&name), elsewhere) {
+                (true, false) => {}
+                (false, false) => missing.push(name),
+                (true, true) => panic!("{name} is now in ## Configuration: remove it from ELSEWHERE_IN_README"),
+                (false, true) => assert!(readme.contains(&name), "{name} is not in README.md at all"),
+            }
+        }
+        assert!(missing.is_empty(), "not documented in README.md's ## Configuration: {missing:?}");
+    }
+
+    /// Each variable, set to a value its field can take, changes that field.
+    #[test]
+    fn every_variable_is_read_from_the_environment() {
+        // A number, some text (paths, names), an address: every field takes one.
+        const CANDIDATES: &[&str] = &["7", "kachay-config-test", "127.0.0.1:4321"];
+        Jail::expect_with(|jail| {
+            let field = |config: &Config, name: &str| serde_json::to_value(config).ok().map(|v| v[name].clone());
+            let base = Config::from_env().map_err(|e| e.to_string())?;
+            let mut unread = Vec::new();
+            for name in field_names() {
+                let variable = name.to_ascii_uppercase();
+                let read = CANDIDATES.iter().any(|value| {
+                    jail.set_env(&variable, value);
+                    Config::from_env().is_ok_and(|config| field(&config, &name) != field(&base, &name))
+                });
+                // Set from outside (`YTDLP` in the test run) or not, it is
+                // gone for the next field; the jail puts it back at the end.
+                std::env::remove_var(&variable);
+                if !read {
+                    unread.push(variable);
+                }
+            }
+            assert!(unread.is_empty(), "not read from the environment: {unread:?}");
             Ok(())
         });
     }

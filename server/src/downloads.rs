@@ -2,10 +2,9 @@
 
 use crate::api::{check_url, lookup, ApiJson};
 use crate::auth::Session;
-use crate::security::ClientIp;
-use axum::Extension;
-use std::net::IpAddr;
+use crate::capacity::{Requester, Room};
 use crate::error::ApiError;
+use crate::visible::VisibleJob;
 use contract::{sentences, Detail, ErrorCode, Lang};
 use crate::state::AppState;
 use app::api::{BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, Done, JobStatus};
@@ -13,7 +12,7 @@ use app::api::{DownloadList, DownloadListItem};
 use axum::extract::Query;
 use engine::store::OwnerFilter;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -53,14 +52,12 @@ pub fn routes() -> Router<AppState> {
 
 async fn start(
     State(state): State<AppState>,
-    client: Option<Extension<ClientIp>>,
-    session: Option<Extension<Session>>,
+    requester: Requester,
     ApiJson(request): ApiJson<DownloadRequest>,
 ) -> Result<Json<DownloadStarted>, ApiError> {
     let url = check_url(&request.url)?;
     let quality = parse_quality(request.quality.as_ref())?;
-    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    check_capacity(&state, ip).await?;
+    requester.check_capacity(&state).await?;
     let mut room = Room::measure(&state).await;
     room.check(None)?;
     // A lookup made for the preview is reused: no second extraction. A miss
@@ -73,8 +70,7 @@ async fn start(
     let size = engine::space::known_size(&probe.info, quality);
     check_size(&state, size)?;
     room.check(size)?;
-    let session = session.map(|s| s.0).unwrap_or(Session::Public);
-    let owner = job_owner(ip, &session);
+    let owner = requester.job_owner();
     let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
     // Answered only once the job is in the store: a crash right after the
     // answer cannot lose an id the client already has.
@@ -89,8 +85,7 @@ async fn start(
 /// answer: one bad link does not fail the others.
 async fn start_batch(
     State(state): State<AppState>,
-    client: Option<Extension<ClientIp>>,
-    session: Option<Extension<Session>>,
+    requester: Requester,
     ApiJson(request): ApiJson<BatchDownloadRequest>,
 ) -> Result<Json<BatchDownloadStarted>, ApiError> {
     let quality = parse_quality(request.quality.as_ref())?;
@@ -101,18 +96,17 @@ async fn start_batch(
     if request.urls.len() > max {
         return Err(ApiError::with(ErrorCode::TooManyLinks, Detail::limit(max as u64)));
     }
-    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let mut room = Room::measure(&state).await;
     room.check(None)?;
-    let session = session.map(|s| s.0).unwrap_or(Session::Public);
     // Lookups (the cache first, like /api/download) run a few at a time, in
     // order; a client already at its limit costs no lookup.
     let looked_up: Vec<Result<(String, Arc<engine::Probe>), ApiError>> = stream::iter(request.urls.clone())
         .map(|raw| {
             let state = state.clone();
+            let requester = &requester;
             async move {
                 let url = check_url(&raw)?;
-                check_capacity(&state, ip).await?;
+                requester.check_capacity(&state).await?;
                 let probe = lookup(&state, url.clone()).await?;
                 Ok((url, probe))
             }
@@ -131,9 +125,9 @@ async fn start_batch(
             let size = engine::space::known_size(&probe.info, quality);
             check_size(&state, size)?;
             // Again: the entries accepted before this one count.
-            check_capacity(&state, ip).await?;
+            requester.check_capacity(&state).await?;
             room.check(size)?;
-            let owner = job_owner(ip, &session);
+            let owner = requester.job_owner();
             let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
             state.jobs.flush().await;
             Ok::<Uuid, ApiError>(id)
@@ -151,88 +145,6 @@ async fn start_batch(
         });
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))
-}
-
-/// The engine's record of who asked: the client address, and the browser
-/// session when login is on.
-fn job_owner(ip: IpAddr, session: &Session) -> engine::JobOwner {
-    engine::JobOwner {
-        client: ip.to_string(),
-        session: match session {
-            Session::Browser(id) => Some(id.clone()),
-            Session::Public | Session::Token => None,
-        },
-    }
-}
-
-/// Unfinished downloads per client and in total stay under their limits.
-/// The defaults (100 per client) let one person queue a long playlist.
-/// Counted in the job store, so jobs resumed after a restart count too.
-async fn check_capacity(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
-    let counts = state.store.unfinished(ip.to_string()).await.map_err(|e| {
-        tracing::error!(error = %e, "could not count downloads");
-        ApiError::of(ErrorCode::ServerBusy)
-    })?;
-    let (mine, total) = (counts.client, counts.total);
-    let config = &state.config;
-    if mine >= config.max_jobs_per_client {
-        let detail = Detail { count: Some(mine as u64), limit: Some(config.max_jobs_per_client as u64), ..Detail::default() };
-        return Err(ApiError::with(ErrorCode::TooManyDownloads, detail));
-    }
-    if total >= config.max_queued_jobs {
-        return Err(ApiError::of(ErrorCode::ServerBusy));
-    }
-    Ok(())
-}
-
-/// How much room `DISK_QUOTA` and `MIN_FREE_DISK` leave, measured once per
-/// request; entries of a batch with a known size take their share of it.
-/// (The engine checks again when each job starts and while it writes.)
-struct Room {
-    quota: Option<u64>,
-    min_free: Option<u64>,
-    used: u64,
-    free: Option<u64>,
-}
-
-impl Room {
-    async fn measure(state: &AppState) -> Room {
-        let limits = state.jobs.settings().disk;
-        let quota = state.disk_quota.or(limits.quota);
-        let dir = state.config.download_dir.clone();
-        let (used, free) = if quota.is_none() && limits.min_free.is_none() {
-            (0, None)
-        } else {
-            let walk = quota.is_some();
-            let min_free = limits.min_free;
-            tokio::task::spawn_blocking(move || {
-                let free = min_free.and_then(|_| engine::diagnostics::free_space(&dir).ok());
-                (if walk { engine::space::dir_size(&dir) } else { 0 }, free)
-            })
-            .await
-            .unwrap_or((0, None))
-        };
-        Room { quota, min_free: limits.min_free, used, free }
-    }
-
-    /// `Err(disk_full)` when the quota is used up, or a download of `size`
-    /// bytes would not fit; otherwise the size is taken from the room.
-    fn check(&mut self, size: Option<u64>) -> Result<(), ApiError> {
-        let size = size.unwrap_or(0);
-        if let Some(quota) = self.quota {
-            if self.used >= quota || self.used.saturating_add(size) > quota {
-                return Err(ApiError::with(ErrorCode::DiskFull, Detail::limit(quota)));
-            }
-        }
-        if let (Some(min_free), Some(free)) = (self.min_free, self.free) {
-            if free.saturating_sub(size) < min_free {
-                return Err(ApiError::of(ErrorCode::DiskFull));
-            }
-            self.free = Some(free.saturating_sub(size));
-        }
-        self.used = self.used.saturating_add(size);
-        Ok(())
-    }
 }
 
 /// A video whose exact size is known and over `MAX_FILESIZE` is refused
@@ -255,24 +167,6 @@ fn check_duration(state: &AppState, info: &engine::InfoJson) -> Result<(), ApiEr
     Ok(())
 }
 
-/// With login on, a download is visible only to the session that started it
-/// (and to bearer-token clients); others get the same 404 as an unknown id.
-async fn check_visible(state: &AppState, id: Uuid, session: Option<&Extension<Session>>) -> Result<(), ApiError> {
-    if !state.auth.enabled() {
-        return Ok(());
-    }
-    let session = session.map(|s| &s.0).ok_or(ApiError::NotFound)?;
-    let owner = state.owner(id).await.ok_or(ApiError::NotFound)?;
-    // The store keeps only browser sessions; a job without one was started
-    // by a bearer-token client, which only token clients see.
-    let owner = owner.session.map_or(Session::Token, Session::Browser);
-    if session.may_see(&owner) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
-
 /// Items per page of `GET /api/downloads` unless `limit` says otherwise,
 /// and the most it gives at once.
 const HISTORY_PAGE: usize = 20;
@@ -290,8 +184,7 @@ struct HistoryQuery {
 /// `next_before` is set while there may be more.
 async fn history(
     State(state): State<AppState>,
-    client: Option<Extension<ClientIp>>,
-    session: Option<Extension<Session>>,
+    requester: Requester,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<DownloadList>, ApiError> {
     let limit = match query.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
@@ -309,15 +202,14 @@ async fn history(
             ApiError::of(ErrorCode::InvalidCursor)
         })?),
     };
-    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let filter = if state.auth.enabled() {
-        match session.map(|s| s.0) {
-            Some(Session::Browser(id)) => OwnerFilter::Session(id),
-            Some(Session::Token) => OwnerFilter::All,
-            Some(Session::Public) | None => return Err(ApiError::NotFound),
+        match requester.session {
+            Session::Browser(id) => OwnerFilter::Session(id),
+            Session::Token => OwnerFilter::All,
+            Session::Public => return Err(ApiError::NotFound),
         }
     } else {
-        OwnerFilter::Client(ip.to_string())
+        OwnerFilter::Client(requester.ip.to_string())
     };
     let records = state.store.list(filter, before, limit).await.map_err(|e| {
         tracing::error!(error = %e, "could not list downloads");
@@ -359,29 +251,12 @@ fn parse_quality(value: Option<&serde_json::Value>) -> Result<QualityId, ApiErro
     })
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
+async fn status(job: VisibleJob) -> Json<JobStatus> {
+    Json(to_status(&job.snapshot))
 }
 
-async fn status(
-    State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    Path(id): Path<String>,
-) -> Result<Json<JobStatus>, ApiError> {
-    let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref()).await?;
-    let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
-    Ok(Json(to_status(&snapshot)))
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    Path(id): Path<String>,
-) -> Result<Json<Done>, ApiError> {
-    let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref()).await?;
-    if state.jobs.cancel(id) {
+async fn cancel(State(state): State<AppState>, job: VisibleJob) -> Result<Json<Done>, ApiError> {
+    if state.jobs.cancel(job.id) {
         Ok(Json(Done { success: true }))
     } else {
         Err(ApiError::NotFound)
@@ -441,14 +316,11 @@ pub const RESTARTED: &str = "Restarted after the server restarted";
 /// The place is freed when the stream ends or the client goes away.
 async fn events(
     State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    client: Option<Extension<ClientIp>>,
-    Path(id): Path<String>,
+    job: VisibleJob,
+    requester: Requester,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref()).await?;
-    let receiver = state.jobs.subscribe(id).ok_or(ApiError::NotFound)?;
+    let receiver = state.jobs.subscribe(job.id).ok_or(ApiError::NotFound)?;
     let last_seen = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -459,8 +331,7 @@ async fn events(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-    let ip = client.map(|c| c.0 .0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let Some(slot) = state.sse_streams.try_open(ip) else {
+    let Some(slot) = state.sse_streams.try_open(requester.ip) else {
         return Err(ApiError::TooManyStreams { limit: state.sse_streams.limit() });
     };
     // The slot lives as long as the stream: dropped when it ends or when
@@ -542,15 +413,8 @@ pub fn content_disposition(file_name: &str) -> String {
 /// The finished file as an attachment, with Range support so a browser can
 /// resume. It stays available until the reaper's TTL, so a failed browser
 /// download can be retried.
-async fn file(
-    State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    Path(id): Path<String>,
-    request: Request<Body>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    check_visible(&state, id, session.as_ref()).await?;
-    let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
+async fn file(job: VisibleJob, request: Request<Body>) -> Result<Response, ApiError> {
+    let snapshot = job.snapshot;
     let finished = snapshot
         .file
         .as_ref()

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod capacity;
 pub mod config;
 pub mod downloads;
 pub mod egress;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod security;
 pub mod state;
+pub mod visible;
 pub mod ytdlp_args;
 
 use app::{shell, App};

@@ -1,0 +1,150 @@
+//! The plain-text report.
+
+use super::Problem;
+use app::api::HealthReport;
+use app::i18n::Lang;
+
+/// The words of the plain-text report, per language.
+struct Words {
+    ok: &'static str,
+    attention: &'static str,
+    not_found: &'static str,
+    days_old: &'static str,
+    js_runtime: &'static str,
+    providers: &'static str,
+    none: &'static str,
+    server: &'static str,
+    answers: &'static str,
+    silent: &'static str,
+    cookies: &'static str,
+    configured: &'static str,
+    not_configured: &'static str,
+    free_disk: &'static str,
+}
+
+static EN_WORDS: Words = Words {
+    ok: "Everything is in order.",
+    attention: "Needs the administrator's attention:",
+    not_found: "not found",
+    days_old: "days old",
+    js_runtime: "JS runtime",
+    providers: "PO-token providers",
+    none: "none",
+    server: "PO-token server",
+    answers: "answers",
+    silent: "does not answer",
+    cookies: "Cookies",
+    configured: "configured",
+    not_configured: "not configured",
+    free_disk: "Free disk",
+};
+
+static RU_WORDS: Words = Words {
+    ok: "Всё в порядке.",
+    attention: "Администратору стоит обратить внимание:",
+    not_found: "не найден",
+    days_old: "дн. с выпуска",
+    js_runtime: "JS-движок",
+    providers: "Провайдеры PO-токенов",
+    none: "нет",
+    server: "Сервер PO-токенов",
+    answers: "отвечает",
+    silent: "не отвечает",
+    cookies: "Cookies",
+    configured: "настроены",
+    not_configured: "не настроены",
+    free_disk: "Свободно на диске",
+};
+
+/// The report as short lines of text in `lang`: what the status panel in the
+/// page shows, and what `curl '…/api/health?format=text'` prints.
+pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> String {
+    let w = match lang {
+        Lang::En => &EN_WORDS,
+        Lang::Ru => &RU_WORDS,
+    };
+    let or_missing = |v: Option<&str>| v.unwrap_or(w.not_found).to_owned();
+    let mut lines = Vec::new();
+    if problems.is_empty() {
+        lines.push(w.ok.to_owned());
+    } else {
+        lines.push(w.attention.to_owned());
+        lines.extend(problems.iter().map(|p| format!("⚠ {}", p.message(lang))));
+    }
+    let age = report.ytdlp.age_days.map(|d| format!(" ({d} {})", w.days_old)).unwrap_or_default();
+    lines.push(format!("yt-dlp: {}{age}", or_missing(report.ytdlp.version.as_deref())));
+    lines.push(format!("ffmpeg: {}", or_missing(report.ffmpeg.version.as_deref())));
+    let runtime = report.js_runtime.name.as_ref().map(|name| match &report.js_runtime.version {
+        Some(v) => format!("{name} {v}"),
+        None => name.clone(),
+    });
+    lines.push(format!("{}: {}", w.js_runtime, or_missing(runtime.as_deref())));
+    let providers: Vec<String> = report
+        .pot_provider
+        .providers
+        .iter()
+        .filter(|p| p.available)
+        .map(|p| match &p.version {
+            Some(v) => format!("{} {v}", p.name),
+            None => p.name.clone(),
+        })
+        .collect();
+    let providers = if providers.is_empty() { w.none.to_owned() } else { providers.join(", ") };
+    lines.push(format!("{}: {providers}", w.providers));
+    if let Some(reachable) = report.pot_provider.reachable {
+        let answer = match (reachable, &report.pot_provider.server_version) {
+            (true, Some(v)) => format!("{} ({v})", w.answers),
+            (true, None) => w.answers.to_owned(),
+            (false, _) => w.silent.to_owned(),
+        };
+        lines.push(format!("{}: {answer}", w.server));
+    }
+    let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
+    lines.push(format!("{}: {cookies}", w.cookies));
+    if let Some(free) = report.disk.free_bytes {
+        lines.push(format!("{}: {}", w.free_disk, app::i18n::bytes(free, lang)));
+    }
+    lines.join("\n")
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::fixtures::{good_tools, settings, RELEASE_DAY};
+    use crate::health::{build_report, problems, UPDATE_COMMAND};
+
+    #[test]
+    fn the_text_report_reads_like_the_panel_in_english_and_russian() {
+        let tools = good_tools();
+        let en = render_text(
+            &build_report(&tools, &settings(), RELEASE_DAY + 26),
+            &problems(&tools, &settings(), RELEASE_DAY + 26),
+            Lang::En,
+        );
+        let lines: Vec<&str> = en.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Everything is in order.",
+                "yt-dlp: 2026.10.26 (26 days old)",
+                "ffmpeg: 5.1.9-0+deb12u1",
+                "JS runtime: deno 2.9.8",
+                "PO-token providers: bgutil:http 2.0.2",
+                "PO-token server: answers (2.0.2)",
+                "Cookies: not configured",
+                "Free disk: 54\u{a0}GB",
+            ]
+        );
+
+        let mut broken = good_tools();
+        broken.ffmpeg = None;
+        let old = RELEASE_DAY + 90;
+        let ru = render_text(&build_report(&broken, &settings(), old), &problems(&broken, &settings(), old), Lang::Ru);
+        let lines: Vec<&str> = ru.lines().collect();
+        assert_eq!(lines[0], "Администратору стоит обратить внимание:");
+        assert!(lines[1].starts_with("⚠ yt-dlp 2026.10.26 вышел 90 дн. назад"), "{}", lines[1]);
+        assert!(lines[1].ends_with(UPDATE_COMMAND), "{}", lines[1]);
+        assert!(lines[2].starts_with("⚠ ffmpeg не найден"), "{}", lines[2]);
+        assert!(lines.contains(&"ffmpeg: не найден"), "{ru}");
+        assert!(lines.contains(&"Cookies: не настроены"), "{ru}");
+    }
+}
