@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::api::{
+use contract::api::{
     PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest,
     VideoInfoResponse,
 };

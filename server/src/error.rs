@@ -5,7 +5,7 @@
 //! server's English and the page's translations); here each failure only
 //! names its [`ErrorCode`] and the figures of its [`Detail`].
 
-use app::api::ApiErrorBody;
+use contract::api::ApiErrorBody;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

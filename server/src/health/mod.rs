@@ -25,7 +25,7 @@ pub use text::render_text;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use app::i18n::Lang;
+use contract::Lang;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};

@@ -1,11 +1,11 @@
 //! What needs fixing, and the JSON report.
 
 use super::{Settings, Tools, LOW_DISK_BYTES, OUTDATED_AFTER_DAYS, UPDATE_COMMAND};
-use app::api::{
+use contract::api::{
     DiskHealth, HealthReport, HealthWarning, JsRuntimeHealth, PotProviderHealth, PotProviderInfo, ToolHealth,
     YtDlpHealth,
 };
-use app::i18n::Lang;
+use contract::Lang;
 use engine::diagnostics;
 use std::time::UNIX_EPOCH;
 
@@ -87,11 +87,11 @@ impl Problem {
             }
             (Problem::DiskLow { free }, Lang::En) => format!(
                 "Only {} is free for downloads. Free some space in DOWNLOAD_DIR.",
-                app::i18n::bytes(*free, lang)
+                contract::format::bytes(*free, lang)
             ),
             (Problem::DiskLow { free }, Lang::Ru) => format!(
                 "Для загрузок свободно всего {}. Освободите место в DOWNLOAD_DIR.",
-                app::i18n::bytes(*free, lang)
+                contract::format::bytes(*free, lang)
             ),
         }
     }

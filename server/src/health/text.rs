@@ -1,8 +1,8 @@
 //! The plain-text report.
 
 use super::Problem;
-use app::api::HealthReport;
-use app::i18n::Lang;
+use contract::api::HealthReport;
+use contract::Lang;
 
 /// The words of the plain-text report, per language.
 struct Words {
@@ -102,7 +102,7 @@ pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> S
     let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
     lines.push(format!("{}: {cookies}", w.cookies));
     if let Some(free) = report.disk.free_bytes {
-        lines.push(format!("{}: {}", w.free_disk, app::i18n::bytes(free, lang)));
+        lines.push(format!("{}: {}", w.free_disk, contract::format::bytes(free, lang)));
     }
     lines.join("\n")
 }
