@@ -70,7 +70,7 @@ pub async fn health_text(lang: Lang) -> Option<String> {
 pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
     let reply = fetch(Method::Get, &format!("/api/status/{id}"), None).await.map_err(StatusError::Other)?;
     match reply.status {
-        200..=299 => reply.json().map_err(StatusError::Other),
+        200..=299 => reply.json().ok_or_else(|| StatusError::Other(bad_answer())),
         404 | 410 => Err(StatusError::Gone),
         _ => Err(StatusError::Other(reply.failure())),
     }
@@ -83,7 +83,7 @@ pub async fn download_list(limit: usize) -> Option<Vec<DownloadListItem>> {
     if !reply.ok() {
         return None;
     }
-    reply.json::<DownloadList>().ok().map(|list| list.downloads)
+    reply.json::<DownloadList>().map(|list| list.downloads)
 }
 
 /// Follows a download's events, calling `on_status` for each, until its
@@ -402,19 +402,16 @@ impl Reply {
         (200..=299).contains(&self.status)
     }
 
-    /// The body as `T`; anything else is a bad answer.
-    fn json<T: DeserializeOwned>(&self) -> Result<T, Failure> {
-        self.body
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .ok_or_else(|| Failure::of(ErrorCode::BadAnswer))
+    /// The body as `T`, when it is one.
+    fn json<T: DeserializeOwned>(&self) -> Option<T> {
+        self.body.as_deref().and_then(|text| serde_json::from_str(text).ok())
     }
 
     /// An error answer as the page words it: the server's code and detail
     /// when it sent its error body, else just the HTTP status.
     fn failure(&self) -> Failure {
         match self.json::<crate::api::ApiErrorBody>() {
-            Ok(body) if body.code.is_some() => {
+            Some(body) if body.code.is_some() => {
                 let mut detail = body.detail.unwrap_or_default();
                 detail.retry_after_secs = detail.retry_after_secs.or(body.retry_after_secs);
                 Failure::from_server(body.code, Some(detail), body.error, body.hint)
@@ -430,10 +427,15 @@ async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Res
     let json = serde_json::to_string(body).map_err(|_| Failure::of(ErrorCode::Network))?;
     let reply = fetch(Method::Post, url, Some(json)).await?;
     if reply.ok() {
-        reply.json()
+        reply.json().ok_or_else(bad_answer)
     } else {
         Err(reply.failure())
     }
+}
+
+/// A success answer that is not what the API promises.
+fn bad_answer() -> Failure {
+    Failure::of(ErrorCode::BadAnswer)
 }
 
 /// One request to the server (`json`: a JSON body). The only failure is not
