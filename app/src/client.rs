@@ -249,7 +249,8 @@ pub fn show_link_in_address(link: Option<&str>) {
             Some(link) => format!("/?url={}", js_sys::encode_uri_component(link)),
             None => "/".to_string(),
         };
-        let current = window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
+        let current =
+            window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
         if current != target {
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
         }
@@ -267,11 +268,8 @@ pub fn reveal(id: &str) {
         if rect.top() < 0.0 || rect.top() > height - 80.0 {
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Nearest);
-            let reduce = window
-                .match_media("(prefers-reduced-motion: reduce)")
-                .ok()
-                .flatten()
-                .is_some_and(|m| m.matches());
+            let reduce =
+                window.match_media("(prefers-reduced-motion: reduce)").ok().flatten().is_some_and(|m| m.matches());
             if !reduce {
                 options.set_behavior(web_sys::ScrollBehavior::Smooth);
             }

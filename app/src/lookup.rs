@@ -14,7 +14,10 @@ pub enum Lookup {
     /// Nothing asked on this page yet.
     Idle,
     Loading,
-    Ready { url: String, info: VideoInfo },
+    Ready {
+        url: String,
+        info: VideoInfo,
+    },
     Failed(Failure),
 }
 
@@ -123,7 +126,9 @@ pub fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
 /// `http://…` or `https://…` with something after it.
 pub fn looks_like_link(text: &str) -> bool {
     let text = text.trim();
-    (text.starts_with("https://") || text.starts_with("http://")) && text.len() > 10 && !text.contains(char::is_whitespace)
+    (text.starts_with("https://") || text.starts_with("http://"))
+        && text.len() > 10
+        && !text.contains(char::is_whitespace)
 }
 
 #[cfg(test)]

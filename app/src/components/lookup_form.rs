@@ -66,7 +66,12 @@ pub fn LookupForm(lookup: LinkLookup, url: RwSignal<String>, initial_url: String
 }
 
 /// A link pasted into the field is looked up at once.
-fn look_up_pasted(ev: leptos::ev::ClipboardEvent, lookup: LinkLookup, url: RwSignal<String>, input_ref: NodeRef<Input>) {
+fn look_up_pasted(
+    ev: leptos::ev::ClipboardEvent,
+    lookup: LinkLookup,
+    url: RwSignal<String>,
+    input_ref: NodeRef<Input>,
+) {
     // A field drops the line breaks of pasted text, which would glue
     // several links together: take them from the clipboard data instead.
     #[cfg(feature = "hydrate")]

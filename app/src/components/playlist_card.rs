@@ -24,10 +24,6 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
     let thumbnail = info.thumbnail.clone().or_else(|| entries.iter().find_map(|e| e.thumbnail.clone()));
     let all_count = count.unwrap_or(total as u64);
     let on_download = start_picked(entries.clone(), picked, starter, refused);
-    let toggle_all = move |_| {
-        let all = picked.with_untracked(|p| p.iter().all(|b| *b));
-        picked.set(vec![!all; total]);
-    };
     // No picture for the list: the text takes the whole width.
     let has_thumb = thumbnail.is_some();
     let thumb = thumbnail.map(|src| {
@@ -38,7 +34,6 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
             </div>
         }
     });
-    let rows = entries.into_iter().enumerate().map(|(i, entry)| view! { <EntryRow i entry picked/> }).collect_view();
     let starting = starter.starting;
     view! {
         <article class="card playlist-card" data-testid="video-card" data-playlist="true">
@@ -56,15 +51,7 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                     </Show>
                 </div>
             </div>
-            <fieldset class="pl-entries">
-                <legend class="pl-legend">
-                    {move || i18n::selected_of(picked_count() as u64, total as u64, prefs.lang.get())}
-                </legend>
-                <button type="button" class="ghost pl-toggle" on:click=toggle_all>
-                    {move || if picked_count() == total { tr().select_none } else { tr().select_all }}
-                </button>
-                <ul class="pl-list">{rows}</ul>
-            </fieldset>
+            <EntryList entries picked/>
             <QualityPicker qualities=info.qualities selected=starter.selected/>
             <div class="card-actions">
                 <DownloadButton on_click=on_download disabled=Signal::derive(move || starting.get() || picked_count() == 0)>
@@ -94,9 +81,8 @@ fn start_picked(
 ) -> Callback<leptos::ev::MouseEvent> {
     let downloads = expect_context::<Downloads>();
     Callback::new(move |_| {
-        let chosen: Vec<PlaylistItem> = picked.with_untracked(|p| {
-            entries.iter().zip(p.iter()).filter(|(_, on)| **on).map(|(e, _)| e.clone()).collect()
-        });
+        let chosen: Vec<PlaylistItem> = picked
+            .with_untracked(|p| entries.iter().zip(p.iter()).filter(|(_, on)| **on).map(|(e, _)| e.clone()).collect());
         if chosen.is_empty() {
             return;
         }
@@ -148,6 +134,32 @@ fn sort_out(
         }
     }
     (started, failed)
+}
+
+/// The entries to tick, with how many are ticked and a button that ticks
+/// all or none.
+#[component]
+fn EntryList(entries: Vec<PlaylistItem>, picked: RwSignal<Vec<bool>>) -> impl IntoView {
+    let prefs = Prefs::get();
+    let tr = move || prefs.tr();
+    let total = entries.len();
+    let picked_count = move || picked.with(|p| p.iter().filter(|b| **b).count());
+    let toggle_all = move |_| {
+        let all = picked.with_untracked(|p| p.iter().all(|b| *b));
+        picked.set(vec![!all; total]);
+    };
+    let rows = entries.into_iter().enumerate().map(|(i, entry)| view! { <EntryRow i entry picked/> }).collect_view();
+    view! {
+        <fieldset class="pl-entries">
+            <legend class="pl-legend">
+                {move || i18n::selected_of(picked_count() as u64, total as u64, prefs.lang.get())}
+            </legend>
+            <button type="button" class="ghost pl-toggle" on:click=toggle_all>
+                {move || if picked_count() == total { tr().select_none } else { tr().select_all }}
+            </button>
+            <ul class="pl-list">{rows}</ul>
+        </fieldset>
+    }
 }
 
 /// One entry of the list, with its tick box.

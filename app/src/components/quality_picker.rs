@@ -65,10 +65,5 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView 
 
 /// The picker starts on "auto" when offered, else the first choice.
 pub fn default_quality(qualities: &[Quality]) -> String {
-    qualities
-        .iter()
-        .find(|q| q.id == "auto")
-        .or_else(|| qualities.first())
-        .map(|q| q.id.clone())
-        .unwrap_or_default()
+    qualities.iter().find(|q| q.id == "auto").or_else(|| qualities.first()).map(|q| q.id.clone()).unwrap_or_default()
 }

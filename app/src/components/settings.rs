@@ -11,7 +11,21 @@ use leptos::prelude::*;
 pub fn Settings() -> impl IntoView {
     let prefs = Prefs::get();
     let tr = move || prefs.tr();
-    let languages = Lang::ALL
+    view! {
+        <nav class="settings" aria-label=move || format!("{} · {}", tr().language, tr().theme)>
+            <div class="seg" role="group" aria-label=t(|t| t.language)>
+                {language_links(prefs)}
+            </div>
+            <div class="seg" role="group" aria-label=t(|t| t.theme)>
+                {theme_links(prefs)}
+            </div>
+        </nav>
+    }
+}
+
+/// One link per language, named in that language.
+fn language_links(prefs: Prefs) -> impl IntoView {
+    Lang::ALL
         .into_iter()
         .map(|lang| {
             let on_click = move |ev: leptos::ev::MouseEvent| {
@@ -34,8 +48,12 @@ pub fn Settings() -> impl IntoView {
                 </a>
             }
         })
-        .collect_view();
-    let themes = Theme::ALL
+        .collect_view()
+}
+
+/// One link per theme, shown as its icon.
+fn theme_links(prefs: Prefs) -> impl IntoView {
+    Theme::ALL
         .into_iter()
         .map(|theme| {
             let on_click = move |ev: leptos::ev::MouseEvent| {
@@ -65,15 +83,5 @@ pub fn Settings() -> impl IntoView {
                 </a>
             }
         })
-        .collect_view();
-    view! {
-        <nav class="settings" aria-label=move || format!("{} · {}", tr().language, tr().theme)>
-            <div class="seg" role="group" aria-label=t(|t| t.language)>
-                {languages}
-            </div>
-            <div class="seg" role="group" aria-label=t(|t| t.theme)>
-                {themes}
-            </div>
-        </nav>
-    }
+        .collect_view()
 }

@@ -1,7 +1,7 @@
 //! The preview of what the link is: one video, or (handed over to
 //! [`PlaylistCard`]) a playlist.
 
-use super::card::{CardHeading, DownloadButton, StartError, Starter, Stat, Thumb, reveal_soon};
+use super::card::{reveal_soon, CardHeading, DownloadButton, StartError, Starter, Stat, Thumb};
 use super::playlist_card::PlaylistCard;
 use super::quality_picker::QualityPicker;
 use crate::api::VideoInfo;
@@ -26,7 +26,6 @@ pub fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
 fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     let prefs = Prefs::get();
     let tr = move || prefs.tr();
-    let downloads = expect_context::<Downloads>();
     let starter = Starter::new(&info.qualities);
     let duration_secs = info.duration_secs;
     // `views` may be missing from an answer (it is optional in the API):
@@ -35,23 +34,7 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
         info.view_count.as_deref().and_then(|v| v.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok())
     });
     let VideoInfo { title, uploader, thumbnail, qualities, .. } = info;
-    let job_title = title.clone();
-    let on_download = Callback::new(move |_| {
-        let Some((quality, label)) = starter.begin() else { return };
-        let (url, title) = (url.clone(), job_title.clone());
-        leptos::task::spawn_local(async move {
-            let failure = match client::start_download(url, quality.clone()).await {
-                Ok(id) => {
-                    let row = format!("dl-{id}");
-                    downloads.add(Stored { id, title, quality, label, saved: false });
-                    reveal_soon(row);
-                    None
-                }
-                Err(failure) => Some(failure),
-            };
-            starter.finish(failure);
-        });
-    });
+    let on_download = start_one(url, title.clone(), starter);
     let thumb = match thumbnail {
         Some(src) => Either::Left(view! { <Thumb src/> }),
         None => Either::Right(view! {
@@ -94,4 +77,26 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
             </div>
         </article>
     }
+}
+
+/// The Download button: starts the video in the chosen quality and adds it
+/// to the list.
+fn start_one(url: String, title: String, starter: Starter) -> Callback<leptos::ev::MouseEvent> {
+    let downloads = expect_context::<Downloads>();
+    Callback::new(move |_| {
+        let Some((quality, label)) = starter.begin() else { return };
+        let (url, title) = (url.clone(), title.clone());
+        leptos::task::spawn_local(async move {
+            let failure = match client::start_download(url, quality.clone()).await {
+                Ok(id) => {
+                    let row = format!("dl-{id}");
+                    downloads.add(Stored { id, title, quality, label, saved: false });
+                    reveal_soon(row);
+                    None
+                }
+                Err(failure) => Some(failure),
+            };
+            starter.finish(failure);
+        });
+    })
 }
