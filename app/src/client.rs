@@ -1,9 +1,22 @@
 //! Browser-side calls: the JSON API (gloo-net), the clipboard, localStorage
 //! and cookies. On the server these do nothing: the page only calls them
 //! after hydration.
+//!
+//! Each call is written once: the browser code sits in a
+//! `#[cfg(feature = "hydrate")]` block of its body, next to the server's
+//! answer (an error, `None`, or nothing) in a `#[cfg(not(...))]` one.
 
-use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
+// On the server most bodies are empty, so their arguments go unused there.
+#![cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+
+use crate::api::{
+    BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadList, DownloadListItem, DownloadRequest,
+    DownloadStarted, JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
+};
 use crate::i18n::{Failure, Lang};
+use contract::ErrorCode;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Why a job's status could not be read.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,22 +29,29 @@ pub enum StatusError {
 
 /// Asks the server what a link is.
 pub async fn video_info(url: String) -> Result<VideoInfo, Failure> {
-    imp::video_info(VideoInfoRequest { url }).await
+    post_json::<VideoInfoResponse>("/api/video-info", &VideoInfoRequest { url }).await.map(|reply| reply.info)
 }
 
 /// Starts a download; returns its id.
 pub async fn start_download(url: String, quality: String) -> Result<String, Failure> {
-    imp::start_download(DownloadRequest { url, quality: Some(serde_json::Value::String(quality)) }).await
+    let body = DownloadRequest { url, quality: Some(serde_json::Value::String(quality)) };
+    post_json::<DownloadStarted>("/api/download", &body).await.map(|started| started.download_id)
 }
 
 /// Starts one download per link (a playlist's videos), in one request.
 pub async fn start_batch(urls: Vec<String>, quality: String) -> Result<Vec<BatchItem>, Failure> {
-    imp::start_batch(BatchDownloadRequest { urls, quality: Some(serde_json::Value::String(quality)) }).await
+    let body = BatchDownloadRequest { urls, quality: Some(serde_json::Value::String(quality)) };
+    post_json::<BatchDownloadStarted>("/api/download-batch", &body).await.map(|started| started.downloads)
 }
 
 /// Asks the server to stop a download.
 pub async fn cancel_download(id: String) -> Result<(), Failure> {
-    imp::cancel_download(id).await
+    let reply = fetch(Method::Post, &format!("/api/cancel/{id}"), None).await?;
+    if reply.ok() {
+        Ok(())
+    } else {
+        Err(reply.failure())
+    }
 }
 
 /// The server's tool check as short lines of text in `lang`
@@ -39,51 +59,127 @@ pub async fn cancel_download(id: String) -> Result<(), Failure> {
 /// Text rather than the JSON report: the server words it, so the page's
 /// script carries no report types or sentences.
 pub async fn health_text(lang: Lang) -> Option<String> {
-    imp::health_text(lang).await
+    let reply = fetch(Method::Get, &format!("/api/health?format=text&lang={}", lang.tag()), None).await.ok()?;
+    if !reply.ok() {
+        return None;
+    }
+    reply.body
 }
 
 /// The current status of a download.
 pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
-    imp::job_status(id).await
+    let reply = fetch(Method::Get, &format!("/api/status/{id}"), None).await.map_err(StatusError::Other)?;
+    match reply.status {
+        200..=299 => reply.json().ok_or_else(|| StatusError::Other(bad_answer())),
+        404 | 410 => Err(StatusError::Gone),
+        _ => Err(StatusError::Other(reply.failure())),
+    }
 }
 
 /// The caller's downloads on the server, newest first (`GET /api/downloads`):
 /// at most `limit`; `None` when they could not be fetched.
-pub async fn download_list(limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
-    imp::download_list(limit).await
+pub async fn download_list(limit: usize) -> Option<Vec<DownloadListItem>> {
+    let reply = fetch(Method::Get, &format!("/api/downloads?limit={limit}"), None).await.ok()?;
+    if !reply.ok() {
+        return None;
+    }
+    reply.json::<DownloadList>().map(|list| list.downloads)
 }
 
 /// Follows a download's events, calling `on_status` for each, until its
 /// terminal status or until the stream ends for good. Returns whether the
 /// terminal status was seen.
 pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) -> bool {
-    imp::follow(id, on_status).await
+    #[cfg(feature = "hydrate")]
+    {
+        use futures::StreamExt;
+        use gloo_net::eventsource::futures::EventSource;
+        use gloo_net::eventsource::State;
+
+        let Ok(mut source) = EventSource::new(&format!("/api/events/{id}")) else {
+            return false;
+        };
+        let Ok(mut messages) = source.subscribe("message") else {
+            return false;
+        };
+        let mut finished = false;
+        // The browser reconnects by itself after a dropped connection; the
+        // stream reports an error only once the source is closed for good.
+        while let Some(item) = messages.next().await {
+            let Ok((_, message)) = item else {
+                if source.state() == State::Closed {
+                    break;
+                }
+                continue;
+            };
+            let Some(text) = message.data().as_string() else { continue };
+            let Ok(status) = serde_json::from_str::<JobStatus>(&text) else { continue };
+            let terminal = status.is_terminal();
+            on_status(status);
+            if terminal {
+                finished = true;
+                break;
+            }
+        }
+        source.close();
+        finished
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 /// Makes the browser save the finished file (its own download, not a page load).
 pub fn save_file(url: &str) {
-    imp::save_file(url)
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(document) = web::document() else { return };
+        let Ok(element) = document.create_element("a") else { return };
+        let Ok(anchor) = element.dyn_into::<web_sys::HtmlAnchorElement>() else { return };
+        anchor.set_href(url);
+        anchor.set_download("");
+        anchor.click();
+    }
 }
 
 /// Waits in the browser (no-op on the server).
 pub async fn sleep_ms(ms: i32) {
-    imp::sleep_ms(ms).await
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
 }
 
 /// Whether `navigator.clipboard.readText` exists here.
 pub fn clipboard_available() -> bool {
-    imp::clipboard_available()
+    #[cfg(feature = "hydrate")]
+    {
+        web::clipboard().is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 /// The clipboard's text, when the browser allows reading it.
 pub async fn read_clipboard() -> Option<String> {
-    imp::read_clipboard().await
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = web::clipboard()?.read_text();
+        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
 }
 
 /// Remembers a preference in localStorage and in a cookie (a year).
 pub fn remember(key: &str, value: &str) {
     store_set(key, value);
-    imp::set_cookie(key, value);
+    set_cookie(key, value);
 }
 
 /// A preference from localStorage.
@@ -93,38 +189,109 @@ pub fn recall(key: &str) -> Option<String> {
 
 /// localStorage read (None when unavailable).
 pub fn store_get(key: &str) -> Option<String> {
-    imp::store_get(key)
+    #[cfg(feature = "hydrate")]
+    {
+        web::storage()?.get_item(key).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
 }
 
 /// localStorage write (ignored when unavailable or full).
 pub fn store_set(key: &str, value: &str) {
-    imp::store_set(key, value)
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = web::storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// A cookie for the server's render of the next page (a year).
+fn set_cookie(key: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(document) = web::document() else { return };
+        let Ok(document) = document.dyn_into::<web_sys::HtmlDocument>() else { return };
+        let _ = document.set_cookie(&format!("{key}={value}; path=/; max-age=31536000; samesite=lax"));
+    }
 }
 
 /// An attribute of `<html>`.
 pub fn root_attribute(name: &str) -> Option<String> {
-    imp::root_attribute(name)
+    #[cfg(feature = "hydrate")]
+    {
+        web::root()?.get_attribute(name)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
 }
 
 /// Sets (or with `None` removes) an attribute of `<html>`.
 pub fn set_root_attribute(name: &str, value: Option<&str>) {
-    imp::set_root_attribute(name, value)
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(root) = web::root() else { return };
+        let _ = match value {
+            Some(value) => root.set_attribute(name, value),
+            None => root.remove_attribute(name),
+        };
+    }
 }
 
 /// Puts the looked-up link into the address (`/?url=…`) without a reload,
 /// so reloading or sharing the page shows the same video; `None` clears it.
 pub fn show_link_in_address(link: Option<&str>) {
-    imp::show_link_in_address(link)
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(history) = window.history() else { return };
+        let target = match link {
+            Some(link) => format!("/?url={}", js_sys::encode_uri_component(link)),
+            None => "/".to_string(),
+        };
+        let current =
+            window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
+        if current != target {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
+        }
+    }
 }
 
 /// Scrolls an element into view if it is off screen.
 pub fn reveal(id: &str) {
-    imp::reveal(id)
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else { return };
+        let Some(element) = window.document().and_then(|d| d.get_element_by_id(id)) else { return };
+        let rect = element.get_bounding_client_rect();
+        let height = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+        if rect.top() < 0.0 || rect.top() > height - 80.0 {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+            let reduce =
+                window.match_media("(prefers-reduced-motion: reduce)").ok().flatten().is_some_and(|m| m.matches());
+            if !reduce {
+                options.set_behavior(web_sys::ScrollBehavior::Smooth);
+            }
+            element.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+    }
 }
 
 /// Focuses the element with this id (when it exists and can take focus).
 pub fn focus(id: &str) -> bool {
-    imp::focus(id)
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) else { return false };
+        let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() else { return false };
+        if element.offset_parent().is_none() {
+            return false; // hidden
+        }
+        element.focus().is_ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 /// After a row was removed: focus the list's heading, or the link field
@@ -149,7 +316,7 @@ pub fn current_path() -> String {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        imp::location().0
+        location().0
     }
 }
 
@@ -160,8 +327,18 @@ pub fn query_param(name: &str) -> Option<String> {
         .and_then(|parts| parts.uri.query().map(str::to_string))
         .unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
-    let query = imp::location().1;
+    let query = location().1;
     find_param(query.trim_start_matches('?'), name)
+}
+
+/// Path and query of the address bar.
+#[cfg(not(feature = "ssr"))]
+fn location() -> (String, String) {
+    #[cfg(feature = "hydrate")]
+    if let Some(location) = web_sys::window().map(|w| w.location()) {
+        return (location.pathname().unwrap_or_else(|_| "/".into()), location.search().unwrap_or_default());
+    }
+    ("/".into(), String::new())
 }
 
 /// `a=1&url=https%3A%2F%2Fx` → the decoded value of `name`.
@@ -203,152 +380,105 @@ pub fn wants_new_tab(ev: &leptos::ev::MouseEvent) -> bool {
     ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0
 }
 
-#[cfg(feature = "hydrate")]
-mod imp {
-    use super::StatusError;
-    use crate::api::{
-        ApiErrorBody, BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted,
-        JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
-    };
-    use crate::i18n::{Failure, Lang};
-    use contract::{Detail, ErrorCode};
-    use futures::StreamExt;
-    use gloo_net::eventsource::futures::EventSource;
-    use gloo_net::eventsource::State;
-    use gloo_net::http::{Request, Response};
-    use wasm_bindgen::{JsCast, JsValue};
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+}
 
-    fn unreachable() -> Failure {
-        Failure::of(ErrorCode::Network)
+/// The server's answer, read in full: every caller wants all of it or none.
+// Only the browser receives answers; on the server `fetch` fails at once.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Reply {
+    status: u16,
+    /// `None` when the body could not be read.
+    body: Option<String>,
+}
+
+impl Reply {
+    fn ok(&self) -> bool {
+        (200..=299).contains(&self.status)
     }
 
-    fn bad_answer() -> Failure {
-        Failure::of(ErrorCode::BadAnswer)
+    /// The body as `T`, when it is one.
+    fn json<T: DeserializeOwned>(&self) -> Option<T> {
+        self.body.as_deref().and_then(|text| serde_json::from_str(text).ok())
     }
 
-    async fn failure(response: Response) -> Failure {
-        let status = response.status();
-        match response.json::<ApiErrorBody>().await {
-            Ok(body) if body.code.is_some() => {
+    /// An error answer as the page words it: the server's code and detail
+    /// when it sent its error body, else just the HTTP status.
+    fn failure(&self) -> Failure {
+        match self.json::<crate::api::ApiErrorBody>() {
+            Some(body) if body.code.is_some() => {
                 let mut detail = body.detail.unwrap_or_default();
                 detail.retry_after_secs = detail.retry_after_secs.or(body.retry_after_secs);
                 Failure::from_server(body.code, Some(detail), body.error, body.hint)
             }
-            _ => Failure::with(ErrorCode::HttpStatus, Detail::http_status(status)),
+            _ => Failure::with(ErrorCode::HttpStatus, contract::Detail::http_status(self.status)),
         }
     }
+}
 
-    /// POSTs `body` as JSON and reads a JSON answer; an error answer becomes
-    /// its [`Failure`].
-    async fn post_json<T: serde::de::DeserializeOwned>(url: &str, body: &impl serde::Serialize) -> Result<T, Failure> {
-        let response =
-            Request::post(url).json(body).map_err(|_| unreachable())?.send().await.map_err(|_| unreachable())?;
-        if response.ok() {
-            response.json().await.map_err(|_| bad_answer())
-        } else {
-            Err(failure(response).await)
-        }
+/// POSTs `body` as JSON and reads a JSON answer; an error answer becomes
+/// its [`Failure`].
+async fn post_json<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, Failure> {
+    let json = serde_json::to_string(body).map_err(|_| Failure::of(ErrorCode::Network))?;
+    let reply = fetch(Method::Post, url, Some(json)).await?;
+    if reply.ok() {
+        reply.json().ok_or_else(bad_answer)
+    } else {
+        Err(reply.failure())
     }
+}
 
-    pub async fn video_info(body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
-        post_json::<VideoInfoResponse>("/api/video-info", &body).await.map(|reply| reply.info)
-    }
+/// A success answer that is not what the API promises.
+fn bad_answer() -> Failure {
+    Failure::of(ErrorCode::BadAnswer)
+}
 
-    pub async fn start_download(body: DownloadRequest) -> Result<String, Failure> {
-        post_json::<DownloadStarted>("/api/download", &body).await.map(|started| started.download_id)
-    }
-
-    pub async fn start_batch(body: BatchDownloadRequest) -> Result<Vec<BatchItem>, Failure> {
-        post_json::<BatchDownloadStarted>("/api/download-batch", &body).await.map(|started| started.downloads)
-    }
-
-    pub async fn cancel_download(id: String) -> Result<(), Failure> {
-        let response = Request::post(&format!("/api/cancel/{id}")).send().await.map_err(|_| unreachable())?;
-        if response.ok() {
-            Ok(())
-        } else {
-            Err(failure(response).await)
-        }
-    }
-
-    pub async fn health_text(lang: Lang) -> Option<String> {
-        let url = format!("/api/health?format=text&lang={}", lang.tag());
-        let response = Request::get(&url).send().await.ok()?;
-        if !response.ok() {
-            return None;
-        }
-        response.text().await.ok()
-    }
-
-    pub async fn download_list(limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
-        let response = Request::get(&format!("/api/downloads?limit={limit}")).send().await.ok()?;
-        if !response.ok() {
-            return None;
-        }
-        response.json::<crate::api::DownloadList>().await.ok().map(|list| list.downloads)
-    }
-
-    pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
-        let response = Request::get(&format!("/api/status/{id}"))
-            .send()
-            .await
-            .map_err(|_| StatusError::Other(unreachable()))?;
-        match response.status() {
-            200..=299 => response.json().await.map_err(|_| StatusError::Other(bad_answer())),
-            404 | 410 => Err(StatusError::Gone),
-            _ => Err(StatusError::Other(failure(response).await)),
-        }
-    }
-
-    pub async fn follow(id: String, on_status: impl Fn(JobStatus) + 'static) -> bool {
-        let Ok(mut source) = EventSource::new(&format!("/api/events/{id}")) else {
-            return false;
+/// One request to the server (`json`: a JSON body). The only failure is not
+/// reaching it; what it answered, error or not, is the caller's to read.
+/// On the server there is nobody to ask: the page calls the API only after
+/// hydration.
+async fn fetch(method: Method, url: &str, json: Option<String>) -> Result<Reply, Failure> {
+    #[cfg(feature = "hydrate")]
+    {
+        use gloo_net::http::Request;
+        let unreachable = |_| Failure::of(ErrorCode::Network);
+        let builder = match method {
+            Method::Get => Request::get(url),
+            Method::Post => Request::post(url),
         };
-        let Ok(mut messages) = source.subscribe("message") else {
-            return false;
+        // As gloo's `RequestBuilder::json` does it, with the text made above.
+        let request = match json {
+            Some(json) => builder.header("Content-Type", "application/json").body(json).map_err(unreachable)?,
+            None => builder.build().map_err(unreachable)?,
         };
-        let mut finished = false;
-        // The browser reconnects by itself after a dropped connection; the
-        // stream reports an error only once the source is closed for good.
-        while let Some(item) = messages.next().await {
-            let Ok((_, message)) = item else {
-                if source.state() == State::Closed {
-                    break;
-                }
-                continue;
-            };
-            let Some(text) = message.data().as_string() else { continue };
-            let Ok(status) = serde_json::from_str::<JobStatus>(&text) else { continue };
-            let terminal = status.is_terminal();
-            on_status(status);
-            if terminal {
-                finished = true;
-                break;
-            }
-        }
-        source.close();
-        finished
+        let response = request.send().await.map_err(unreachable)?;
+        Ok(Reply { status: response.status(), body: response.text().await.ok() })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Err(Failure::of(ErrorCode::Network))
+}
+
+/// Small lookups shared by the browser bodies above.
+#[cfg(feature = "hydrate")]
+mod web {
+    use wasm_bindgen::{JsCast, JsValue};
+
+    pub fn document() -> Option<web_sys::Document> {
+        web_sys::window()?.document()
     }
 
-    pub fn save_file(url: &str) {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(element) = document.create_element("a") else { return };
-        let Ok(anchor) = element.dyn_into::<web_sys::HtmlAnchorElement>() else { return };
-        anchor.set_href(url);
-        anchor.set_download("");
-        anchor.click();
+    pub fn root() -> Option<web_sys::Element> {
+        document()?.document_element()
     }
 
-    pub async fn sleep_ms(ms: i32) {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-            }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    pub fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok().flatten()
     }
 
-    fn clipboard() -> Option<web_sys::Clipboard> {
+    pub fn clipboard() -> Option<web_sys::Clipboard> {
         let navigator = web_sys::window()?.navigator();
         // Older browsers and insecure origins have no `navigator.clipboard`.
         let value = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard")).ok()?;
@@ -360,182 +490,6 @@ mod imp {
             return None;
         }
         value.dyn_into().ok()
-    }
-
-    pub fn clipboard_available() -> bool {
-        clipboard().is_some()
-    }
-
-    pub async fn read_clipboard() -> Option<String> {
-        let promise = clipboard()?.read_text();
-        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.as_string()
-    }
-
-    fn storage() -> Option<web_sys::Storage> {
-        web_sys::window()?.local_storage().ok().flatten()
-    }
-
-    pub fn store_get(key: &str) -> Option<String> {
-        storage()?.get_item(key).ok().flatten()
-    }
-
-    pub fn store_set(key: &str, value: &str) {
-        if let Some(storage) = storage() {
-            let _ = storage.set_item(key, value);
-        }
-    }
-
-    pub fn set_cookie(key: &str, value: &str) {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(document) = document.dyn_into::<web_sys::HtmlDocument>() else { return };
-        let _ = document.set_cookie(&format!("{key}={value}; path=/; max-age=31536000; samesite=lax"));
-    }
-
-    fn root() -> Option<web_sys::Element> {
-        web_sys::window()?.document()?.document_element()
-    }
-
-    pub fn root_attribute(name: &str) -> Option<String> {
-        root()?.get_attribute(name)
-    }
-
-    pub fn set_root_attribute(name: &str, value: Option<&str>) {
-        let Some(root) = root() else { return };
-        let _ = match value {
-            Some(value) => root.set_attribute(name, value),
-            None => root.remove_attribute(name),
-        };
-    }
-
-    pub fn show_link_in_address(link: Option<&str>) {
-        let Some(window) = web_sys::window() else { return };
-        let Ok(history) = window.history() else { return };
-        let target = match link {
-            Some(link) => format!("/?url={}", js_sys::encode_uri_component(link)),
-            None => "/".to_string(),
-        };
-        let current = window.location().pathname().unwrap_or_default() + &window.location().search().unwrap_or_default();
-        if current != target {
-            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&target));
-        }
-    }
-
-    pub fn focus(id: &str) -> bool {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return false };
-        let Some(element) = document.get_element_by_id(id) else { return false };
-        let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() else { return false };
-        if element.offset_parent().is_none() {
-            return false; // hidden
-        }
-        element.focus().is_ok()
-    }
-
-    /// Path and query of the address bar.
-    pub fn location() -> (String, String) {
-        let Some(location) = web_sys::window().map(|w| w.location()) else { return ("/".into(), String::new()) };
-        (location.pathname().unwrap_or_else(|_| "/".into()), location.search().unwrap_or_default())
-    }
-
-    pub fn reveal(id: &str) {
-        let Some(window) = web_sys::window() else { return };
-        let Some(element) = window.document().and_then(|d| d.get_element_by_id(id)) else { return };
-        let rect = element.get_bounding_client_rect();
-        let height = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
-        if rect.top() < 0.0 || rect.top() > height - 80.0 {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
-            let reduce = window
-                .match_media("(prefers-reduced-motion: reduce)")
-                .ok()
-                .flatten()
-                .is_some_and(|m| m.matches());
-            if !reduce {
-                options.set_behavior(web_sys::ScrollBehavior::Smooth);
-            }
-            element.scroll_into_view_with_scroll_into_view_options(&options);
-        }
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod imp {
-    use super::StatusError;
-    use crate::api::{BatchDownloadRequest, BatchItem, DownloadRequest, JobStatus, VideoInfo, VideoInfoRequest};
-    use crate::i18n::{Failure, Lang};
-
-    fn browser_only() -> Failure {
-        Failure::of(contract::ErrorCode::Network)
-    }
-
-    pub async fn video_info(_body: VideoInfoRequest) -> Result<VideoInfo, Failure> {
-        Err(browser_only())
-    }
-
-    pub async fn start_download(_body: DownloadRequest) -> Result<String, Failure> {
-        Err(browser_only())
-    }
-
-    pub async fn cancel_download(_id: String) -> Result<(), Failure> {
-        Err(browser_only())
-    }
-
-    pub async fn start_batch(_body: BatchDownloadRequest) -> Result<Vec<BatchItem>, Failure> {
-        Err(browser_only())
-    }
-
-    pub async fn job_status(_id: String) -> Result<JobStatus, StatusError> {
-        Err(StatusError::Other(browser_only()))
-    }
-
-    pub async fn download_list(_limit: usize) -> Option<Vec<crate::api::DownloadListItem>> {
-        None
-    }
-
-    pub async fn health_text(_lang: Lang) -> Option<String> {
-        None
-    }
-
-    pub async fn follow(_id: String, _on_status: impl Fn(JobStatus) + 'static) -> bool {
-        false
-    }
-
-    pub fn save_file(_url: &str) {}
-
-    pub async fn sleep_ms(_ms: i32) {}
-
-    pub fn clipboard_available() -> bool {
-        false
-    }
-
-    pub async fn read_clipboard() -> Option<String> {
-        None
-    }
-
-    pub fn store_get(_key: &str) -> Option<String> {
-        None
-    }
-
-    pub fn store_set(_key: &str, _value: &str) {}
-
-    pub fn set_cookie(_key: &str, _value: &str) {}
-
-    pub fn root_attribute(_name: &str) -> Option<String> {
-        None
-    }
-
-    pub fn set_root_attribute(_name: &str, _value: Option<&str>) {}
-
-    pub fn show_link_in_address(_link: Option<&str>) {}
-
-    pub fn reveal(_id: &str) {}
-
-    #[cfg_attr(feature = "ssr", allow(dead_code))]
-    pub fn location() -> (String, String) {
-        ("/".into(), String::new())
-    }
-
-    pub fn focus(_id: &str) -> bool {
-        false
     }
 }
 

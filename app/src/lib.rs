@@ -7,9 +7,11 @@
 /// The JSON API, shared with the server (the `contract` crate).
 pub use contract::api;
 pub mod client;
+mod components;
 mod downloads;
 mod home;
 pub mod i18n;
+mod lookup;
 pub mod prefs;
 
 use leptos::prelude::*;
