@@ -55,6 +55,13 @@ fi
 
 # --- Rust: the WASM target, cargo-leptos, and the wasm-bindgen that matches Cargo.lock.
 have cargo || die "Rust is not installed. Install it from https://rustup.rs and run this again."
+# rustfmt and clippy: the test command checks formatting and lints.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    step "Adding the $component component"
+    rustup component add "$component"
+  fi
+done
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   step "Adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -11,9 +11,15 @@ cd "$ROOT"
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 t0=$SECONDS
 
-step "Rust tests (netguard, engine, fixture site, server, app, CLI)"
+step "Formatting and lints (rustfmt.toml; clippy with warnings as errors, server and browser builds)"
+cargo fmt --all -- --check
 # Not --workspace: that would build the app with ssr and hydrate at once.
-cargo test --locked -p netguard -p engine -p fixture -p app -p server -p cli
+cargo clippy --locked --tests -p contract -p netguard -p engine -p fixture -p app -p server -p cli -- -D warnings
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+t_lint=$SECONDS
+
+step "Rust tests (contract, netguard, engine, fixture site, server, app, CLI)"
+cargo test --locked -p contract -p netguard -p engine -p fixture -p app -p server -p cli
 t1=$SECONDS
 
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"
@@ -25,4 +31,4 @@ cargo build --locked -p fixture
 ALLOW_PRIVATE_NETWORKS=127.0.0.0/8 TRUSTED_PROXIES=127.0.0.1/32 cargo leptos end-to-end
 t2=$SECONDS
 
-step "All tests passed: Rust $((t1 - t0)) s, browser $((t2 - t1)) s"
+step "All tests passed: lints $((t_lint - t0)) s, Rust $((t1 - t_lint)) s, browser $((t2 - t1)) s"

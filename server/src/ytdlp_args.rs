@@ -245,6 +245,8 @@ mod tests {
     }
 
     #[test]
+    // figment's Jail returns its own large error type; it only runs in tests.
+    #[allow(clippy::result_large_err)]
     fn settings_come_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("POT_PROVIDER_URL", "http://127.0.0.1:4416");
