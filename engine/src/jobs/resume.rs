@@ -2,7 +2,7 @@
 //! an earlier run left behind.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use super::manager::{Job, JobManager};
 use super::persist::Write;
-use super::types::{JobRequest, Resumed};
+use super::types::{JobRequest, JobSnapshot, Resumed};
 use super::worker::remove_dir;
 use super::MARKER_FILE;
 use crate::progress::{Phase, Progress};
-use crate::store::{JobRecord, LoadedJob, StoreError};
+use crate::store::{JobRecord, LoadedJob, StoreError, StoredRequest};
 use crate::ytdlp::Probe;
 
 /// A stored probe older than this is not reused when a queued job starts
@@ -73,26 +73,15 @@ impl JobManager {
         let loaded = store.load().await?;
         let mut gone = Vec::new();
         for LoadedJob { record, probe } in loaded {
-            let JobRecord { request, mut snapshot } = record;
+            let JobRecord { request, snapshot } = record;
             let id = snapshot.id;
             let dir = self.inner.settings.download_dir.join(id.to_string());
             if snapshot.phase.is_finished() {
-                let missing = match (&snapshot.file, snapshot.phase) {
-                    // Served only from the job's own directory: a row
-                    // pointing elsewhere (an edited or foreign database) is
-                    // dropped, not trusted.
-                    (Some(file), Phase::Completed) => !is_own_file(&dir, &file.path).await,
-                    (None, Phase::Completed) => true,
-                    _ => false,
-                };
-                if missing {
-                    tracing::warn!(%id, "a completed download's file is gone or not its own; forgetting the job");
+                if self.keep_finished(snapshot, dir).await {
+                    resumed.finished += 1;
+                } else {
                     gone.push(id);
-                    continue;
                 }
-                resumed.finished += 1;
-                let (tx, _rx) = watch::channel(snapshot);
-                self.inner.lock().insert(id, Job { tx: Arc::new(tx), cancel: CancellationToken::new(), dir });
                 continue;
             }
             let was_running = snapshot.phase != Phase::Queued;
@@ -104,35 +93,7 @@ impl JobManager {
             } else {
                 resumed.queued += 1;
             }
-            let fresh = SystemTime::now().duration_since(snapshot.created_at).unwrap_or_default()
-                < STORED_PROBE_MAX_AGE;
-            let probe = probe.filter(|_| fresh).and_then(|raw| {
-                let info = serde_json::from_str(&raw).ok()?;
-                Some(Arc::new(Probe { info, raw }))
-            });
-            snapshot.seq += 1;
-            snapshot.phase = Phase::Queued;
-            snapshot.progress = Progress::default();
-            snapshot.engine = None;
-            snapshot.started_at = None;
-            snapshot.restarted = snapshot.restarted || was_running;
-            self.inner.write(Write::Update(Box::new(snapshot.clone()), None));
-            let job_request = JobRequest {
-                url: request.url,
-                quality: request.quality,
-                probe,
-                audio_format: request.audio_format,
-                owner: request.owner,
-            };
-            let (tx, _rx) = watch::channel(snapshot);
-            let tx = Arc::new(tx);
-            let cancel = CancellationToken::new();
-            self.inner.lock().insert(
-                id,
-                Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() },
-            );
-            tracing::info!(%id, restarted = was_running, "download resumed after a restart");
-            self.spawn(id, job_request, tx, cancel, dir);
+            self.requeue(request, snapshot, probe, dir, was_running);
         }
         if !gone.is_empty() {
             self.inner.write(Write::Remove(gone));
@@ -142,6 +103,69 @@ impl JobManager {
         self.reap().await;
         self.flush().await;
         Ok(resumed)
+    }
+
+    /// Takes up a finished job as it was; false (and nothing taken up) for
+    /// a completed one whose file is gone.
+    async fn keep_finished(&self, snapshot: JobSnapshot, dir: PathBuf) -> bool {
+        let id = snapshot.id;
+        let missing = match (&snapshot.file, snapshot.phase) {
+            // Served only from the job's own directory: a row
+            // pointing elsewhere (an edited or foreign database) is
+            // dropped, not trusted.
+            (Some(file), Phase::Completed) => !is_own_file(&dir, &file.path).await,
+            (None, Phase::Completed) => true,
+            _ => false,
+        };
+        if missing {
+            tracing::warn!(%id, "a completed download's file is gone or not its own; forgetting the job");
+            return false;
+        }
+        let (tx, _rx) = watch::channel(snapshot);
+        self.inner.lock().insert(id, Job { tx: Arc::new(tx), cancel: CancellationToken::new(), dir });
+        true
+    }
+
+    /// Queues an unfinished job again, with its stored probe while that is
+    /// fresh.
+    fn requeue(
+        &self,
+        request: StoredRequest,
+        mut snapshot: JobSnapshot,
+        probe: Option<Arc<str>>,
+        dir: PathBuf,
+        was_running: bool,
+    ) {
+        let id = snapshot.id;
+        let fresh = SystemTime::now().duration_since(snapshot.created_at).unwrap_or_default()
+            < STORED_PROBE_MAX_AGE;
+        let probe = probe.filter(|_| fresh).and_then(|raw| {
+            let info = serde_json::from_str(&raw).ok()?;
+            Some(Arc::new(Probe { info, raw }))
+        });
+        snapshot.seq += 1;
+        snapshot.phase = Phase::Queued;
+        snapshot.progress = Progress::default();
+        snapshot.engine = None;
+        snapshot.started_at = None;
+        snapshot.restarted = snapshot.restarted || was_running;
+        self.inner.write(Write::Update(Box::new(snapshot.clone()), None));
+        let job_request = JobRequest {
+            url: request.url,
+            quality: request.quality,
+            probe,
+            audio_format: request.audio_format,
+            owner: request.owner,
+        };
+        let (tx, _rx) = watch::channel(snapshot);
+        let tx = Arc::new(tx);
+        let cancel = CancellationToken::new();
+        self.inner.lock().insert(
+            id,
+            Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() },
+        );
+        tracing::info!(%id, restarted = was_running, "download resumed after a restart");
+        self.spawn(id, job_request, tx, cancel, dir);
     }
 }
 
