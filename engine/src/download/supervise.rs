@@ -1,0 +1,387 @@
+//! Running yt-dlp: spawning it in its own process group, reading its
+//! output line by line into progress, and stopping the whole group (on a
+//! cancel, the time limit, a file over the size limit, or a dropped future).
+
+use std::collections::VecDeque;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Child;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::finish::remove_partials;
+use super::plan::DownloadPlan;
+use crate::cookies::TempCopy;
+use crate::error::EngineError;
+use crate::progress::{parse_line, Progress, ProgressTracker, YtDlpEvent};
+use crate::quality::QualityId;
+use crate::ytdlp::YtDlp;
+
+/// How long yt-dlp and ffmpeg get to stop after SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(1);
+
+/// Most stderr kept for the error message, in lines.
+const STDERR_LINES: usize = 200;
+
+impl YtDlp {
+    /// Starts yt-dlp for `plan` in a process group of its own. From the
+    /// moment it runs, dropping the returned [`Running`] stops the group and
+    /// cleans up.
+    pub(super) fn spawn_download(
+        &self,
+        dir: &Path,
+        ffmpeg: &Path,
+        plan: &DownloadPlan,
+        quality: QualityId,
+        cookies: Option<&TempCopy>,
+    ) -> Result<Running, EngineError> {
+        let mut cmd = crate::process::ytdlp_command(self.program());
+        cmd.args(self.download_args(dir, ffmpeg, plan));
+        if let Some(copy) = cookies {
+            cmd.arg("--cookies").arg(copy.path());
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        tracing::debug!(
+            dir = %dir.display(),
+            %quality,
+            format = %plan.format,
+            merge = ?plan.merge_output_format,
+            "starting yt-dlp download"
+        );
+        let child = match cmd.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                remove_partials(dir);
+                return Err(match e.kind() {
+                    io::ErrorKind::NotFound => EngineError::YtDlpMissing(self.program().to_owned()),
+                    _ => EngineError::Spawn(e),
+                });
+            }
+        };
+        let guard = GroupGuard::new(child.id(), dir.to_owned());
+        Ok(Running { guard, child })
+    }
+
+    /// Feeds yt-dlp's output to `output` until it exits, and returns how it
+    /// exited. A cancel, the deadline or a directory over the size limit
+    /// stops the group (and cleans up) first, and is the error.
+    pub(super) async fn supervise(
+        &self,
+        running: &mut Running,
+        output: &mut Output,
+        on_progress: &mut (impl FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+        deadline: Option<Instant>,
+        dir: &Path,
+    ) -> Result<ExitStatus, EngineError> {
+        let mut out = LineReader::new(running.child.stdout.take());
+        let mut err = LineReader::new(running.child.stderr.take());
+        let child = &mut running.child;
+        let run = async {
+            while !(out.done && err.done) {
+                tokio::select! {
+                    line = out.next_line(), if !out.done => {
+                        if let Some(line) = line { output.handle(line, false, on_progress) }
+                    }
+                    line = err.next_line(), if !err.done => {
+                        if let Some(line) = line { output.handle(line, true, on_progress) }
+                    }
+                }
+            }
+            child.wait().await
+        };
+        let too_large = watch_size(dir, self.max_filesize());
+        let status = tokio::select! {
+            biased;
+            () = cancel.cancelled() => None,
+            () = sleep_until(deadline) => Some(Err(self.timed_out())),
+            limit = too_large => Some(Err(EngineError::TooLarge { limit })),
+            status = run => Some(Ok(status)),
+        };
+        let stopped = match status {
+            None => {
+                tracing::debug!(dir = %dir.display(), "download cancelled");
+                EngineError::Cancelled
+            }
+            Some(Err(stopped)) => {
+                tracing::debug!(dir = %dir.display(), reason = %stopped, "download stopped");
+                stopped
+            }
+            Some(Ok(Ok(status))) => return Ok(status),
+            Some(Ok(Err(e))) => EngineError::Io(e),
+        };
+        running.stop().await;
+        Err(stopped)
+    }
+
+    /// The error for a download that ran out of time.
+    pub(super) fn timed_out(&self) -> EngineError {
+        EngineError::Timeout(self.download_timeout().unwrap_or_default())
+    }
+}
+
+/// A running yt-dlp with the guard that stops its group.
+pub(super) struct Running {
+    // Dropped before the child (fields drop in order): the guard signals
+    // the group while the child is still there.
+    guard: GroupGuard,
+    child: Child,
+}
+
+impl Running {
+    /// Stops the group and removes the partial files.
+    pub(super) async fn stop(&mut self) {
+        self.guard.stop(&mut self.child).await;
+    }
+
+    /// Leaves the files in place: the download is done.
+    pub(super) fn disarm(&mut self) {
+        self.guard.disarm();
+    }
+}
+
+/// What yt-dlp's output has said so far.
+pub(super) struct Output {
+    tracker: ProgressTracker,
+    /// The last [`STDERR_LINES`] of stderr, for the error message.
+    stderr_tail: VecDeque<String>,
+    /// The finished file, as `--print` reported it on stdout.
+    pub(super) file_line: Option<PathBuf>,
+}
+
+impl Output {
+    pub(super) fn new(stage_sizes: Vec<Option<u64>>) -> Self {
+        Output {
+            tracker: ProgressTracker::new(stage_sizes),
+            stderr_tail: VecDeque::new(),
+            file_line: None,
+        }
+    }
+
+    /// The progress before anything has happened.
+    pub(super) fn progress(&self) -> Progress {
+        self.tracker.current()
+    }
+
+    /// The progress of a finished download of `size` bytes.
+    pub(super) fn complete(&mut self, size: u64) -> Progress {
+        self.tracker.complete(size)
+    }
+
+    /// One line of yt-dlp's stdout or stderr.
+    pub(super) fn handle(&mut self, line: String, from_stderr: bool, on_progress: &mut impl FnMut(Progress)) {
+        match parse_line(&line) {
+            // Only stdout, where `--print` writes: stderr also carries
+            // text a site controls (warnings quoting titles, ffmpeg's log).
+            Some(YtDlpEvent::File(path)) if !from_stderr => self.file_line = Some(path),
+            Some(YtDlpEvent::File(_)) => {}
+            Some(event @ (YtDlpEvent::Download(_) | YtDlpEvent::PostProcess(_))) => {
+                if let Some(p) = self.tracker.feed(&event) {
+                    on_progress(p);
+                }
+            }
+            Some(YtDlpEvent::Warning(w)) => tracing::debug!(warning = %w, "yt-dlp"),
+            Some(YtDlpEvent::Error(e)) => tracing::debug!(error = %e, "yt-dlp"),
+            None => tracing::trace!(line = %line, "yt-dlp"),
+        }
+        if from_stderr && !line.starts_with(crate::progress::POSTPROCESS_TAG) {
+            if self.stderr_tail.len() == STDERR_LINES {
+                self.stderr_tail.pop_front();
+            }
+            self.stderr_tail.push_back(line);
+        }
+    }
+
+    /// The kept stderr lines as one text.
+    pub(super) fn stderr_text(&self) -> String {
+        self.stderr_tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Completes with the limit once the files in `dir` add up to more than it
+/// (checked twice a second); never completes without a limit.
+async fn watch_size(dir: &Path, limit: Option<u64>) -> u64 {
+    let Some(limit) = limit else {
+        return std::future::pending().await;
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        if dir_size(dir).await > limit {
+            return limit;
+        }
+    }
+}
+
+/// The total size of the regular files directly in `dir`.
+async fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            if let Ok(meta) = entry.metadata().await {
+                if meta.is_file() {
+                    total += meta.len();
+                }
+            }
+        }
+    }
+    total
+}
+
+pub(super) async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads a pipe line by line, lossily as UTF-8; cancel-safe (a line cut
+/// short by another `select!` branch is kept and finished next time).
+struct LineReader<R> {
+    inner: Option<BufReader<R>>,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(pipe: Option<R>) -> Self {
+        let done = pipe.is_none();
+        LineReader {
+            inner: pipe.map(BufReader::new),
+            buf: Vec::new(),
+            done,
+        }
+    }
+
+    /// The next line without its line ending; `None` at the end (and sets
+    /// `done`).
+    async fn next_line(&mut self) -> Option<String> {
+        let Some(inner) = self.inner.as_mut() else {
+            self.done = true;
+            return None;
+        };
+        let read = inner.read_until(b'\n', &mut self.buf).await;
+        match read {
+            Ok(0) if self.buf.is_empty() => {
+                self.done = true;
+                None
+            }
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&self.buf)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned();
+                self.buf.clear();
+                Some(line)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "reading yt-dlp output failed");
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+/// Stops yt-dlp's whole process group and removes partial files unless
+/// disarmed; does so from `Drop` too, so a dropped download future cleans
+/// up after itself.
+struct GroupGuard {
+    pgid: Option<Pid>,
+    dir: PathBuf,
+    armed: bool,
+}
+
+impl GroupGuard {
+    fn new(pid: Option<u32>, dir: PathBuf) -> Self {
+        let pgid = pid
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 1)
+            .map(Pid::from_raw);
+        GroupGuard {
+            pgid,
+            dir,
+            armed: true,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// SIGTERM to the group, up to a second for yt-dlp and its children to
+    /// go, SIGKILL to what is left, then the partial files are removed.
+    async fn stop(&mut self, child: &mut Child) {
+        if let Some(pgid) = self.pgid {
+            signal_group(pgid, Signal::SIGTERM);
+            let deadline = Instant::now() + TERM_GRACE;
+            let _ = tokio::time::timeout_at(deadline, child.wait()).await;
+            while group_alive(pgid) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            signal_group(pgid, Signal::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+            // Children reparented elsewhere are gone once SIGKILL lands.
+            let until = Instant::now() + Duration::from_millis(500);
+            while group_alive(pgid) && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        } else {
+            let _ = child.kill().await;
+        }
+        self.armed = false;
+        let dir = self.dir.clone();
+        let _ = tokio::task::spawn_blocking(move || remove_partials(&dir)).await;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let pgid = self.pgid;
+        let dir = std::mem::take(&mut self.dir);
+        if let Some(pgid) = pgid {
+            signal_group(pgid, Signal::SIGTERM);
+        }
+        // Waiting must not block the runtime: finish on a plain thread.
+        let spawned = std::thread::Builder::new()
+            .name("kachay-kill".into())
+            .spawn(move || {
+                if let Some(pgid) = pgid {
+                    let deadline = std::time::Instant::now() + TERM_GRACE;
+                    while group_alive(pgid) && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    signal_group(pgid, Signal::SIGKILL);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                remove_partials(&dir);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the clean-up thread");
+        }
+    }
+}
+
+fn signal_group(pgid: Pid, signal: Signal) {
+    match killpg(pgid, signal) {
+        Ok(()) | Err(Errno::ESRCH) => {}
+        Err(e) => tracing::warn!(pgid = pgid.as_raw(), ?signal, error = %e, "killpg failed"),
+    }
+}
+
+fn group_alive(pgid: Pid) -> bool {
+    killpg(pgid, None).is_ok()
+}
