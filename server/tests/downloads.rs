@@ -274,6 +274,22 @@ async fn a_failing_site_is_reported_at_once_in_words() {
     site.stop().await;
 }
 
+/// A download that runs out of time ends with a code and the limit as a
+/// number (it used to have no code: the page showed the English sentence).
+#[tokio::test]
+async fn a_download_over_its_time_limit_ends_with_timeout() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let app = TestApp::start_with(|c| c.download_timeout_secs = 2).await;
+    let id = app.start_download(&site.url("/k/total=20000/watch/main"), "1080").await;
+    let done = app.wait_terminal(&id, Duration::from_secs(60)).await;
+    assert_eq!((done["status"].as_str(), done["error_code"].as_str()), (Some("error"), Some("timeout")), "{done}");
+    assert_eq!(done["error_detail"]["limit"], 2, "{done}");
+    assert!(done["error"].as_str().is_some_and(|e| e.contains("took longer")), "{done}");
+    assert!(app.leftovers().is_empty(), "left: {:?}", app.leftovers());
+    app.stop().await;
+    site.stop().await;
+}
+
 fn uuid_like(id: &str) -> bool {
     id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4
 }

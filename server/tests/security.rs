@@ -370,6 +370,10 @@ async fn size_duration_and_per_client_limits_hold() {
     let done = app.wait_terminal(&id, std::time::Duration::from_secs(60)).await;
     assert_eq!(done["status"], "error", "{done}");
     assert!(done["error"].as_str().unwrap_or_default().contains("larger than this server allows"), "{done}");
+    // With its code and the limit as a number: the page words it in Russian
+    // (it used to show this English sentence behind «Загрузка не удалась»).
+    assert_eq!(done["error_code"], "too_large", "{done}");
+    assert_eq!(done["error_detail"]["limit"], 300 * 1024, "{done}");
     assert!(app.leftovers().is_empty(), "{:?}", app.leftovers());
     app.stop().await;
 
