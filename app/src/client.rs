@@ -155,16 +155,6 @@ pub async fn sleep_ms(ms: i32) {
     }
 }
 
-/// Whether `navigator.clipboard.readText` exists here.
-pub fn clipboard_available() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web::clipboard().is_some()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    false
-}
-
 /// The clipboard's text, when the browser allows reading it.
 pub async fn read_clipboard() -> Option<String> {
     #[cfg(feature = "hydrate")]

@@ -113,11 +113,6 @@ impl Auth {
         self
     }
 
-    /// The failed-login record.
-    pub fn throttle(&self) -> &LoginThrottle {
-        &self.throttle
-    }
-
     pub fn enabled(&self) -> bool {
         self.password.is_some()
     }

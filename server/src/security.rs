@@ -169,9 +169,6 @@ pub fn provide_nonce_from_request() {
     }
 }
 
-/// Shared limiter handle.
-pub type SharedLimiter = Arc<PostLimiter>;
-
 /// The client an IPv6 address belongs to: its /64 (one household or server
 /// gets a whole /64, so per-address limits would be no limits at all).
 pub fn client_key(ip: IpAddr) -> IpAddr {
