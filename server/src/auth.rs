@@ -27,15 +27,15 @@ use subtle::ConstantTimeEq;
 const COOKIE: &str = "kachay_session";
 
 /// Wrong passwords a client may send before it has to wait.
-pub const FREE_FAILURES: u32 = 5;
+const FREE_FAILURES: u32 = 5;
 /// The first wait; it doubles with every further wrong password.
-pub const FIRST_LOCKOUT: Duration = Duration::from_secs(10);
+const FIRST_LOCKOUT: Duration = Duration::from_secs(10);
 /// The longest wait for one client.
-pub const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
 /// Wrong passwords from everyone together within [`GLOBAL_WINDOW`] before
 /// every password check waits (guessing spread over many addresses).
 pub const GLOBAL_FAILURES: usize = 100;
-pub const GLOBAL_WINDOW: Duration = Duration::from_secs(15 * 60);
+const GLOBAL_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Clients remembered with failures; beyond, the oldest quiet ones go.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Logged-out sessions remembered until they expire; beyond, every session
@@ -118,7 +118,7 @@ impl Auth {
     }
 
     /// Compares in constant time (over digests, so lengths do not leak).
-    pub fn password_matches(&self, attempt: &str) -> bool {
+    fn password_matches(&self, attempt: &str) -> bool {
         match &self.password {
             Some(password) => {
                 let a = Sha256::digest(attempt.as_bytes());
@@ -139,14 +139,14 @@ impl Auth {
     /// A new session cookie value: the signature, then `v3.<issued>.<expiry>.<id>`.
     /// The times are in the signed value because a client may keep a cookie
     /// past its `Max-Age`.
-    pub fn issue(&self) -> String {
+    fn issue(&self) -> String {
         let issued = now_secs();
         let expires = issued + self.session_ttl.as_secs();
         self.sign(format!("v3.{issued}.{expires}.{}", uuid::Uuid::new_v4().simple()))
     }
 
     /// The session id of a valid, unexpired, not revoked cookie value.
-    pub fn verify(&self, value: &str) -> Option<String> {
+    fn verify(&self, value: &str) -> Option<String> {
         let (id, expires, issued) = self.signed_parts(value)?;
         if expires <= now_secs() {
             return None;
@@ -170,7 +170,7 @@ impl Auth {
     /// Ends the session of this cookie value for good (logout). The set of
     /// revoked ids is bounded: when it is full of unexpired ones, every
     /// session issued so far ends instead.
-    pub fn revoke(&self, value: &str) {
+    fn revoke(&self, value: &str) {
         let Some((id, expires, _)) = self.signed_parts(value) else { return };
         let now = now_secs();
         if expires <= now {
@@ -190,7 +190,7 @@ impl Auth {
     }
 
     /// The bearer token of a request, if it carries one.
-    pub fn bearer<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+    fn bearer<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -199,7 +199,7 @@ impl Auth {
     }
 
     /// Who sent this request, if anyone we know.
-    pub fn session_of(&self, headers: &HeaderMap) -> Option<Session> {
+    fn session_of(&self, headers: &HeaderMap) -> Option<Session> {
         if !self.enabled() {
             return Some(Session::Public);
         }
@@ -258,7 +258,7 @@ fn is_open(path: &str) -> bool {
 /// anyone within [`GLOBAL_WINDOW`] make every password check wait. Both
 /// are kept in bounded memory. A correct password forgets the client's count.
 #[derive(Default)]
-pub struct LoginThrottle {
+struct LoginThrottle {
     inner: Mutex<ThrottleState>,
 }
 
@@ -277,7 +277,7 @@ struct Failures {
 
 impl LoginThrottle {
     /// `Err(wait)` while `ip` (or everyone) must wait before a password is checked.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let Ok(mut state) = self.inner.lock() else { return Ok(()) };
         while state.recent.front().is_some_and(|t| now.duration_since(*t) >= GLOBAL_WINDOW) {
@@ -298,7 +298,7 @@ impl LoginThrottle {
     }
 
     /// A wrong password from `ip`.
-    pub fn failed(&self, ip: IpAddr) {
+    fn failed(&self, ip: IpAddr) {
         let now = Instant::now();
         let Ok(mut state) = self.inner.lock() else { return };
         if state.recent.len() >= GLOBAL_FAILURES {
@@ -330,7 +330,7 @@ impl LoginThrottle {
     }
 
     /// The right password from `ip`.
-    pub fn succeeded(&self, ip: IpAddr) {
+    fn succeeded(&self, ip: IpAddr) {
         if let Ok(mut state) = self.inner.lock() {
             state.clients.remove(&client_key(ip));
         }
