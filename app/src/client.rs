@@ -155,16 +155,6 @@ pub async fn sleep_ms(ms: i32) {
     }
 }
 
-/// Whether `navigator.clipboard.readText` exists here.
-pub fn clipboard_available() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web::clipboard().is_some()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    false
-}
-
 /// The clipboard's text, when the browser allows reading it.
 pub async fn read_clipboard() -> Option<String> {
     #[cfg(feature = "hydrate")]
@@ -342,7 +332,7 @@ fn location() -> (String, String) {
 }
 
 /// `a=1&url=https%3A%2F%2Fx` → the decoded value of `name`.
-pub fn find_param(query: &str, name: &str) -> Option<String> {
+fn find_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (decode_component(key) == name).then(|| decode_component(value))

@@ -99,7 +99,7 @@ impl Entry {
         self.gone.get() || self.status.with(|s| s.as_ref().is_some_and(JobStatus::is_terminal))
     }
 
-    pub fn file_url(&self) -> String {
+    fn file_url(&self) -> String {
         format!("/api/file/{}", self.id)
     }
 }

@@ -95,7 +95,7 @@ pub struct Tr {
     pub announce_merging: &'static str,
 }
 
-pub static EN: Tr = Tr {
+static EN: Tr = Tr {
     tagline: "Paste a video link, pick a quality, get the file.",
     link_label: "Video link",
     placeholder: "https://www.youtube.com/watch?v=…",
@@ -161,7 +161,7 @@ pub static EN: Tr = Tr {
     announce_merging: "Almost done, finishing the file",
 };
 
-pub static RU: Tr = Tr {
+pub(crate) static RU: Tr = Tr {
     tagline: "Вставьте ссылку на видео, выберите качество — и получите файл.",
     link_label: "Ссылка на видео",
     placeholder: "https://www.youtube.com/watch?v=…",

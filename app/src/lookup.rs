@@ -100,7 +100,7 @@ pub fn several_links(text: &str) -> Vec<String> {
 }
 
 /// Several pasted links shown like a playlist: every quality, one job each.
-pub fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
+fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
     const IDS: [&str; 8] = ["2160", "1440", "1080", "720", "480", "360", "auto", "audio"];
     let entries: Vec<PlaylistItem> = links
         .into_iter()

@@ -99,7 +99,7 @@ pub fn format_duration(seconds: f64) -> String {
 }
 
 /// `1,234,567`.
-pub fn format_count(n: u64) -> String {
+fn format_count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

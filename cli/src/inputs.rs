@@ -41,7 +41,7 @@ pub fn check_url(text: &str) -> Result<String, String> {
 
 /// Reads a batch file's lines: URLs trimmed, blank lines and `#` comments
 /// skipped, every other line reported with its number.
-pub fn parse_batch(text: &str) -> Batch {
+fn parse_batch(text: &str) -> Batch {
     let mut batch = Batch::default();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {

@@ -109,7 +109,7 @@ impl Failure {
     }
 
     /// The same, with the API's code for it.
-    pub fn with_code(mut self, code: ErrorCode) -> Failure {
+    fn with_code(mut self, code: ErrorCode) -> Failure {
         self.code = Some(code);
         self
     }
@@ -206,7 +206,7 @@ enum Event<'a> {
 
 /// The phase in JSON: `queued`, `downloading`, `merging`,
 /// `extracting_audio` or `finishing` (container fix-ups and the like).
-pub fn phase_word(snapshot: &JobSnapshot) -> &'static str {
+fn phase_word(snapshot: &JobSnapshot) -> &'static str {
     match snapshot.phase {
         Phase::Queued => "queued",
         Phase::Downloading => "downloading",

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const MAX_TRIES: u32 = 10_000;
 
 /// `name` with ` (n)` before its extension (`n` = 0 leaves it as it is).
-pub fn numbered(name: &str, n: u32) -> String {
+fn numbered(name: &str, n: u32) -> String {
     if n == 0 {
         return name.to_owned();
     }

@@ -140,24 +140,6 @@ pub fn group_thousands(n: u64) -> String {
     out
 }
 
-/// A byte count for people: `12.3 MB`, `850 KB`.
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else if value < 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
-    } else {
-        format!("{value:.0} {}", UNITS[unit])
-    }
-}
-
 /// A byte count in binary units, as yt-dlp prints them: `512 B`, `2.50 MiB`
 /// (the seed API's `speed` and the English sentences).
 pub fn iec_bytes(bytes: u64) -> String {
@@ -202,14 +184,6 @@ mod tests {
         assert_eq!(group_thousands(1000), "1,000");
         assert_eq!(group_thousands(1_234_567), "1,234,567");
         assert_eq!(group_thousands(1_500_000_000), "1,500,000,000");
-    }
-
-    #[test]
-    fn bytes_read_naturally() {
-        assert_eq!(format_bytes(512), "512 B");
-        assert_eq!(format_bytes(1_234), "1.2 KB");
-        assert_eq!(format_bytes(12_345_678), "12 MB");
-        assert_eq!(format_bytes(3_400_000_000), "3.4 GB");
     }
 
     #[test]

@@ -1,22 +1,23 @@
 //! Optional login: with `ACCESS_PASSWORD` set, people log in on `/login` and
-//! get an HttpOnly, SameSite=Strict session cookie signed (HMAC-SHA256) with
-//! a key made of `SECRET_KEY` and the password, so a new password logs every
-//! session out; scripts may send `Authorization: Bearer <password>` instead.
+//! get an HttpOnly, SameSite=Strict session cookie signed by the `cookie`
+//! crate's signed jar (HMAC-SHA256) with a key made of `SECRET_KEY` and the
+//! password, so a new password logs every session out; scripts may send
+//! `Authorization: Bearer <password>` instead.
 //! Logging out revokes the session on the server, and wrong passwords (form
 //! or bearer) back off per client and for everyone together.
 
 use crate::error::ApiError;
+use crate::security::{client_key, ClientIp};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-use crate::security::{client_key, ClientIp};
 use axum::Extension;
+use axum::{Form, Router};
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use sha2::{Digest, Sha256, Sha512};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -26,15 +27,15 @@ use subtle::ConstantTimeEq;
 const COOKIE: &str = "kachay_session";
 
 /// Wrong passwords a client may send before it has to wait.
-pub const FREE_FAILURES: u32 = 5;
+const FREE_FAILURES: u32 = 5;
 /// The first wait; it doubles with every further wrong password.
-pub const FIRST_LOCKOUT: Duration = Duration::from_secs(10);
+const FIRST_LOCKOUT: Duration = Duration::from_secs(10);
 /// The longest wait for one client.
-pub const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
 /// Wrong passwords from everyone together within [`GLOBAL_WINDOW`] before
 /// every password check waits (guessing spread over many addresses).
 pub const GLOBAL_FAILURES: usize = 100;
-pub const GLOBAL_WINDOW: Duration = Duration::from_secs(15 * 60);
+const GLOBAL_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Clients remembered with failures; beyond, the oldest quiet ones go.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Logged-out sessions remembered until they expire; beyond, every session
@@ -63,7 +64,7 @@ impl Session {
 /// The login settings, the revoked sessions and the failed-login record.
 pub struct Auth {
     password: Option<String>,
-    key: Vec<u8>,
+    key: Key,
     session_ttl: Duration,
     secure_cookies: bool,
     revoked: Mutex<Revoked>,
@@ -90,14 +91,15 @@ impl Auth {
         };
         let password = password.filter(|p| !p.is_empty());
         // The signing key depends on the password too: a new password makes
-        // every cookie signed before it worthless.
-        let mut key = Sha256::new();
-        key.update(b"kachay session v2\0");
+        // every cookie signed before it worthless. SHA-512 gives the 64 bytes
+        // a `Key` is made of.
+        let mut key = Sha512::new();
+        key.update(b"kachay session v3\0");
         key.update(&secret);
         key.update(Sha256::digest(password.as_deref().unwrap_or_default().as_bytes()));
         Auth {
             password,
-            key: key.finalize().to_vec(),
+            key: Key::from(&key.finalize()),
             session_ttl: Duration::from_secs(session_days.max(1) * 86_400),
             secure_cookies: false,
             revoked: Mutex::new(Revoked::default()),
@@ -111,17 +113,12 @@ impl Auth {
         self
     }
 
-    /// The failed-login record.
-    pub fn throttle(&self) -> &LoginThrottle {
-        &self.throttle
-    }
-
     pub fn enabled(&self) -> bool {
         self.password.is_some()
     }
 
     /// Compares in constant time (over digests, so lengths do not leak).
-    pub fn password_matches(&self, attempt: &str) -> bool {
+    fn password_matches(&self, attempt: &str) -> bool {
         match &self.password {
             Some(password) => {
                 let a = Sha256::digest(attempt.as_bytes());
@@ -132,26 +129,24 @@ impl Auth {
         }
     }
 
-    fn mac(&self, payload: &str) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            Err(_) => return String::new(),
-        };
-        mac.update(payload.as_bytes());
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    /// `payload` with its signature in front, as the signed jar makes it.
+    fn sign(&self, payload: String) -> String {
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&self.key).add(Cookie::new(COOKIE, payload));
+        jar.get(COOKIE).map(|c| c.value().to_string()).unwrap_or_default()
     }
 
-    /// A new session cookie value: `v2.<issued>.<expiry>.<id>.<mac>`.
-    pub fn issue(&self) -> String {
+    /// A new session cookie value: the signature, then `v3.<issued>.<expiry>.<id>`.
+    /// The times are in the signed value because a client may keep a cookie
+    /// past its `Max-Age`.
+    fn issue(&self) -> String {
         let issued = now_secs();
         let expires = issued + self.session_ttl.as_secs();
-        let payload = format!("v2.{issued}.{expires}.{}", uuid::Uuid::new_v4().simple());
-        let mac = self.mac(&payload);
-        format!("{payload}.{mac}")
+        self.sign(format!("v3.{issued}.{expires}.{}", uuid::Uuid::new_v4().simple()))
     }
 
     /// The session id of a valid, unexpired, not revoked cookie value.
-    pub fn verify(&self, value: &str) -> Option<String> {
+    fn verify(&self, value: &str) -> Option<String> {
         let (id, expires, issued) = self.signed_parts(value)?;
         if expires <= now_secs() {
             return None;
@@ -162,14 +157,11 @@ impl Auth {
 
     /// Id, expiry and issue time of a cookie whose signature holds.
     fn signed_parts(&self, value: &str) -> Option<(String, u64, u64)> {
-        let (payload, mac) = value.rsplit_once('.')?;
-        let expected = self.mac(payload);
-        if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
-            return None;
-        }
-        let mut parts = payload.split('.');
+        let jar = CookieJar::new();
+        let verified = jar.signed(&self.key).verify(Cookie::new(COOKIE, value.to_string()))?;
+        let mut parts = verified.value().split('.');
         let (version, issued, expires, id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if version != "v2" || parts.next().is_some() {
+        if version != "v3" || parts.next().is_some() {
             return None;
         }
         Some((id.to_string(), expires.parse().ok()?, issued.parse().ok()?))
@@ -178,7 +170,7 @@ impl Auth {
     /// Ends the session of this cookie value for good (logout). The set of
     /// revoked ids is bounded: when it is full of unexpired ones, every
     /// session issued so far ends instead.
-    pub fn revoke(&self, value: &str) {
+    fn revoke(&self, value: &str) {
         let Some((id, expires, _)) = self.signed_parts(value) else { return };
         let now = now_secs();
         if expires <= now {
@@ -198,7 +190,7 @@ impl Auth {
     }
 
     /// The bearer token of a request, if it carries one.
-    pub fn bearer<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+    fn bearer<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -207,42 +199,52 @@ impl Auth {
     }
 
     /// Who sent this request, if anyone we know.
-    pub fn session_of(&self, headers: &HeaderMap) -> Option<Session> {
+    fn session_of(&self, headers: &HeaderMap) -> Option<Session> {
         if !self.enabled() {
             return Some(Session::Public);
         }
-        if let Some(token) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-        {
-            return self.password_matches(token.trim()).then_some(Session::Token);
+        if let Some(token) = self.bearer(headers) {
+            return self.password_matches(token).then_some(Session::Token);
         }
-        cookie(headers, COOKIE).and_then(|v| self.verify(&v)).map(Session::Browser)
+        session_cookie(headers).and_then(|v| self.verify(&v)).map(Session::Browser)
     }
 
-    fn cookie_header(&self, value: &str, secure: bool, max_age: u64) -> Option<HeaderValue> {
-        let secure = if secure { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-        ))
-        .ok()
+    /// `Set-Cookie` for a new session.
+    fn login_cookie(&self, secure: bool) -> Option<HeaderValue> {
+        let max_age = i64::try_from(self.session_ttl.as_secs()).unwrap_or(i64::MAX);
+        set_cookie(cookie_attributes(self.issue(), secure).max_age(cookie::time::Duration::seconds(max_age)).build())
     }
+
+    /// `Set-Cookie` that makes the browser forget its session cookie.
+    fn logout_cookie(&self) -> Option<HeaderValue> {
+        let mut cookie = cookie_attributes(String::new(), self.secure_cookies).build();
+        cookie.make_removal();
+        set_cookie(cookie)
+    }
+}
+
+fn cookie_attributes(value: String, secure: bool) -> cookie::CookieBuilder<'static> {
+    Cookie::build((COOKIE, value)).path("/").http_only(true).same_site(SameSite::Strict).secure(secure)
+}
+
+fn set_cookie(cookie: Cookie<'_>) -> Option<HeaderValue> {
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The (still signed) value of the session cookie a request carries.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(Cookie::split_parse)
+        .flatten()
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_string())
 }
 
 /// Paths that work without logging in: the login page and the static files it needs.
@@ -256,7 +258,7 @@ fn is_open(path: &str) -> bool {
 /// anyone within [`GLOBAL_WINDOW`] make every password check wait. Both
 /// are kept in bounded memory. A correct password forgets the client's count.
 #[derive(Default)]
-pub struct LoginThrottle {
+struct LoginThrottle {
     inner: Mutex<ThrottleState>,
 }
 
@@ -275,7 +277,7 @@ struct Failures {
 
 impl LoginThrottle {
     /// `Err(wait)` while `ip` (or everyone) must wait before a password is checked.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let Ok(mut state) = self.inner.lock() else { return Ok(()) };
         while state.recent.front().is_some_and(|t| now.duration_since(*t) >= GLOBAL_WINDOW) {
@@ -296,7 +298,7 @@ impl LoginThrottle {
     }
 
     /// A wrong password from `ip`.
-    pub fn failed(&self, ip: IpAddr) {
+    fn failed(&self, ip: IpAddr) {
         let now = Instant::now();
         let Ok(mut state) = self.inner.lock() else { return };
         if state.recent.len() >= GLOBAL_FAILURES {
@@ -305,7 +307,9 @@ impl LoginThrottle {
         state.recent.push_back(now);
         let key = client_key(ip);
         if !state.clients.contains_key(&key) && state.clients.len() >= MAX_TRACKED_CLIENTS {
-            state.clients.retain(|_, f| f.locked_until.is_some_and(|t| t > now) || now.duration_since(f.last) < MAX_LOCKOUT);
+            state
+                .clients
+                .retain(|_, f| f.locked_until.is_some_and(|t| t > now) || now.duration_since(f.last) < MAX_LOCKOUT);
             if state.clients.len() >= MAX_TRACKED_CLIENTS {
                 // The global window still counts this one.
                 return;
@@ -326,7 +330,7 @@ impl LoginThrottle {
     }
 
     /// The right password from `ip`.
-    pub fn succeeded(&self, ip: IpAddr) {
+    fn succeeded(&self, ip: IpAddr) {
         if let Ok(mut state) = self.inner.lock() {
             state.clients.remove(&client_key(ip));
         }
@@ -374,9 +378,7 @@ pub async fn require_login(State(state): State<AppState>, mut request: Request, 
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+    Router::new().route("/login", get(login_page).post(login)).route("/logout", post(logout))
 }
 
 #[derive(serde::Deserialize)]
@@ -417,9 +419,10 @@ async fn login(
         return (StatusCode::UNAUTHORIZED, Html(login_html(Some("That password is not right.")))).into_response();
     }
     state.auth.throttle.succeeded(ip);
-    let secure = state.auth.secure_cookies || headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
+    let secure =
+        state.auth.secure_cookies || headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
     let mut response = Redirect::to("/").into_response();
-    if let Some(cookie) = state.auth.cookie_header(&state.auth.issue(), secure, state.auth.session_ttl.as_secs()) {
+    if let Some(cookie) = state.auth.login_cookie(secure) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -428,11 +431,11 @@ async fn login(
 /// Ends the session on the server too: the old cookie value stops working
 /// even if someone kept a copy.
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(value) = cookie(&headers, COOKIE) {
+    if let Some(value) = session_cookie(&headers) {
         state.auth.revoke(&value);
     }
     let mut response = Redirect::to("/login").into_response();
-    if let Some(cookie) = state.auth.cookie_header("", state.auth.secure_cookies, 0) {
+    if let Some(cookie) = state.auth.logout_cookie() {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -464,9 +467,11 @@ mod tests {
         let value = auth.issue();
         assert!(auth.verify(&value).is_some());
         // Tampering with any part breaks the signature.
-        let forged = value.replacen("v2.", "v2.9", 1);
+        let forged = value.replacen("v3.", "v3.9", 1);
         assert_eq!(auth.verify(&forged), None);
-        assert_eq!(auth.verify("v2.1.99999999999.abc.def"), None);
+        assert_eq!(auth.verify("v3.1.99999999999.abc"), None);
+        let (signature, payload) = value.split_at(44);
+        assert_eq!(auth.verify(&format!("{signature}v3.1.99999999999.abc")), None, "{payload}");
         // Another key does not accept it, nor the same key with another password.
         let other = Auth::new(Some("hunter2".into()), Some("another secret"), 1);
         assert_eq!(other.verify(&value), None);
@@ -475,9 +480,28 @@ mod tests {
         let same = Auth::new(Some("hunter2".into()), Some("a secret"), 1);
         assert!(same.verify(&value).is_some(), "a restart with the same settings keeps sessions");
         // An expired one is refused even with a good signature.
-        let payload = "v2.0.1.someid";
-        let expired = format!("{payload}.{}", auth.mac(payload));
+        let expired = auth.sign("v3.0.1.someid".into());
+        assert!(auth.signed_parts(&expired).is_some());
         assert_eq!(auth.verify(&expired), None);
+    }
+
+    #[test]
+    fn set_cookie_headers() {
+        let auth = Auth::new(Some("hunter2".into()), Some("a secret"), 2);
+        let login = auth.login_cookie(false).map(|v| v.to_str().unwrap_or_default().to_string()).unwrap_or_default();
+        let value = login.strip_prefix("kachay_session=").and_then(|v| v.split(';').next()).unwrap_or_default();
+        assert!(auth.verify(value).is_some(), "{login}");
+        for attribute in ["; HttpOnly", "; SameSite=Strict", "; Path=/", "; Max-Age=172800"] {
+            assert!(login.contains(attribute), "{attribute} in {login}");
+        }
+        assert!(!login.contains("Secure"), "{login}");
+        assert!(auth.login_cookie(true).is_some_and(|v| v.to_str().unwrap_or_default().contains("; Secure")));
+        let logout = auth.with_secure_cookies(true).logout_cookie();
+        let logout = logout.as_ref().and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(logout.starts_with("kachay_session=;"), "{logout}");
+        for attribute in ["; HttpOnly", "; SameSite=Strict", "; Max-Age=0", "; Secure"] {
+            assert!(logout.contains(attribute), "{attribute} in {logout}");
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl ConfigError {
 }
 
 /// `500M`, `4G`, `1.5G`, `123456` (bytes; K/M/G/T are powers of 1024).
-pub fn parse_size(text: &str) -> Option<u64> {
+fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
         Some((i, _)) => (&text[..i], text[i..].trim().to_ascii_uppercase()),

@@ -264,7 +264,7 @@ async fn cancel(State(state): State<AppState>, job: VisibleJob) -> Result<Json<D
 }
 
 /// The seed's status shape, filled from a job snapshot.
-pub fn to_status(job: &JobSnapshot) -> JobStatus {
+fn to_status(job: &JobSnapshot) -> JobStatus {
     let progress = &job.progress;
     let moving = matches!(job.phase, Phase::Downloading);
     let file = job.file.as_ref().filter(|_| job.phase == Phase::Completed);
@@ -304,7 +304,7 @@ pub fn to_status(job: &JobSnapshot) -> JobStatus {
 
 /// What a download that was running when the server stopped says while it
 /// runs again.
-pub const RESTARTED: &str = "Restarted after the server restarted";
+const RESTARTED: &str = "Restarted after the server restarted";
 
 /// Server-sent events: the current state at once, then every change (at most
 /// ten a second), ending after the terminal status. A reconnect carrying
@@ -402,7 +402,7 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// `attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266).
-pub fn content_disposition(file_name: &str) -> String {
+fn content_disposition(file_name: &str) -> String {
     let ascii = ascii_fallback(file_name).replace(['"', '\\'], "");
     format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",

@@ -153,7 +153,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// An engine failure as the API names it.
-pub fn engine_failure(err: &EngineError) -> (ErrorCode, Detail) {
+fn engine_failure(err: &EngineError) -> (ErrorCode, Detail) {
     let message = match err {
         EngineError::YtDlp { message, .. } | EngineError::Fetch { message, .. } => Some(message.as_str()),
         _ => None,
@@ -180,7 +180,7 @@ fn refine(code: ErrorCode, mut detail: Detail, message: Option<&str>) -> (ErrorC
 }
 
 /// The body of an error answer for `code`.
-pub fn error_body(code: ErrorCode, detail: Detail) -> ApiErrorBody {
+fn error_body(code: ErrorCode, detail: Detail) -> ApiErrorBody {
     ApiErrorBody {
         success: false,
         error: sentences::sentence(code, Lang::En, &detail),

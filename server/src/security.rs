@@ -122,7 +122,7 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 
 /// The nonce of this response's inline scripts.
 #[derive(Debug, Clone)]
-pub struct CspNonce(pub String);
+struct CspNonce(String);
 
 /// Security headers on every answer; pages get a CSP that allows only the
 /// app's own scripts: its files and the inline hydration script carrying
@@ -168,9 +168,6 @@ pub fn provide_nonce_from_request() {
         }
     }
 }
-
-/// Shared limiter handle.
-pub type SharedLimiter = Arc<PostLimiter>;
 
 /// The client an IPv6 address belongs to: its /64 (one household or server
 /// gets a whole /64, so per-address limits would be no limits at all).
@@ -219,7 +216,7 @@ impl HostPolicy {
 
     /// Whether a request carrying this `Host` is served. A request without
     /// one (HTTP/1.0, a hand-made client) is: browsers always send it.
-    pub fn allows(&self, host: Option<&str>) -> bool {
+    fn allows(&self, host: Option<&str>) -> bool {
         if self.any {
             return true;
         }

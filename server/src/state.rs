@@ -50,7 +50,7 @@ pub struct AppState {
 /// the parsed copy of it (counted as large again: it holds the same URLs
 /// and names), the key, and some overhead.
 #[allow(clippy::ptr_arg)] // moka's weigher is `Fn(&K, &V)` with `K = String`.
-pub fn info_weight(url: &String, probe: &Arc<Probe>) -> u32 {
+fn info_weight(url: &String, probe: &Arc<Probe>) -> u32 {
     let bytes = url.len().saturating_add(probe.raw.len().saturating_mul(2)).saturating_add(1024);
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }

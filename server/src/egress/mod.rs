@@ -16,8 +16,8 @@
 mod idle;
 pub mod proxy;
 
-pub use netguard::{AddressClass, EgressPolicy, PolicyError, Refusal, RESOLVE_TIMEOUT};
-pub use proxy::{EgressProxy, ProxyTimeouts, CONNECT_TIMEOUT, IDLE_TIMEOUT, REFUSAL_PREFIX};
+pub use netguard::{EgressPolicy, Refusal};
+pub use proxy::{EgressProxy, ProxyTimeouts, REFUSAL_PREFIX};
 
 /// True when yt-dlp's or ffmpeg's output shows that the egress proxy refused
 /// a destination, so the caller can report a clear refusal instead of a
@@ -76,6 +76,7 @@ fn find_refusal(output: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netguard::AddressClass;
 
     const SENTENCE: &str = "This server does not download from private or local network \
                             addresses (127.0.0.1, a loopback address).";

@@ -37,7 +37,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// How long the tools' answers are reused.
-pub const TOOLS_TTL: Duration = Duration::from_secs(300);
+const TOOLS_TTL: Duration = Duration::from_secs(300);
 /// A yt-dlp older than this many days gets a warning.
 pub const OUTDATED_AFTER_DAYS: u64 = 60;
 /// Less free space than this in `DOWNLOAD_DIR` gets a warning.
