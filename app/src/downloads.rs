@@ -7,8 +7,8 @@
 use crate::api::JobStatus;
 use crate::client::{self, StatusError};
 use crate::i18n::{self, Failure, Lang, Texts, Tr};
-use contract::{JobState, PostStep};
 use crate::prefs::Prefs;
+use contract::{JobState, PostStep};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -185,9 +185,8 @@ impl Downloads {
     /// with the server (running ones followed again, finished ones shown
     /// as they ended, forgotten ones marked expired).
     pub fn restore(&self) {
-        let stored: Vec<Stored> = client::store_get(STORE_KEY)
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
+        let stored: Vec<Stored> =
+            client::store_get(STORE_KEY).and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
         let entries: Vec<Entry> = stored.into_iter().take(MAX_ROWS).map(Entry::new).collect();
         if !entries.is_empty() {
             self.list.set(entries.clone());
@@ -425,9 +424,8 @@ pub fn DownloadRow(entry: Entry) -> impl IntoView {
     let e = entry.clone();
     let state = Signal::derive(move || e.state());
     let e = entry.clone();
-    let percent = Signal::derive(move || {
-        e.status.with(|s| s.as_ref().map(|s| s.progress).unwrap_or(0.0)).clamp(0.0, 100.0)
-    });
+    let percent =
+        Signal::derive(move || e.status.with(|s| s.as_ref().map(|s| s.progress).unwrap_or(0.0)).clamp(0.0, 100.0));
     let e = entry.clone();
     let finished = Signal::derive(move || e.finished());
     let e = entry.clone();
@@ -553,7 +551,10 @@ mod tests {
     #[test]
     fn rows_read_in_both_languages() {
         let s = status(JobState::Downloading);
-        assert_eq!(row_text(Some(&s), false, Lang::En), "5.0\u{a0}MB of ~10\u{a0}MB · 2.6\u{a0}MB/s · 1\u{a0}min 05\u{a0}s left");
+        assert_eq!(
+            row_text(Some(&s), false, Lang::En),
+            "5.0\u{a0}MB of ~10\u{a0}MB · 2.6\u{a0}MB/s · 1\u{a0}min 05\u{a0}s left"
+        );
         assert_eq!(
             row_text(Some(&s), false, Lang::Ru),
             "5,0\u{a0}МБ из ~10\u{a0}МБ · 2,6\u{a0}МБ/с · осталось\u{a0}1\u{a0}мин 05\u{a0}с"

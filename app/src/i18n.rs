@@ -104,7 +104,11 @@ static EN: Tr = Tr {
     get_info: "Get info",
     looking: "Looking…",
     loading_details: "Loading video details",
-    steps: ["Paste a link from YouTube, Vimeo or a thousand other sites", "Pick a quality", "The file saves itself when it is ready"],
+    steps: [
+        "Paste a link from YouTube, Vimeo or a thousand other sites",
+        "Pick a quality",
+        "The file saves itself when it is ready",
+    ],
     needs_script: "Looking links up and downloading need JavaScript in this browser.",
     channel: "Channel",
     duration: "Duration",
@@ -170,7 +174,11 @@ pub(crate) static RU: Tr = Tr {
     get_info: "Найти",
     looking: "Ищем…",
     loading_details: "Загружаем сведения о видео",
-    steps: ["Вставьте ссылку с YouTube, VK Видео или тысячи других сайтов", "Выберите качество", "Файл сохранится сам, когда будет готов"],
+    steps: [
+        "Вставьте ссылку с YouTube, VK Видео или тысячи других сайтов",
+        "Выберите качество",
+        "Файл сохранится сам, когда будет готов",
+    ],
     needs_script: "Чтобы искать и скачивать видео, в браузере должен работать JavaScript.",
     channel: "Канал",
     duration: "Длительность",
@@ -254,7 +262,12 @@ impl Failure {
     }
 
     /// What the server said: an error body, a batch item's or a job's error.
-    pub fn from_server(code: Option<ErrorCode>, detail: Option<Detail>, message: String, hint: Option<String>) -> Failure {
+    pub fn from_server(
+        code: Option<ErrorCode>,
+        detail: Option<Detail>,
+        message: String,
+        hint: Option<String>,
+    ) -> Failure {
         Failure { code: code.unwrap_or(ErrorCode::Unknown), detail: detail.unwrap_or_default(), message, hint }
     }
 
@@ -332,10 +345,6 @@ pub fn not_started(n: u64, lang: Lang) -> String {
     }
 }
 
-
-
-
-
 /// Time left: `10 s left` / `осталось 10 с`.
 pub fn eta(secs: u64, lang: Lang) -> String {
     match lang {
@@ -343,11 +352,6 @@ pub fn eta(secs: u64, lang: Lang) -> String {
         Lang::Ru => format!("{}\u{a0}{}", RU.left, span(secs, lang)),
     }
 }
-
-
-
-
-
 
 #[cfg(test)]
 mod tests {
@@ -396,7 +400,8 @@ mod tests {
     /// `disk_quota`, the server sends `server_busy` and `disk_full`).
     #[test]
     fn server_busy_and_disk_full_read_in_russian() {
-        for (code, words) in [(ErrorCode::ServerBusy, "загрузок в очереди"), (ErrorCode::DiskFull, "Диск сервера")] {
+        for (code, words) in [(ErrorCode::ServerBusy, "загрузок в очереди"), (ErrorCode::DiskFull, "Диск сервера")]
+        {
             let text = Failure::from_server(Some(code), None, "English.".into(), None).text(Lang::Ru);
             assert!(text.contains(words), "{code}: {text}");
         }

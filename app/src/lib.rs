@@ -14,10 +14,10 @@ pub mod i18n;
 mod lookup;
 pub mod prefs;
 
-use leptos::prelude::*;
-use leptos::either::Either;
-use prefs::{Initial, Prefs, Theme};
 use i18n::Texts;
+use leptos::either::Either;
+use leptos::prelude::*;
+use prefs::{Initial, Prefs, Theme};
 
 /// The product's name as people see it.
 pub const PRODUCT_NAME: &str = "Kachay";
@@ -26,7 +26,8 @@ pub const PRODUCT_NAME: &str = "Kachay";
 /// (`js` class) and applies a theme kept in localStorage, so the page never
 /// flashes the wrong theme even when the cookie is missing. It carries the
 /// response's CSP nonce.
-const BOOT_SCRIPT: &str = "(function(){var d=document.documentElement;d.classList.remove('no-js');d.classList.add('js');\
+const BOOT_SCRIPT: &str =
+    "(function(){var d=document.documentElement;d.classList.remove('no-js');d.classList.add('js');\
 try{var t=localStorage.getItem('kachay_theme');if(t==='light'||t==='dark'){d.setAttribute('data-theme',t);\
 d.setAttribute('data-theme-choice',t)}else if(t==='system'){d.removeAttribute('data-theme');\
 d.setAttribute('data-theme-choice',t)}}catch(e){}})();";

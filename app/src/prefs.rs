@@ -150,9 +150,8 @@ impl Initial {
     #[cfg(not(feature = "ssr"))]
     pub fn detect() -> Initial {
         let lang = crate::client::root_attribute("lang").and_then(|t| Lang::from_tag(&t)).unwrap_or_default();
-        let theme = crate::client::root_attribute("data-theme-choice")
-            .and_then(|t| Theme::parse(&t))
-            .unwrap_or_default();
+        let theme =
+            crate::client::root_attribute("data-theme-choice").and_then(|t| Theme::parse(&t)).unwrap_or_default();
         Initial { lang, theme, lang_from_query: false, theme_from_query: false }
     }
 }

@@ -85,12 +85,7 @@ pub struct Args {
     pub jobs: u16,
 
     /// The yt-dlp program.
-    #[arg(
-        long = "yt-dlp",
-        env = "YTDLP",
-        default_value = "yt-dlp",
-        value_name = "PATH"
-    )]
+    #[arg(long = "yt-dlp", env = "YTDLP", default_value = "yt-dlp", value_name = "PATH")]
     pub ytdlp: PathBuf,
 
     /// The ffmpeg program yt-dlp uses to merge and convert.
@@ -209,9 +204,7 @@ mod tests {
     #[test]
     fn defaults() {
         let args = Args::try_parse_from(["kachay", "http://x/"]).map_err(|e| e.to_string());
-        let args = args
-            .as_ref()
-            .map(|a| (a.quality, a.audio_format, a.jobs, a.output.clone()));
+        let args = args.as_ref().map(|a| (a.quality, a.audio_format, a.jobs, a.output.clone()));
         assert_eq!(args, Ok((Quality::Auto, Audio::M4a, 2, PathBuf::from("."))));
     }
 

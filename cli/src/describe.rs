@@ -22,16 +22,9 @@ pub struct Selection {
 /// the best below it, or the best there is when nothing is lower.
 pub fn select(choices: &[QualityChoice], requested: QualityId) -> Selection {
     let offered = |id: QualityId| choices.iter().find(|c| c.id == id);
-    let plain = |selected: Option<QualityId>, note: Option<String>| Selection {
-        requested,
-        selected,
-        note,
-    };
+    let plain = |selected: Option<QualityId>, note: Option<String>| Selection { requested, selected, note };
     if choices.is_empty() {
-        return plain(
-            None,
-            Some("yt-dlp listed no formats for this video; trying anyway".to_owned()),
-        );
+        return plain(None, Some("yt-dlp listed no formats for this video; trying anyway".to_owned()));
     }
     match requested {
         QualityId::Auto => plain(Some(QualityId::Auto), None),
@@ -41,10 +34,9 @@ pub fn select(choices: &[QualityChoice], requested: QualityId) -> Selection {
                 Some("no audio-only stream: the sound is taken out of the video".to_owned()),
             ),
             Some(_) => plain(Some(QualityId::Audio), None),
-            None => plain(
-                Some(QualityId::Auto),
-                Some("this video lists no sound; trying the best available".to_owned()),
-            ),
+            None => {
+                plain(Some(QualityId::Auto), Some("this video lists no sound; trying the best available".to_owned()))
+            }
         },
         q => {
             if offered(q).is_some() {
@@ -52,17 +44,11 @@ pub fn select(choices: &[QualityChoice], requested: QualityId) -> Selection {
             }
             let wanted = q.height().unwrap_or(u32::MAX);
             let heights = choices.iter().filter(|c| c.id.height().is_some());
-            let below = heights
-                .clone()
-                .find(|c| c.id.height().is_some_and(|h| h <= wanted));
+            let below = heights.clone().find(|c| c.id.height().is_some_and(|h| h <= wanted));
             match (below, heights.clone().next()) {
                 (Some(b), _) => plain(
                     Some(b.id),
-                    Some(format!(
-                        "{} is not offered; downloading {}, the best below it",
-                        q.label(),
-                        b.id.label()
-                    )),
+                    Some(format!("{} is not offered; downloading {}, the best below it", q.label(), b.id.label())),
                 ),
                 (None, Some(best)) => plain(
                     Some(best.id),
@@ -112,8 +98,7 @@ fn format_count(n: u64) -> String {
 }
 
 fn size_text(size: Option<u64>) -> String {
-    size.map(|s| format!("~{}", format_bytes(s)))
-        .unwrap_or_else(|| "size unknown".to_owned())
+    size.map(|s| format!("~{}", format_bytes(s))).unwrap_or_else(|| "size unknown".to_owned())
 }
 
 /// `by Author · 0:20 · 1,234,567 views`, leaving out what is unknown.
@@ -199,18 +184,8 @@ pub fn table(url: &str, probe: &Probe) -> String {
             [c.id.to_string(), label, size_text(c.filesize_approx)]
         })
         .collect();
-    let header = [
-        "QUALITY".to_owned(),
-        "DESCRIPTION".to_owned(),
-        "SIZE".to_owned(),
-    ];
-    let width = |i: usize| {
-        rows.iter()
-            .chain(std::iter::once(&header))
-            .map(|r| r[i].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
+    let header = ["QUALITY".to_owned(), "DESCRIPTION".to_owned(), "SIZE".to_owned()];
+    let width = |i: usize| rows.iter().chain(std::iter::once(&header)).map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1) = (width(0), width(1));
     out.push('\n');
     for row in std::iter::once(&header).chain(rows.iter()) {
@@ -276,12 +251,7 @@ pub fn info_json(url: &str, probe: &Probe, selection: Option<&Selection>) -> Inf
         qualities: probe
             .choices()
             .into_iter()
-            .map(|c| QualityJson {
-                id: c.id,
-                label: c.id.label(),
-                height: c.height,
-                size: c.filesize_approx,
-            })
+            .map(|c| QualityJson { id: c.id, label: c.id.label(), height: c.height, size: c.filesize_approx })
             .collect(),
         requested: selection.map(|s| s.requested),
         selected: selection.and_then(|s| s.selected),
@@ -294,13 +264,7 @@ mod tests {
     use super::*;
 
     fn choice(id: QualityId) -> QualityChoice {
-        QualityChoice {
-            id,
-            filesize_approx: Some(1000),
-            format: "x".into(),
-            height: id.height(),
-            extract_audio: false,
-        }
+        QualityChoice { id, filesize_approx: Some(1000), format: "x".into(), height: id.height(), extract_audio: false }
     }
 
     fn offered(ids: &[QualityId]) -> Vec<QualityChoice> {
@@ -313,14 +277,7 @@ mod tests {
     fn an_offered_quality_is_taken_as_is() {
         let c = offered(&[P1080, P720, P360, Auto, Audio]);
         for q in [P1080, P720, P360, Auto, Audio] {
-            assert_eq!(
-                select(&c, q),
-                Selection {
-                    requested: q,
-                    selected: Some(q),
-                    note: None
-                }
-            );
+            assert_eq!(select(&c, q), Selection { requested: q, selected: Some(q), note: None });
         }
     }
 
@@ -329,10 +286,7 @@ mod tests {
         let c = offered(&[P1080, P720, P360, Auto, Audio]);
         let s = select(&c, P2160);
         assert_eq!(s.selected, Some(P1080));
-        assert_eq!(
-            s.note.as_deref(),
-            Some("2160p (4K) is not offered; downloading 1080p, the best below it")
-        );
+        assert_eq!(s.note.as_deref(), Some("2160p (4K) is not offered; downloading 1080p, the best below it"));
         assert_eq!(select(&c, P480).selected, Some(P360));
         let c = offered(&[P720, Auto, Audio]);
         let s = select(&c, P360);

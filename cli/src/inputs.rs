@@ -28,10 +28,7 @@ pub fn check_url(text: &str) -> Result<String, String> {
     let text = text.trim();
     let parsed = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "{text:?} is not an http(s) URL (scheme {:?})",
-            parsed.scheme()
-        ));
+        return Err(format!("{text:?} is not an http(s) URL (scheme {:?})", parsed.scheme()));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(format!("{text:?} has no host"));
@@ -51,11 +48,7 @@ fn parse_batch(text: &str) -> Batch {
         }
         match check_url(line) {
             Ok(url) => batch.urls.push(url),
-            Err(reason) => batch.broken.push(BrokenLine {
-                line: index + 1,
-                text: line.to_owned(),
-                reason,
-            }),
+            Err(reason) => batch.broken.push(BrokenLine { line: index + 1, text: line.to_owned(), reason }),
         }
     }
     batch
@@ -73,8 +66,7 @@ pub fn read_batch(path: &Path) -> Result<Batch, String> {
             .map_err(|e| format!("cannot read URLs from standard input: {e}"))?;
         buf
     } else {
-        std::fs::read(path)
-            .map_err(|e| format!("cannot read batch file {}: {e}", path.display()))?
+        std::fs::read(path).map_err(|e| format!("cannot read batch file {}: {e}", path.display()))?
     };
     Ok(parse_batch(&String::from_utf8_lossy(&bytes)))
 }
@@ -85,14 +77,8 @@ mod tests {
 
     #[test]
     fn urls_are_trimmed_and_checked() {
-        assert_eq!(
-            check_url("  https://a.example/x?y=1 \t"),
-            Ok("https://a.example/x?y=1".into())
-        );
-        assert_eq!(
-            check_url("http://127.0.0.1:8080/watch/main"),
-            Ok("http://127.0.0.1:8080/watch/main".into())
-        );
+        assert_eq!(check_url("  https://a.example/x?y=1 \t"), Ok("https://a.example/x?y=1".into()));
+        assert_eq!(check_url("http://127.0.0.1:8080/watch/main"), Ok("http://127.0.0.1:8080/watch/main".into()));
         assert!(check_url("ftp://a.example/x").is_err());
         assert!(check_url("file:///etc/passwd").is_err());
         assert!(check_url("not a url").is_err());
@@ -104,19 +90,8 @@ mod tests {
     fn batch_skips_blanks_and_comments_and_numbers_broken_lines() {
         let text = "\u{feff}# my list\n\nhttp://a.example/1\n   \n  https://b.example/2  \nnot a url\n  # indented comment\r\nftp://c.example/3\r\nhttp://d.example/4";
         let batch = parse_batch(text);
-        assert_eq!(
-            batch.urls,
-            [
-                "http://a.example/1",
-                "https://b.example/2",
-                "http://d.example/4"
-            ]
-        );
-        let broken: Vec<(usize, &str)> = batch
-            .broken
-            .iter()
-            .map(|b| (b.line, b.text.as_str()))
-            .collect();
+        assert_eq!(batch.urls, ["http://a.example/1", "https://b.example/2", "http://d.example/4"]);
+        let broken: Vec<(usize, &str)> = batch.broken.iter().map(|b| (b.line, b.text.as_str())).collect();
         assert_eq!(broken, [(6, "not a url"), (8, "ftp://c.example/3")]);
         assert!(batch.broken.iter().all(|b| !b.reason.is_empty()));
     }
@@ -129,9 +104,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_error_in_words() {
-        let err = read_batch(Path::new("/no/such/kachay-batch.txt"))
-            .err()
-            .unwrap_or_default();
+        let err = read_batch(Path::new("/no/such/kachay-batch.txt")).err().unwrap_or_default();
         assert!(err.contains("/no/such/kachay-batch.txt"), "{err}");
         assert!(!err.contains("Os {"), "{err}");
     }

@@ -93,12 +93,7 @@ fn children() -> Vec<Child> {
     };
     entries
         .flatten()
-        .filter_map(|entry| {
-            entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-        })
+        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             let (state, ppid, pgrp) = parse_stat(&stat)?;
@@ -125,14 +120,8 @@ mod tests {
 
     #[test]
     fn reads_proc_stat() {
-        assert_eq!(
-            parse_stat("4242 (yt-dlp) S 100 4242 100 0 -1 4194560 1 2 3"),
-            Some(('S', 100, 4242))
-        );
-        assert_eq!(
-            parse_stat("7 (a (weird) name) Z 1 7 7 0"),
-            Some(('Z', 1, 7))
-        );
+        assert_eq!(parse_stat("4242 (yt-dlp) S 100 4242 100 0 -1 4194560 1 2 3"), Some(('S', 100, 4242)));
+        assert_eq!(parse_stat("7 (a (weird) name) Z 1 7 7 0"), Some(('Z', 1, 7)));
         assert_eq!(parse_stat("garbage"), None);
     }
 

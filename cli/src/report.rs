@@ -98,14 +98,7 @@ fn kind_word(kind: FailureKind) -> (&'static str, Option<u16>) {
 impl Failure {
     /// A failure with no yt-dlp kind.
     pub fn new(url: &str, kind: &'static str, message: impl Into<String>) -> Failure {
-        Failure {
-            url: url.to_owned(),
-            line: None,
-            kind,
-            status: None,
-            code: None,
-            message: message.into(),
-        }
+        Failure { url: url.to_owned(), line: None, kind, status: None, code: None, message: message.into() }
     }
 
     /// The same, with the API's code for it.
@@ -121,11 +114,9 @@ impl Failure {
                 let (word, status) = kind_word(*kind);
                 (word, status, message.clone())
             }
-            EngineError::YtDlpMissing(_) => (
-                "yt_dlp_missing",
-                None,
-                format!("{err} (install yt-dlp or pass --yt-dlp PATH)"),
-            ),
+            EngineError::YtDlpMissing(_) => {
+                ("yt_dlp_missing", None, format!("{err} (install yt-dlp or pass --yt-dlp PATH)"))
+            }
             EngineError::Spawn(_) => ("spawn", None, err.to_string()),
             EngineError::Timeout(_) => ("timeout", None, err.to_string()),
             EngineError::Parse(_) => ("parse", None, err.to_string()),
@@ -135,14 +126,7 @@ impl Failure {
             EngineError::DiskFull(_) => ("disk_full", None, err.to_string()),
             EngineError::TooSlow { .. } => ("too_slow", None, err.to_string()),
         };
-        Failure {
-            url: url.to_owned(),
-            line: None,
-            kind,
-            status,
-            code: Some(err.code()),
-            message,
-        }
+        Failure { url: url.to_owned(), line: None, kind, status, code: Some(err.code()), message }
     }
 
     /// A failed download job.
@@ -233,18 +217,14 @@ pub struct Reporter {
 impl Reporter {
     /// A reporter in `style`.
     pub fn new(style: Style) -> Arc<Reporter> {
-        let multi = (style == Style::Bars)
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+        let multi =
+            (style == Style::Bars).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
         let paths_on_stdout = match style {
             Style::Quiet => true,
             Style::Bars | Style::Plain => !std::io::stdout().is_terminal(),
             Style::Json => false,
         };
-        Arc::new(Reporter {
-            style,
-            multi,
-            paths_on_stdout,
-        })
+        Arc::new(Reporter { style, multi, paths_on_stdout })
     }
 
     /// One line on stdout. Write errors (a closed pipe) are ignored: there is
@@ -325,11 +305,7 @@ impl Reporter {
     /// The summary before a download.
     pub fn info(&self, url: &str, probe: &Probe, selection: &Selection) {
         match self.style {
-            Style::Json => self.event(&Event::Info(&describe::info_json(
-                url,
-                probe,
-                Some(selection),
-            ))),
+            Style::Json => self.event(&Event::Info(&describe::info_json(url, probe, Some(selection)))),
             Style::Bars | Style::Plain => {
                 for line in describe::summary(probe, selection) {
                     self.stderr(&line);
@@ -508,11 +484,7 @@ impl Tracker {
                     bar.finish_with_message(format!("✓ {shown} ({})", format_bytes(size)));
                 }
             }
-            Style::Plain => self.reporter.stderr(&format!(
-                "[{}] saved {shown} ({})",
-                self.title,
-                format_bytes(size)
-            )),
+            Style::Plain => self.reporter.stderr(&format!("[{}] saved {shown} ({})", self.title, format_bytes(size))),
             Style::Json => self.reporter.event(&Event::Done {
                 url: &self.url,
                 path: absolute.to_string_lossy().into_owned(),
@@ -552,12 +524,10 @@ impl Tracker {
                 }
             }
             Style::Plain => self.reporter.stderr(&format!("[{}] cancelled", self.title)),
-            Style::Json => self.reporter.error(&Failure::new(
-                &self.url,
-                "cancelled",
-                "interrupted before the download finished",
-            )
-            .with_code(ErrorCode::Cancelled)),
+            Style::Json => self.reporter.error(
+                &Failure::new(&self.url, "cancelled", "interrupted before the download finished")
+                    .with_code(ErrorCode::Cancelled),
+            ),
             Style::Quiet => {}
         }
     }
@@ -589,51 +559,31 @@ mod tests {
             message: "m",
         };
         let v: serde_json::Value =
-            serde_json::from_str(&serde_json::to_string(&e).unwrap_or_default())
-                .unwrap_or_default();
+            serde_json::from_str(&serde_json::to_string(&e).unwrap_or_default()).unwrap_or_default();
         assert_eq!(v["event"], "error");
         assert_eq!(v["line"], 3);
         assert_eq!(v["code"], "invalid_url");
         assert!(v.get("status").is_none());
-        let e = Event::Done {
-            url: "u",
-            path: "/p".into(),
-            size: 5,
-            title: "t",
-        };
+        let e = Event::Done { url: "u", path: "/p".into(), size: 5, title: "t" };
         let v: serde_json::Value =
-            serde_json::from_str(&serde_json::to_string(&e).unwrap_or_default())
-                .unwrap_or_default();
-        assert_eq!(
-            (v["event"].as_str(), v["size"].as_u64()),
-            (Some("done"), Some(5))
-        );
+            serde_json::from_str(&serde_json::to_string(&e).unwrap_or_default()).unwrap_or_default();
+        assert_eq!((v["event"].as_str(), v["size"].as_u64()), (Some("done"), Some(5)));
     }
 
     #[test]
     fn failures_keep_the_http_status() {
-        let err = EngineError::YtDlp {
-            kind: FailureKind::Http(404),
-            message: "HTTP Error 404: Not Found".into(),
-        };
+        let err = EngineError::YtDlp { kind: FailureKind::Http(404), message: "HTTP Error 404: Not Found".into() };
         let f = Failure::engine("http://x/", &err);
         assert_eq!((f.kind, f.status), ("http", Some(404)));
         assert_eq!(f.code, Some(ErrorCode::RemoteNotFound));
         assert_eq!(f.message, "HTTP Error 404: Not Found");
-        let f = Failure::engine(
-            "http://x/",
-            &EngineError::YtDlpMissing("/nope/yt-dlp".into()),
-        );
+        let f = Failure::engine("http://x/", &EngineError::YtDlpMissing("/nope/yt-dlp".into()));
         assert!(f.message.contains("--yt-dlp"), "{}", f.message);
     }
 
     #[test]
     fn templates_parse() {
-        for t in [
-            "{prefix:30!} {spinner} {msg}",
-            "{prefix:30!} [{bar:24.cyan/blue}] {percent:>3}% {msg}",
-            "{msg}",
-        ] {
+        for t in ["{prefix:30!} {spinner} {msg}", "{prefix:30!} [{bar:24.cyan/blue}] {percent:>3}% {msg}", "{msg}"] {
             assert!(ProgressStyle::with_template(t).is_ok(), "{t}");
         }
     }

@@ -73,9 +73,7 @@ pub async fn run(plan: Plan, reporter: Arc<Reporter>) -> u8 {
     let token = match interrupt::install(Arc::clone(&reporter), Arc::clone(&work_dir)) {
         Ok(token) => token,
         Err(e) => {
-            reporter.warn(&format!(
-                "Ctrl-C will not clean up: cannot listen for signals: {e}"
-            ));
+            reporter.warn(&format!("Ctrl-C will not clean up: cannot listen for signals: {e}"));
             CancellationToken::new()
         }
     };
@@ -115,12 +113,10 @@ pub async fn run(plan: Plan, reporter: Arc<Reporter>) -> u8 {
 
 /// The reason a probe cannot be downloaded as one video, if any.
 fn not_a_video(probe: &Probe) -> Option<String> {
-    probe.info.is_playlist().then(|| {
-        format!(
-            "this is a playlist ({}); pass the links of its videos instead",
-            probe.info.display_title()
-        )
-    })
+    probe
+        .info
+        .is_playlist()
+        .then(|| format!("this is a playlist ({}); pass the links of its videos instead", probe.info.display_title()))
 }
 
 /// `--list-qualities`: probes `jobs` URLs at a time, prints in input order.
@@ -188,22 +184,15 @@ async fn download_all(
             plan.ffmpeg.display()
         ));
     }
-    tokio::fs::create_dir_all(&plan.output).await.map_err(|e| {
-        format!(
-            "cannot create the output directory {}: {e}",
-            plan.output.display()
-        )
-    })?;
+    tokio::fs::create_dir_all(&plan.output)
+        .await
+        .map_err(|e| format!("cannot create the output directory {}: {e}", plan.output.display()))?;
     let output = plan.output.clone();
-    let work = tokio::task::spawn_blocking(move || {
-        tempfile::Builder::new()
-            .prefix(".kachay-")
-            .tempdir_in(&output)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()))
-    .map_err(|e| format!("cannot write into {}: {e}", plan.output.display()))?;
+    let work = tokio::task::spawn_blocking(move || tempfile::Builder::new().prefix(".kachay-").tempdir_in(&output))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| format!("cannot write into {}: {e}", plan.output.display()))?;
     let _ = work_dir.set(work.path().to_owned());
 
     let ytdlp = YtDlp::new(&plan.ytdlp);
@@ -222,11 +211,7 @@ async fn download_all(
         probe_slots: Semaphore::new(plan.jobs),
     });
 
-    let tasks: Vec<_> = plan
-        .urls
-        .iter()
-        .map(|url| tokio::spawn(one(Arc::clone(&ctx), url.clone())))
-        .collect();
+    let tasks: Vec<_> = plan.urls.iter().map(|url| tokio::spawn(one(Arc::clone(&ctx), url.clone()))).collect();
     let mut outcomes = Vec::new();
     for task in futures::future::join_all(tasks).await {
         outcomes.push(match task {
@@ -245,10 +230,7 @@ async fn download_all(
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()))
     {
-        reporter.warn(&format!(
-            "could not remove the work directory {}: {e}",
-            path.display()
-        ));
+        reporter.warn(&format!("could not remove the work directory {}: {e}", path.display()));
     }
     Ok(outcomes)
 }
@@ -266,12 +248,7 @@ fn native_engine(plan: &Plan) -> Result<engine::native::NativeEngine, String> {
         max_connections: plan.connections.saturating_mul(4).saturating_mul(plan.jobs).max(1),
         ..engine::native::NativeSettings::default()
     };
-    Ok(engine::native::NativeEngine::new(
-        client,
-        settings,
-        &plan.ffmpeg,
-        engine::native::cookies::CookieJar::default(),
-    ))
+    Ok(engine::native::NativeEngine::new(client, settings, &plan.ffmpeg, engine::native::cookies::CookieJar::default()))
 }
 
 /// Probes, describes, downloads and saves one URL.
@@ -319,11 +296,7 @@ async fn one(ctx: Arc<Ctx>, url: String) -> Outcome {
         owner: Default::default(),
     });
     let Some(mut rx) = ctx.manager.subscribe(id) else {
-        tracker.failed(&Failure::new(
-            &url,
-            "other",
-            "the download vanished from the queue",
-        ));
+        tracker.failed(&Failure::new(&url, "other", "the download vanished from the queue"));
         return Outcome::Failed;
     };
     let last = follow(&ctx, id, &mut rx, &mut tracker).await;
@@ -353,12 +326,7 @@ async fn one(ctx: Arc<Ctx>, url: String) -> Outcome {
 
 /// Shows the job's progress at most every [`SHOW_EVERY`] until it finishes;
 /// cancels it when the run is interrupted. Returns the final snapshot.
-async fn follow(
-    ctx: &Ctx,
-    id: Uuid,
-    rx: &mut watch::Receiver<JobSnapshot>,
-    tracker: &mut Tracker,
-) -> JobSnapshot {
+async fn follow(ctx: &Ctx, id: Uuid, rx: &mut watch::Receiver<JobSnapshot>, tracker: &mut Tracker) -> JobSnapshot {
     let mut cancel_sent = false;
     loop {
         let snapshot = rx.borrow_and_update().clone();
@@ -413,19 +381,12 @@ async fn save(ctx: &Ctx, url: &str, path: &Path, name: &str, tracker: &mut Track
             tracker.failed(&Failure::new(
                 url,
                 "io",
-                format!(
-                    "could not save the file into {}: {e}",
-                    ctx.plan.output.display()
-                ),
+                format!("could not save the file into {}: {e}", ctx.plan.output.display()),
             ));
             Outcome::Failed
         }
         Err(e) => {
-            tracker.failed(&Failure::new(
-                url,
-                "io",
-                format!("could not save the file: {e}"),
-            ));
+            tracker.failed(&Failure::new(url, "io", format!("could not save the file: {e}")));
             Outcome::Failed
         }
     }

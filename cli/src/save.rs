@@ -52,10 +52,7 @@ pub fn save_unique(src: &Path, dir: &Path, name: &str) -> io::Result<PathBuf> {
             }
         };
     }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("{MAX_TRIES} files named like {name:?} already exist"),
-    ))
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{MAX_TRIES} files named like {name:?} already exist")))
 }
 
 #[cfg(test)]
@@ -83,14 +80,8 @@ mod tests {
             saved.push(save_unique(&src, dir.path(), "Клип 🎬.mp4")?);
             assert!(!src.exists());
         }
-        let names: Vec<String> = saved
-            .iter()
-            .map(|p| {
-                p.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let names: Vec<String> =
+            saved.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
         assert_eq!(names, ["Клип 🎬.mp4", "Клип 🎬 (1).mp4", "Клип 🎬 (2).mp4"]);
         assert_eq!(fs::read_to_string(&saved[0])?, "one");
         assert_eq!(fs::read_to_string(&saved[2])?, "three");

@@ -36,14 +36,7 @@ fn help_lists_examples_and_exit_codes() {
     let dir = tempdir();
     let r = run(dir.path(), &["--help"]);
     r.expect_code(0);
-    for needle in [
-        "--quality",
-        "--list-qualities",
-        "--batch-file",
-        "Examples:",
-        "Exit codes:",
-        "130",
-    ] {
+    for needle in ["--quality", "--list-qualities", "--batch-file", "Examples:", "Exit codes:", "130"] {
         assert!(r.stdout.contains(needle), "{needle} missing\n{r}");
     }
     let r = run(dir.path(), &["--version"]);
@@ -57,10 +50,7 @@ fn list_qualities_shows_exactly_the_fixture_qualities_and_writes_nothing() {
     let out = dir.path().join("never-created");
     let url = site_url("/watch/main");
 
-    let r = run(
-        dir.path(),
-        &["--list-qualities", "--json", "-o", path_str(&out), &url],
-    );
+    let r = run(dir.path(), &["--list-qualities", "--json", "-o", path_str(&out), &url]);
     r.expect_code(0);
     let all = r.json();
     assert_eq!(all.len(), 1, "one info event\n{r}");
@@ -69,22 +59,12 @@ fn list_qualities_shows_exactly_the_fixture_qualities_and_writes_nothing() {
     assert_eq!(info["url"], url.as_str());
     assert_eq!(info["title"], MAIN.title);
     assert_eq!(info["uploader"], MAIN.uploader);
-    assert_eq!(
-        info["duration"].as_f64(),
-        Some(f64::from(MAIN.duration_secs))
-    );
+    assert_eq!(info["duration"].as_f64(), Some(f64::from(MAIN.duration_secs)));
     assert_eq!(info["view_count"].as_u64(), Some(MAIN.view_count));
-    let ids: Vec<&str> = info["qualities"]
-        .as_array()
-        .expect("qualities")
-        .iter()
-        .filter_map(|q| q["id"].as_str())
-        .collect();
+    let ids: Vec<&str> =
+        info["qualities"].as_array().expect("qualities").iter().filter_map(|q| q["id"].as_str()).collect();
     assert_eq!(ids, ["1080", "720", "480", "360", "auto", "audio"]);
-    assert!(
-        info.get("selected").is_none(),
-        "nothing is downloaded: {info}"
-    );
+    assert!(info.get("selected").is_none(), "nothing is downloaded: {info}");
 
     // The table for people: one row per quality, first column the id.
     let r = run(dir.path(), &["-l", "-o", path_str(&out), &url]);
@@ -102,42 +82,25 @@ fn list_qualities_shows_exactly_the_fixture_qualities_and_writes_nothing() {
     let expected: BTreeSet<&str> = ["1080", "720", "480", "360", "auto", "audio"].into();
     assert_eq!(rows, expected, "{r}");
 
-    assert!(
-        !out.exists(),
-        "--list-qualities created the output directory"
-    );
-    assert!(
-        list(dir.path()).is_empty(),
-        "files written: {:?}",
-        list(dir.path())
-    );
+    assert!(!out.exists(), "--list-qualities created the output directory");
+    assert!(list(dir.path()).is_empty(), "files written: {:?}", list(dir.path()));
 }
 
 #[test]
 fn quality_360_saves_a_file_named_after_the_title() {
     let dir = tempdir();
     let out = dir.path().join("videos/new");
-    let r = run(
-        dir.path(),
-        &["-q", "360", "-o", path_str(&out), &site_url("/watch/main")],
-    );
+    let r = run(dir.path(), &["-q", "360", "-o", path_str(&out), &site_url("/watch/main")]);
     r.expect_code(0);
 
-    assert_eq!(
-        list(&out),
-        [MAIN_MP4],
-        "only the file, no work directory\n{r}"
-    );
+    assert_eq!(list(&out), [MAIN_MP4], "only the file, no work directory\n{r}");
     assert!(!MAIN_MP4.contains('/') && !MAIN_MP4.contains('"'));
     let file = out.join(MAIN_MP4);
     assert_eq!(heights_and_audio(&file), (vec![360], 1), "360p with sound");
     // stdout is a pipe: the saved path, for scripts.
     assert_eq!(r.stdout.trim(), file.display().to_string(), "{r}");
     // People got the summary and plain progress lines on stderr.
-    assert!(
-        r.stderr.contains(MAIN.title) && r.stderr.contains("1,234,567 views"),
-        "{r}"
-    );
+    assert!(r.stderr.contains(MAIN.title) && r.stderr.contains("1,234,567 views"), "{r}");
     assert!(r.stderr.contains("saved"), "{r}");
     assert!(list(dir.path()) == ["videos"], "nothing outside --output");
 }
@@ -148,50 +111,21 @@ fn audio_is_an_m4a_without_video_and_mp3_on_request() {
     let url = site_url("/watch/main");
     run(dir.path(), &["-q", "audio", &url]).expect_code(0);
     let m4a = MAIN_MP4.replace(".mp4", ".m4a");
-    assert_eq!(
-        list(dir.path()),
-        [m4a.as_str()],
-        "saved in the current directory"
-    );
+    assert_eq!(list(dir.path()), [m4a.as_str()], "saved in the current directory");
     let streams = common::ffprobe(&dir.path().join(&m4a));
-    assert!(
-        streams.iter().all(|s| s.codec_type != "video"),
-        "{streams:?}"
-    );
-    assert_eq!(
-        streams.iter().filter(|s| s.codec_type == "audio").count(),
-        1
-    );
+    assert!(streams.iter().all(|s| s.codec_type != "video"), "{streams:?}");
+    assert_eq!(streams.iter().filter(|s| s.codec_type == "audio").count(), 1);
 
     let mp3dir = dir.path().join("mp3");
-    let r = run(
-        dir.path(),
-        &[
-            "-q",
-            "audio",
-            "--audio-format",
-            "mp3",
-            "--quiet",
-            "-o",
-            path_str(&mp3dir),
-            &url,
-        ],
-    );
+    let r = run(dir.path(), &["-q", "audio", "--audio-format", "mp3", "--quiet", "-o", path_str(&mp3dir), &url]);
     r.expect_code(0);
     let mp3 = MAIN_MP4.replace(".mp4", ".mp3");
     assert_eq!(list(&mp3dir), [mp3.as_str()], "{r}");
     assert!(r.stderr.is_empty(), "--quiet says nothing on success\n{r}");
-    assert_eq!(
-        r.stdout.trim(),
-        mp3dir.join(&mp3).display().to_string(),
-        "{r}"
-    );
+    assert_eq!(r.stdout.trim(), mp3dir.join(&mp3).display().to_string(), "{r}");
     let streams = common::ffprobe(&mp3dir.join(&mp3));
     assert_eq!(
-        streams
-            .iter()
-            .map(|s| (s.codec_type.as_str(), s.codec_name.as_str()))
-            .collect::<Vec<_>>(),
+        streams.iter().map(|s| (s.codec_type.as_str(), s.codec_name.as_str())).collect::<Vec<_>>(),
         [("audio", "mp3")]
     );
 }
@@ -199,35 +133,14 @@ fn audio_is_an_m4a_without_video_and_mp3_on_request() {
 #[test]
 fn two_urls_two_files_and_a_missing_height_falls_back() {
     let dir = tempdir();
-    let r = run(
-        dir.path(),
-        &[
-            "-q",
-            "1080",
-            "--json",
-            &site_url("/watch/muxed"),
-            &site_url("/watch/progressive"),
-        ],
-    );
+    let r = run(dir.path(), &["-q", "1080", "--json", &site_url("/watch/muxed"), &site_url("/watch/progressive")]);
     r.expect_code(0);
     let all = r.json();
     let infos = events(&all, "info");
     assert_eq!(infos.len(), 2, "{r}");
-    let muxed = infos
-        .iter()
-        .find(|i| i["title"] == MUXED.title)
-        .expect("an info event for muxed");
-    assert_eq!(
-        (muxed["requested"].as_str(), muxed["selected"].as_str()),
-        (Some("1080"), Some("720"))
-    );
-    assert!(
-        muxed["note"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("best below"),
-        "{muxed}"
-    );
+    let muxed = infos.iter().find(|i| i["title"] == MUXED.title).expect("an info event for muxed");
+    assert_eq!((muxed["requested"].as_str(), muxed["selected"].as_str()), (Some("1080"), Some("720")));
+    assert!(muxed["note"].as_str().unwrap_or_default().contains("best below"), "{muxed}");
     assert_eq!(events(&all, "done").len(), 2, "{r}");
 
     let names = list(dir.path());
@@ -235,10 +148,7 @@ fn two_urls_two_files_and_a_missing_height_falls_back() {
     let mut expected = [MUXED_MP4, progressive.as_str()];
     expected.sort_unstable();
     assert_eq!(names, expected, "{r}");
-    assert_eq!(
-        heights_and_audio(&dir.path().join(MUXED_MP4)),
-        (vec![720], 1)
-    );
+    assert_eq!(heights_and_audio(&dir.path().join(MUXED_MP4)), (vec![720], 1));
 }
 
 #[test]
@@ -250,35 +160,18 @@ fn json_lines_have_progress_and_done() {
     let r = run(dir.path(), &["--json", "-q", "480", &url]);
     r.expect_code(0);
     let all = r.json();
-    assert!(
-        r.stderr.trim().is_empty(),
-        "nothing for people with --json\n{r}"
-    );
-    assert_eq!(
-        all.first().map(|e| &e["event"]),
-        Some(&Value::from("info")),
-        "{r}"
-    );
+    assert!(r.stderr.trim().is_empty(), "nothing for people with --json\n{r}");
+    assert_eq!(all.first().map(|e| &e["event"]), Some(&Value::from("info")), "{r}");
 
     let progress = events(&all, "progress");
     assert!(progress.len() >= 3, "{r}");
-    let percents: Vec<f64> = progress
-        .iter()
-        .filter_map(|p| p["percent"].as_f64())
-        .collect();
-    assert_eq!(
-        percents.len(),
-        progress.len(),
-        "every progress has a percent"
-    );
+    let percents: Vec<f64> = progress.iter().filter_map(|p| p["percent"].as_f64()).collect();
+    assert_eq!(percents.len(), progress.len(), "every progress has a percent");
     for w in percents.windows(2) {
         assert!(w[1] >= w[0], "percent went down: {percents:?}");
     }
     assert!(percents.iter().all(|p| (0.0..=100.0).contains(p)));
-    let phases: BTreeSet<&str> = progress
-        .iter()
-        .filter_map(|p| p["phase"].as_str())
-        .collect();
+    let phases: BTreeSet<&str> = progress.iter().filter_map(|p| p["phase"].as_str()).collect();
     assert!(phases.contains("downloading"), "{phases:?}");
     let known: BTreeSet<&str> = ["downloading", "merging", "extracting_audio", "finishing"].into();
     assert!(phases.is_subset(&known), "{phases:?}");
@@ -288,12 +181,7 @@ fn json_lines_have_progress_and_done() {
     }
     // At most 5 a second (plus the first).
     let limit = 1 + (r.took.as_secs_f64() * 5.0).ceil() as usize;
-    assert!(
-        progress.len() <= limit,
-        "{} progress events in {:?}",
-        progress.len(),
-        r.took
-    );
+    assert!(progress.len() <= limit, "{} progress events in {:?}", progress.len(), r.took);
 
     let done = events(&all, "done");
     assert_eq!(done.len(), 1, "{r}");
@@ -316,23 +204,11 @@ fn batch_file_goes_on_past_a_broken_line_and_a_failing_url() {
     );
     std::fs::write(dir.path().join("links.txt"), batch).expect("write the batch file");
     let out = dir.path().join("out");
-    let r = run(
-        dir.path(),
-        &["-b", "links.txt", "-q", "360", "-o", path_str(&out)],
-    );
+    let r = run(dir.path(), &["-b", "links.txt", "-q", "360", "-o", path_str(&out)]);
     r.expect_code(1);
-    assert!(
-        r.stderr.contains("line 4"),
-        "the broken line by number\n{r}"
-    );
-    assert!(
-        r.stderr.contains(&failing) && r.stderr.contains("404"),
-        "the failing URL\n{r}"
-    );
-    assert!(
-        !r.stderr.contains("Error {") && !r.stderr.contains("Os {"),
-        "no debug dumps\n{r}"
-    );
+    assert!(r.stderr.contains("line 4"), "the broken line by number\n{r}");
+    assert!(r.stderr.contains(&failing) && r.stderr.contains("404"), "the failing URL\n{r}");
+    assert!(!r.stderr.contains("Error {") && !r.stderr.contains("Os {"), "no debug dumps\n{r}");
     let progressive = common::file_name(&fixture::PROGRESSIVE, "mp4");
     let mut expected = [MUXED_MP4, progressive.as_str()];
     expected.sort_unstable();
@@ -341,35 +217,15 @@ fn batch_file_goes_on_past_a_broken_line_and_a_failing_url() {
 
     // The same, as JSON events.
     let out = dir.path().join("json");
-    let r = run(
-        dir.path(),
-        &[
-            "-b",
-            "links.txt",
-            "-q",
-            "360",
-            "--json",
-            "-o",
-            path_str(&out),
-        ],
-    );
+    let r = run(dir.path(), &["-b", "links.txt", "-q", "360", "--json", "-o", path_str(&out)]);
     r.expect_code(1);
     let all = r.json();
     let errors = events(&all, "error");
     assert_eq!(errors.len(), 2, "{r}");
-    let line = errors
-        .iter()
-        .find(|e| e["line"] == 4)
-        .expect("an error for line 4");
+    let line = errors.iter().find(|e| e["line"] == 4).expect("an error for line 4");
     assert_eq!(line["url"], "not a url at all");
-    let http = errors
-        .iter()
-        .find(|e| e["url"] == failing.as_str())
-        .expect("an error for the 404");
-    assert_eq!(
-        (http["kind"].as_str(), http["status"].as_u64()),
-        (Some("http"), Some(404))
-    );
+    let http = errors.iter().find(|e| e["url"] == failing.as_str()).expect("an error for the 404");
+    assert_eq!((http["kind"].as_str(), http["status"].as_u64()), (Some("http"), Some(404)));
     // The same names the server's API uses.
     assert_eq!((line["code"].as_str(), http["code"].as_str()), (Some("invalid_url"), Some("remote_not_found")));
     assert_eq!(events(&all, "done").len(), 2, "{r}");
@@ -401,17 +257,11 @@ fn usage_errors_exit_2_with_a_message() {
     for (args, needle) in cases {
         let r = run(dir.path(), args);
         r.expect_code(2);
-        assert!(
-            r.stderr.contains(needle),
-            "{args:?}: {needle:?} not in\n{r}"
-        );
+        assert!(r.stderr.contains(needle), "{args:?}: {needle:?} not in\n{r}");
         assert!(r.stdout.is_empty(), "{args:?}\n{r}");
     }
     let r = run(dir.path(), &["-q", "721", &url]);
-    assert!(
-        r.stderr.contains("720") && r.stderr.contains("audio"),
-        "possible values\n{r}"
-    );
+    assert!(r.stderr.contains("720") && r.stderr.contains("audio"), "possible values\n{r}");
     std::fs::write(dir.path().join("empty.txt"), "# nothing here\n\n").expect("write");
     run(dir.path(), &["-b", "empty.txt"]).expect_code(2);
     assert!(list(dir.path()) == ["empty.txt"], "{:?}", list(dir.path()));
@@ -420,15 +270,9 @@ fn usage_errors_exit_2_with_a_message() {
 #[test]
 fn failures_are_told_in_words() {
     let dir = tempdir();
-    let r = run(
-        dir.path(),
-        &["--yt-dlp", "/no/such/yt-dlp", &site_url("/watch/main")],
-    );
+    let r = run(dir.path(), &["--yt-dlp", "/no/such/yt-dlp", &site_url("/watch/main")]);
     r.expect_code(1);
-    assert!(
-        r.stderr.contains("yt-dlp was not found at /no/such/yt-dlp"),
-        "{r}"
-    );
+    assert!(r.stderr.contains("yt-dlp was not found at /no/such/yt-dlp"), "{r}");
     assert!(r.stderr.contains("--yt-dlp"), "a hint\n{r}");
 
     let r = run(dir.path(), &["--json", &site_url("/playlist.rss")]);
@@ -451,12 +295,7 @@ fn the_same_name_twice_gets_a_number_and_nothing_is_overwritten() {
     let names: BTreeSet<String> = list(dir.path()).into_iter().collect();
     let expected: BTreeSet<String> = [MUXED_MP4.to_owned(), first.clone(), second.clone()].into();
     assert_eq!(names, expected, "{r}");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join(MUXED_MP4))
-            .ok()
-            .as_deref(),
-        Some("mine")
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join(MUXED_MP4)).ok().as_deref(), Some("mine"));
     for name in [first, second] {
         assert_eq!(heights_and_audio(&dir.path().join(name)), (vec![360], 1));
     }
@@ -466,15 +305,12 @@ fn the_same_name_twice_gets_a_number_and_nothing_is_overwritten() {
 /// sends `signals` SIGINTs; returns the exit status and how long it took.
 fn interrupt(out: &Path, signals: usize, engine: &str) -> (Option<i32>, Duration, String) {
     let url = site_url("/k/rate=100000/watch/main");
-    let mut child = common::spawn(
-        out.parent().expect("parent"),
-        &["-q", "1080", "--engine", engine, "-o", path_str(out), &url],
-    );
+    let mut child =
+        common::spawn(out.parent().expect("parent"), &["-q", "1080", "--engine", engine, "-o", path_str(out), &url]);
     let writing = common::eventually(Duration::from_secs(60), || {
-        common::files_below(out).iter().any(|f| {
-            f.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("media."))
-        })
+        common::files_below(out)
+            .iter()
+            .any(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("media.")))
     });
     assert!(writing, "yt-dlp never started writing");
     std::thread::sleep(Duration::from_millis(500));
@@ -496,18 +332,11 @@ fn interrupt(out: &Path, signals: usize, engine: &str) -> (Option<i32>, Duration
 
 fn assert_clean(out: &Path) {
     assert!(
-        common::eventually(Duration::from_secs(2), || common::processes_mentioning(
-            path_str(out)
-        )
-        .is_empty()),
+        common::eventually(Duration::from_secs(2), || common::processes_mentioning(path_str(out)).is_empty()),
         "processes left: {:?}",
         common::processes_mentioning(path_str(out))
     );
-    assert!(
-        list(out).is_empty(),
-        "left in the output directory: {:?}",
-        common::files_below(out)
-    );
+    assert!(list(out).is_empty(), "left in the output directory: {:?}", common::files_below(out));
 }
 
 #[test]

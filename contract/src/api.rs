@@ -267,7 +267,6 @@ pub struct DownloadList {
     pub next_before: Option<String>,
 }
 
-
 /// `GET /api/health`: whether the tools behind the downloads are in shape.
 /// The expensive parts (yt-dlp, ffmpeg, the JS runtime, the PO-token
 /// provider) are checked at most every few minutes; `checked_at` says when.

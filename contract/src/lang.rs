@@ -65,7 +65,6 @@ impl Lang {
             Lang::Ru => "Русский",
         }
     }
-
 }
 
 #[cfg(test)]

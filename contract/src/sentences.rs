@@ -435,7 +435,11 @@ mod tests {
                 assert_ne!(en, ru, "{code} is not translated");
                 assert!(is_cyrillic(&ru), "{code}: {ru}");
             }
-            assert_eq!(hint(code, Lang::En).is_some(), hint(code, Lang::Ru).is_some(), "{code}: a hint in one language only");
+            assert_eq!(
+                hint(code, Lang::En).is_some(),
+                hint(code, Lang::Ru).is_some(),
+                "{code}: a hint in one language only"
+            );
             if let (Some(en), Some(ru)) = (hint(code, Lang::En), hint(code, Lang::Ru)) {
                 assert_ne!(en, ru, "{code}'s hint is not translated");
             }
@@ -472,8 +476,12 @@ mod tests {
     #[test]
     fn bot_check_points_at_the_fixes() {
         let none = Detail::default();
-        assert_eq!(sentence(ErrorCode::BotCheck, Lang::En, &none), "YouTube asked this server to prove it is not a bot.");
-        assert!(hint(ErrorCode::BotCheck, Lang::En).is_some_and(|h| h.contains("COOKIES_FILE") && h.contains("POT_PROVIDER_URL")));
+        assert_eq!(
+            sentence(ErrorCode::BotCheck, Lang::En, &none),
+            "YouTube asked this server to prove it is not a bot."
+        );
+        assert!(hint(ErrorCode::BotCheck, Lang::En)
+            .is_some_and(|h| h.contains("COOKIES_FILE") && h.contains("POT_PROVIDER_URL")));
         assert!(sentence(ErrorCode::BotCheck, Lang::Ru, &none).contains("не бот"));
         assert!(hint(ErrorCode::BotCheck, Lang::Ru).is_some_and(|h| h.contains("COOKIES_FILE")));
         assert_eq!(hint(ErrorCode::MissingUrl, Lang::Ru), None);

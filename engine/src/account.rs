@@ -90,10 +90,7 @@ pub fn looks_like_listing(link: &str) -> bool {
 }
 
 fn youtube(url: &Url, host: &str, path: &str) -> Option<&'static str> {
-    let list = url
-        .query_pairs()
-        .find(|(key, _)| key == "list")
-        .map(|(_, value)| value.trim().to_ascii_uppercase());
+    let list = url.query_pairs().find(|(key, _)| key == "list").map(|(_, value)| value.trim().to_ascii_uppercase());
     if let Some(list) = list {
         if YOUTUBE_ACCOUNT_LISTS.contains(&list.as_str())
             || YOUTUBE_ACCOUNT_LIST_PREFIXES.iter().any(|p| list.starts_with(p))
@@ -114,8 +111,9 @@ fn youtube(url: &Url, host: &str, path: &str) -> Option<&'static str> {
         // history, subscriptions, library, playlists, channels, you, downloads,
         // purchases, … and trending/explore, which are personalised as well.
         "feed" | "feeds" => Some("a YouTube feed (history, subscriptions, library …)"),
-        "account" | "account_notifications" | "account_privacy" | "paid_memberships" | "library"
-        | "playlists" => Some("a YouTube account page"),
+        "account" | "account_notifications" | "account_privacy" | "paid_memberships" | "library" | "playlists" => {
+            Some("a YouTube account page")
+        }
         _ if first.starts_with("account_") => Some("a YouTube account page"),
         _ => None,
     }

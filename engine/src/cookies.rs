@@ -60,27 +60,17 @@ pub struct CookiesSummary {
 /// first line (`# Netscape HTTP Cookie File` or `# HTTP Cookie File`, as
 /// Python's `MozillaCookieJar` requires) and at least one cookie line.
 pub fn check_cookies_file(path: &Path) -> Result<CookiesSummary, CookiesError> {
-    let bytes = std::fs::read(path).map_err(|source| CookiesError::Unreadable {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| CookiesError::Unreadable { path: path.to_owned(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first = text.lines().next().unwrap_or_default();
     if matches!(first.trim_start().chars().next(), Some('[' | '{')) {
-        return Err(CookiesError::Json {
-            path: path.to_owned(),
-        });
+        return Err(CookiesError::Json { path: path.to_owned() });
     }
     if !(first.contains("# Netscape HTTP Cookie File") || first.contains("# HTTP Cookie File")) {
-        return Err(CookiesError::NotNetscape {
-            path: path.to_owned(),
-        });
+        return Err(CookiesError::NotNetscape { path: path.to_owned() });
     }
-    let mut summary = CookiesSummary {
-        cookies: 0,
-        youtube_cookies: 0,
-    };
+    let mut summary = CookiesSummary { cookies: 0, youtube_cookies: 0 };
     for line in text.lines() {
         let line = line.strip_prefix("#HttpOnly_").unwrap_or(line);
         if line.starts_with('#') || line.trim().is_empty() {
@@ -92,17 +82,12 @@ pub fn check_cookies_file(path: &Path) -> Result<CookiesSummary, CookiesError> {
         }
         summary.cookies += 1;
         let domain = fields[0].trim_start_matches('.').to_ascii_lowercase();
-        if ["youtube.com", "google.com"]
-            .iter()
-            .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
-        {
+        if ["youtube.com", "google.com"].iter().any(|d| domain == *d || domain.ends_with(&format!(".{d}"))) {
             summary.youtube_cookies += 1;
         }
     }
     if summary.cookies == 0 {
-        return Err(CookiesError::Empty {
-            path: path.to_owned(),
-        });
+        return Err(CookiesError::Empty { path: path.to_owned() });
     }
     Ok(summary)
 }
@@ -111,11 +96,7 @@ pub fn check_cookies_file(path: &Path) -> Result<CookiesSummary, CookiesError> {
 /// (0600). Fails if `dest` exists.
 pub fn private_copy(source: &Path, dest: &Path) -> io::Result<()> {
     let bytes = std::fs::read(source)?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dest)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest)?;
     let written = file.write_all(&bytes).and_then(|()| file.sync_all());
     if let Err(e) = written {
         let _ = std::fs::remove_file(dest);
@@ -146,10 +127,7 @@ impl TempCopy {
     pub(crate) async fn at(source: &Path, path: PathBuf) -> io::Result<TempCopy> {
         // The guard exists before the file does: dropping this future while
         // the blocking copy runs still removes it (see `abandoned`).
-        let copy = TempCopy {
-            path,
-            abandoned: Arc::new(AtomicBool::new(false)),
-        };
+        let copy = TempCopy { path, abandoned: Arc::new(AtomicBool::new(false)) };
         let source = source.to_owned();
         let dest = copy.path.clone();
         let abandoned = Arc::clone(&copy.abandoned);
@@ -219,13 +197,7 @@ mod tests {
     fn netscape_files_pass() {
         let dir = tempfile::tempdir().expect("tempdir");
         let summary = check_cookies_file(&write(dir.path(), "c.txt", GOOD)).expect("valid");
-        assert_eq!(
-            summary,
-            CookiesSummary {
-                cookies: 3,
-                youtube_cookies: 2
-            }
-        );
+        assert_eq!(summary, CookiesSummary { cookies: 3, youtube_cookies: 2 });
         let old_header = "# HTTP Cookie File\r\nexample.com\tFALSE\t/\tFALSE\t0\ta\tb\r\n";
         assert!(check_cookies_file(&write(dir.path(), "d.txt", old_header)).is_ok());
     }

@@ -69,11 +69,7 @@ pub fn parse_verbose(stderr: &str) -> VerboseReport {
             report.channel = channel;
             report.version = Some(version.to_owned()).filter(|v| !v.is_empty());
         } else if let Some(v) = rest.strip_prefix("JS runtimes: ") {
-            report.js_runtimes = if v.starts_with("none") {
-                Vec::new()
-            } else {
-                split_top_level(v)
-            };
+            report.js_runtimes = if v.starts_with("none") { Vec::new() } else { split_top_level(v) };
         } else if let Some(v) = rest.strip_prefix("[youtube] [pot] PO Token Providers: ") {
             report.pot_providers = Some(if v.trim() == "none" {
                 Vec::new()
@@ -81,11 +77,8 @@ pub fn parse_verbose(stderr: &str) -> VerboseReport {
                 split_top_level(v).iter().map(|p| parse_provider(p)).collect()
             });
         } else if let Some(v) = rest.strip_prefix("Plugin directories: ") {
-            report.plugin_dirs = if v.starts_with("none") {
-                Vec::new()
-            } else {
-                v.split(", ").map(str::to_owned).collect()
-            };
+            report.plugin_dirs =
+                if v.starts_with("none") { Vec::new() } else { v.split(", ").map(str::to_owned).collect() };
         }
     }
     report
@@ -163,10 +156,7 @@ pub fn release_day(version: &str) -> Option<i64> {
 
 /// Days since the Unix epoch, today (UTC).
 pub fn today() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     i64::try_from(secs / 86_400).unwrap_or(i64::MAX)
 }
 
@@ -198,11 +188,7 @@ pub async fn first_line(program: &Path, args: &[&str]) -> Option<String> {
     if !output.status.success() {
         return None;
     }
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .next()
-        .map(|l| l.trim().to_owned())
-        .filter(|l| !l.is_empty())
+    String::from_utf8_lossy(&output.stdout).lines().next().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty())
 }
 
 /// ffmpeg's version (`5.1.9-0+deb12u1` from `ffmpeg version 5.1.9-0+deb12u1 Copyright …`).
@@ -216,9 +202,7 @@ pub async fn ffmpeg_version(ffmpeg: &Path) -> Option<String> {
 /// `20.19.2` from node's `v20.19.2`.
 pub async fn js_runtime_version(program: &Path) -> Option<String> {
     let line = first_line(program, &["--version"]).await?;
-    let word = line
-        .split_whitespace()
-        .find(|w| w.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()))?;
+    let word = line.split_whitespace().find(|w| w.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()))?;
     Some(word.trim_start_matches('v').to_owned())
 }
 
@@ -236,10 +220,7 @@ impl YtDlp {
             .args(["--extractor-retries", "0", "--socket-timeout", "5"])
             .args(["--simulate", "--"])
             .arg(OsStr::new(PROBE_PAGE));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
         let output = match tokio::time::timeout(self.probe_timeout(), cmd.output()).await {
             Err(_elapsed) => return Err(EngineError::Timeout(self.probe_timeout())),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -299,12 +280,7 @@ ERROR: [youtube] aqz-KE-bpKQ: Unable to download API page: ('Unable to connect t
         assert_eq!(providers.len(), 3);
         assert_eq!(
             providers[0],
-            PotProvider {
-                name: "bgutil:http".into(),
-                version: Some("2.0.2".into()),
-                external: true,
-                available: true
-            }
+            PotProvider { name: "bgutil:http".into(), version: Some("2.0.2".into()), external: true, available: true }
         );
         assert_eq!(providers[1].name, "bgutil:script-node");
         assert!(!providers[1].available);

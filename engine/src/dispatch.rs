@@ -89,20 +89,11 @@ impl Dispatcher {
             }
             state.next_ticket += 1;
             let ticket = state.next_ticket;
-            state
-                .clients
-                .entry(client.to_owned())
-                .or_default()
-                .queue
-                .push_back(Waiter { ticket, tx });
+            state.clients.entry(client.to_owned()).or_default().queue.push_back(Waiter { ticket, tx });
             dispatch(&self.state, &mut state);
             ticket
         };
-        let _leave = Leave {
-            state: &self.state,
-            client,
-            ticket,
-        };
+        let _leave = Leave { state: &self.state, client, ticket };
         rx.await.ok()
     }
 
@@ -164,11 +155,7 @@ impl Drop for Slot {
 /// A client with nothing running or queued is forgotten: when it comes
 /// back it has been idle, so it rightly goes first.
 fn forget_idle(state: &mut State, client: &str) {
-    if state
-        .clients
-        .get(client)
-        .is_some_and(|c| c.running == 0 && c.queue.is_empty())
-    {
+    if state.clients.get(client).is_some_and(|c| c.running == 0 && c.queue.is_empty()) {
         state.clients.remove(client);
     }
 }
@@ -190,11 +177,7 @@ fn dispatch(arc: &Arc<Mutex<State>>, state: &mut State) {
         let turn = state.turn;
         let Some(client) = state.clients.get_mut(&name) else { break };
         let Some(waiter) = client.queue.pop_front() else { break };
-        let slot = Slot {
-            state: Arc::clone(arc),
-            client: name.clone(),
-            armed: true,
-        };
+        let slot = Slot { state: Arc::clone(arc), client: name.clone(), armed: true };
         match waiter.tx.send(slot) {
             Ok(()) => {
                 client.running += 1;

@@ -111,9 +111,7 @@ impl EngineError {
             EngineError::TooLarge { .. } => ErrorCode::TooLarge,
             EngineError::DiskFull(_) => ErrorCode::DiskFull,
             EngineError::TooSlow { .. } => ErrorCode::TooSlow,
-            EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => {
-                ErrorCode::ServerMisconfigured
-            }
+            EngineError::YtDlpMissing(_) | EngineError::Spawn(_) | EngineError::Io(_) => ErrorCode::ServerMisconfigured,
         }
     }
 
@@ -133,11 +131,9 @@ impl EngineError {
             }
             EngineError::TooLarge { limit } => Detail::limit(*limit),
             EngineError::DiskFull(crate::space::DiskFull::Quota { limit }) => Detail::limit(*limit),
-            EngineError::TooSlow { min_speed, window } => Detail {
-                min_speed_bps: Some(*min_speed),
-                window_secs: Some(window.as_secs()),
-                ..Detail::default()
-            },
+            EngineError::TooSlow { min_speed, window } => {
+                Detail { min_speed_bps: Some(*min_speed), window_secs: Some(window.as_secs()), ..Detail::default() }
+            }
             _ => Detail::default(),
         }
     }
@@ -146,16 +142,15 @@ impl EngineError {
 /// The egress guard's refusal, as the proxy words it (yt-dlp and ffmpeg
 /// pass it on; python's repr may escape the apostrophe).
 fn is_refusal(message: &str) -> bool {
-    message.contains(crate::native::REFUSAL_PREFIX) || message.contains("Destination refused by Kachay\\'s egress guard")
+    message.contains(crate::native::REFUSAL_PREFIX)
+        || message.contains("Destination refused by Kachay\\'s egress guard")
 }
 
 /// yt-dlp's message, cut to one line and stripped of anything path-like.
 pub fn first_sentence(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default().trim();
-    let cleaned: Vec<&str> = line
-        .split_whitespace()
-        .filter(|word| !word.contains('/') || word.starts_with("http"))
-        .collect();
+    let cleaned: Vec<&str> =
+        line.split_whitespace().filter(|word| !word.contains('/') || word.starts_with("http")).collect();
     let mut text = cleaned.join(" ");
     if text.chars().count() > 200 {
         text = text.chars().take(200).collect::<String>() + "…";
@@ -243,11 +238,7 @@ const MAX_MESSAGE_CHARS: usize = 500;
 /// chain removed. Without an `ERROR:` line, the last line that does not look
 /// like part of a Python traceback is used.
 pub fn classify(stderr: &str) -> (FailureKind, String) {
-    let error_line = stderr
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find_map(|line| line.strip_prefix("ERROR:"));
+    let error_line = stderr.lines().rev().map(str::trim).find_map(|line| line.strip_prefix("ERROR:"));
 
     let message = match error_line {
         Some(rest) => clean_message(rest),
@@ -271,28 +262,13 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
 /// because YouTube words it "Video unavailable. The uploader has not made
 /// this video available in your country".
 const PHRASES: &[(FailureKind, &[&str])] = &[
-    (
-        FailureKind::BotCheck,
-        &["not a bot", "not a robot", "captcha challenge"],
-    ),
+    (FailureKind::BotCheck, &["not a bot", "not a robot", "captcha challenge"]),
     (
         FailureKind::AgeRestricted,
-        &[
-            "confirm your age",
-            "age-restricted",
-            "age restricted",
-            "age verification",
-            "inappropriate for some users",
-        ],
+        &["confirm your age", "age-restricted", "age restricted", "age verification", "inappropriate for some users"],
     ),
-    (
-        FailureKind::MembersOnly,
-        &["members-only", "members only", "join this channel", "channel's members"],
-    ),
-    (
-        FailureKind::Private,
-        &["private video", "video is private"],
-    ),
+    (FailureKind::MembersOnly, &["members-only", "members only", "join this channel", "channel's members"]),
+    (FailureKind::Private, &["private video", "video is private"]),
     (
         FailureKind::GeoBlocked,
         &[
@@ -305,19 +281,11 @@ const PHRASES: &[(FailureKind, &[&str])] = &[
     ),
     (
         FailureKind::LiveNotStarted,
-        &[
-            "live event will begin",
-            "premieres in",
-            "premiere will begin",
-            "live stream will begin",
-        ],
+        &["live event will begin", "premieres in", "premiere will begin", "live stream will begin"],
     ),
     // YouTube's "This content isn't available, try again later" is its rate
     // limit: reported as HTTP 429.
-    (
-        FailureKind::Http(429),
-        &["rate-limited by youtube", "content isn't available, try again later"],
-    ),
+    (FailureKind::Http(429), &["rate-limited by youtube", "content isn't available, try again later"]),
     (
         FailureKind::Removed,
         &[
@@ -339,10 +307,7 @@ fn kind_of(text: &str) -> FailureKind {
     if lower.contains("is not a valid url") {
         return FailureKind::InvalidUrl;
     }
-    if let Some((kind, _)) = PHRASES
-        .iter()
-        .find(|(_, phrases)| phrases.iter().any(|p| lower.contains(p)))
-    {
+    if let Some((kind, _)) = PHRASES.iter().find(|(_, phrases)| phrases.iter().any(|p| lower.contains(p))) {
         return *kind;
     }
     if lower.contains("requested format is not available") {
@@ -403,10 +368,7 @@ fn clean_message(rest: &str) -> String {
 /// `[generic] video: Unable to …` → `Unable to …`;
 /// `[generic] 'x' is not a valid URL` → `'x' is not a valid URL`.
 fn strip_extractor_tag(msg: &str) -> &str {
-    let Some(after_bracket) = msg
-        .strip_prefix('[')
-        .and_then(|m| m.find(']').map(|end| &m[end + 1..]))
-    else {
+    let Some(after_bracket) = msg.strip_prefix('[').and_then(|m| m.find(']').map(|end| &m[end + 1..])) else {
         return msg;
     };
     let after_tag = after_bracket.trim_start();
@@ -444,31 +406,19 @@ mod tests {
 
     #[test]
     fn strips_tag_with_id() {
-        assert_eq!(
-            strip_extractor_tag("[youtube] dQw4w9WgXcQ: Video unavailable"),
-            "Video unavailable"
-        );
+        assert_eq!(strip_extractor_tag("[youtube] dQw4w9WgXcQ: Video unavailable"), "Video unavailable");
     }
 
     #[test]
     fn keeps_text_when_tag_has_no_id() {
-        assert_eq!(
-            strip_extractor_tag("[generic] 'x y' is not a valid URL"),
-            "'x y' is not a valid URL"
-        );
-        assert_eq!(
-            strip_extractor_tag("Unsupported URL: http://a/b"),
-            "Unsupported URL: http://a/b"
-        );
+        assert_eq!(strip_extractor_tag("[generic] 'x y' is not a valid URL"), "'x y' is not a valid URL");
+        assert_eq!(strip_extractor_tag("Unsupported URL: http://a/b"), "Unsupported URL: http://a/b");
     }
 
     #[test]
     fn uses_the_last_error_line() {
         let stderr = "ERROR: first\nWARNING: meh\nERROR: [x] id: HTTP Error 403: Forbidden\n";
-        assert_eq!(
-            classify(stderr),
-            (FailureKind::Http(403), "HTTP Error 403: Forbidden".into())
-        );
+        assert_eq!(classify(stderr), (FailureKind::Http(403), "HTTP Error 403: Forbidden".into()));
     }
 
     #[test]
@@ -501,17 +451,7 @@ mod tests {
 
     #[test]
     fn failure_kind_serializes_as_snake_case() {
-        assert_eq!(
-            serde_json::to_string(&FailureKind::InvalidUrl)
-                .ok()
-                .as_deref(),
-            Some("\"invalid_url\"")
-        );
-        assert_eq!(
-            serde_json::to_string(&FailureKind::Http(404))
-                .ok()
-                .as_deref(),
-            Some("{\"http\":404}")
-        );
+        assert_eq!(serde_json::to_string(&FailureKind::InvalidUrl).ok().as_deref(), Some("\"invalid_url\""));
+        assert_eq!(serde_json::to_string(&FailureKind::Http(404)).ok().as_deref(), Some("{\"http\":404}"));
     }
 }

@@ -9,8 +9,8 @@ const FALLBACK_STEM: &str = "video";
 
 /// Device names Windows reserves, with any extension.
 const WINDOWS_RESERVED: [&str; 22] = [
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 /// `title` + `.` + `ext` as a file name every common file system accepts.
@@ -26,17 +26,8 @@ const WINDOWS_RESERVED: [&str; 22] = [
 ///
 /// `ext` keeps only ASCII letters and digits; an empty one adds no dot.
 pub fn sanitize_filename(title: &str, ext: &str) -> String {
-    let ext: String = ext
-        .trim_start_matches('.')
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(16)
-        .collect();
-    let suffix = if ext.is_empty() {
-        String::new()
-    } else {
-        format!(".{ext}")
-    };
+    let ext: String = ext.trim_start_matches('.').chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+    let suffix = if ext.is_empty() { String::new() } else { format!(".{ext}") };
 
     let mapped: String = title
         .chars()
@@ -72,9 +63,7 @@ pub fn sanitize_filename(title: &str, ext: &str) -> String {
 /// stem becomes `video`.
 pub fn ascii_fallback(name: &str) -> String {
     let (stem, ext) = match name.rsplit_once('.') {
-        Some((stem, ext))
-            if !ext.is_empty() && ext.len() <= 16 && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
-        {
+        Some((stem, ext)) if !ext.is_empty() && ext.len() <= 16 && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
             (stem, Some(ext))
         }
         _ => (name, None),
@@ -82,13 +71,7 @@ pub fn ascii_fallback(name: &str) -> String {
     let plain = deunicode::deunicode(stem);
     let kept: String = plain
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '(' | ')' | '-') {
-                c
-            } else {
-                ' '
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | '(' | ')' | '-') { c } else { ' ' })
         .collect();
     let collapsed = kept.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut stem = trim_edges(&collapsed).to_owned();
@@ -192,10 +175,7 @@ mod tests {
 
     #[test]
     fn bidi_overrides_are_dropped() {
-        assert_eq!(
-            sanitize_filename("evil\u{202E}4pm.exe", "mp4"),
-            "evil4pm.exe.mp4"
-        );
+        assert_eq!(sanitize_filename("evil\u{202E}4pm.exe", "mp4"), "evil4pm.exe.mp4");
     }
 
     #[test]
@@ -204,9 +184,7 @@ mod tests {
         assert!(plain.starts_with("Testovoe video"), "{plain}");
         assert!(plain.ends_with("Slash.mp4"), "{plain}");
         assert!(plain.contains("Kavychki"), "{plain}");
-        assert!(plain
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " ._()-".contains(c)));
+        assert!(plain.chars().all(|c| c.is_ascii_alphanumeric() || " ._()-".contains(c)));
         assert!(ascii_fallback("🎬🎬.mp4").is_ascii());
         assert!(ascii_fallback("日本語.m4a").ends_with(".m4a"));
         assert_eq!(ascii_fallback(".mp4"), "video.mp4");

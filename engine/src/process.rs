@@ -180,11 +180,7 @@ fn python_shebang(script: &Path) -> Option<(PathBuf, Option<String>)> {
         Some((interpreter, arg)) => (interpreter, Some(arg.trim().to_owned())),
         None => (line, None),
     };
-    let names_python = |s: &str| {
-        Path::new(s)
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("python"))
-    };
+    let names_python = |s: &str| Path::new(s).file_name().is_some_and(|n| n.to_string_lossy().starts_with("python"));
     let is_python = names_python(interpreter) || arg.as_deref().is_some_and(names_python);
     // `-c` must come after the interpreter's own argument, so only a
     // shebang whose argument is the interpreter (env python3) or nothing.
@@ -211,10 +207,7 @@ mod tests {
         let (_d, venv) = script("#!/opt/kachay/.venv/bin/python3\nimport sys\n");
         assert_eq!(python_shebang(&venv), Some((PathBuf::from("/opt/kachay/.venv/bin/python3"), None)));
         let (_d, env) = script("#!/usr/bin/env python3\nPK...");
-        assert_eq!(
-            python_shebang(&env),
-            Some((PathBuf::from("/usr/bin/env"), Some("python3".to_owned())))
-        );
+        assert_eq!(python_shebang(&env), Some((PathBuf::from("/usr/bin/env"), Some("python3".to_owned()))));
         let (_d, sh) = script("#!/bin/sh\nexec yt-dlp \"$@\"\n");
         assert_eq!(python_shebang(&sh), None);
         let (_d, flags) = script("#!/usr/bin/python3 -I\n");

@@ -51,14 +51,8 @@ impl QualityId {
     ];
 
     /// The standard heights, highest first.
-    const HEIGHTS: [QualityId; 6] = [
-        QualityId::P2160,
-        QualityId::P1440,
-        QualityId::P1080,
-        QualityId::P720,
-        QualityId::P480,
-        QualityId::P360,
-    ];
+    const HEIGHTS: [QualityId; 6] =
+        [QualityId::P2160, QualityId::P1440, QualityId::P1080, QualityId::P720, QualityId::P480, QualityId::P360];
 
     /// The id as used in URLs and JSON: `"2160"` … `"360"`, `"auto"`, `"audio"`.
     pub fn as_str(self) -> &'static str {
@@ -117,10 +111,7 @@ impl FromStr for QualityId {
     type Err = ParseQualityError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        QualityId::ALL
-            .into_iter()
-            .find(|id| id.as_str() == s)
-            .ok_or_else(|| ParseQualityError(s.to_owned()))
+        QualityId::ALL.into_iter().find(|id| id.as_str() == s).ok_or_else(|| ParseQualityError(s.to_owned()))
     }
 }
 
@@ -196,19 +187,13 @@ pub fn choices(info: &InfoJson) -> Vec<QualityChoice> {
 
     let videos: Vec<&Format> = usable.iter().copied().filter(|f| f.has_video()).collect();
     // yt-dlp lists formats worst first, so the best of a kind is the last.
-    let best_audio: Option<&Format> = usable
-        .iter()
-        .copied()
-        .rfind(|f| f.is_audio_only() && selectable(f));
+    let best_audio: Option<&Format> = usable.iter().copied().rfind(|f| f.is_audio_only() && selectable(f));
     let audio_size = best_audio.and_then(|a| a.size_estimate(duration));
 
     let mut out = Vec::new();
 
     for id in QualityId::HEIGHTS {
-        let best = videos
-            .iter()
-            .copied()
-            .rfind(|f| selectable(f) && f.effective_p().and_then(bucket) == Some(id));
+        let best = videos.iter().copied().rfind(|f| selectable(f) && f.effective_p().and_then(bucket) == Some(id));
         let Some(video) = best else { continue };
         let vid = video.format_id.as_deref().unwrap_or_default();
         let (format, filesize_approx) = match best_audio {
@@ -218,23 +203,13 @@ pub fn choices(info: &InfoJson) -> Vec<QualityChoice> {
             ),
             _ => (vid.to_owned(), video.size_estimate(duration)),
         };
-        out.push(QualityChoice {
-            id,
-            filesize_approx,
-            format,
-            height: video.height,
-            extract_audio: false,
-        });
+        out.push(QualityChoice { id, filesize_approx, format, height: video.height, extract_audio: false });
     }
 
     // What "bv*+ba/b" will most likely take: the highest picture, the later
     // one among equals (yt-dlp lists the best last).
-    let best_video = videos
-        .iter()
-        .copied()
-        .enumerate()
-        .max_by_key(|(i, f)| (f.effective_p().unwrap_or(0), *i))
-        .map(|(_, f)| f);
+    let best_video =
+        videos.iter().copied().enumerate().max_by_key(|(i, f)| (f.effective_p().unwrap_or(0), *i)).map(|(_, f)| f);
     let auto_size = match best_video {
         Some(video) if !video.has_audio() => add_sizes(video.size_estimate(duration), audio_size),
         Some(video) => video.size_estimate(duration),
@@ -256,11 +231,7 @@ pub fn choices(info: &InfoJson) -> Vec<QualityChoice> {
             height: None,
             extract_audio: false,
         });
-    } else if let Some(muxed) = usable
-        .iter()
-        .copied()
-        .rfind(|f| f.has_audio() && selectable(f))
-    {
+    } else if let Some(muxed) = usable.iter().copied().rfind(|f| f.has_audio() && selectable(f)) {
         out.push(QualityChoice {
             id: QualityId::Audio,
             filesize_approx: bitrate_size(muxed.abr, duration),
@@ -297,10 +268,7 @@ mod tests {
         for id in QualityId::ALL {
             assert_eq!(id.as_str().parse::<QualityId>(), Ok(id));
             assert_eq!(id.to_string(), id.as_str());
-            assert_eq!(
-                serde_json::to_string(&id).ok(),
-                Some(format!("\"{}\"", id.as_str()))
-            );
+            assert_eq!(serde_json::to_string(&id).ok(), Some(format!("\"{}\"", id.as_str())));
         }
         assert!("1080p".parse::<QualityId>().is_err());
         assert!("".parse::<QualityId>().is_err());

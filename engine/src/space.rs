@@ -88,11 +88,7 @@ impl Usage {
 impl Space {
     /// Limits on `root` (the download directory).
     pub fn new(root: impl Into<PathBuf>, limits: DiskLimits) -> Space {
-        Space {
-            root: root.into(),
-            limits,
-            state: Mutex::new(State::default()),
-        }
+        Space { root: root.into(), limits, state: Mutex::new(State::default()) }
     }
 
     /// The limits in force.
@@ -117,9 +113,7 @@ impl Space {
         let sizes = match self.limits.quota {
             Some(_) => {
                 let root = self.root.clone();
-                tokio::task::spawn_blocking(move || top_level_sizes(&root))
-                    .await
-                    .unwrap_or_default()
+                tokio::task::spawn_blocking(move || top_level_sizes(&root)).await.unwrap_or_default()
             }
             None => Vec::new(),
         };
@@ -128,9 +122,7 @@ impl Space {
         let mut state = self.lock();
         state.settled = sizes
             .iter()
-            .filter(|(name, _)| {
-                Uuid::parse_str(name).map_or(true, |id| !state.running.contains_key(&id))
-            })
+            .filter(|(name, _)| Uuid::parse_str(name).map_or(true, |id| !state.running.contains_key(&id)))
             .map(|(_, size)| *size)
             .sum();
         if let Some(limit) = self.limits.quota {
@@ -146,14 +138,7 @@ impl Space {
                 return Err(DiskFull::FreeSpace { min_free });
             }
         }
-        state.running.insert(
-            id,
-            Usage {
-                on_disk: 0,
-                reserved: expected,
-                stopped: false,
-            },
-        );
+        state.running.insert(id, Usage { on_disk: 0, reserved: expected, stopped: false });
         Ok(())
     }
 

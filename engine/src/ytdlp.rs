@@ -246,21 +246,14 @@ impl YtDlp {
     fn failure(&self, out: &Output) -> EngineError {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let (kind, message) = classify(&stderr);
-        let message = if stderr.trim().is_empty() {
-            format!("yt-dlp exited with {}", out.status)
-        } else {
-            message
-        };
+        let message = if stderr.trim().is_empty() { format!("yt-dlp exited with {}", out.status) } else { message };
         EngineError::YtDlp { kind, message }
     }
 
     /// Runs `cmd` to the end under the time limit, reading stdout and stderr
     /// at the same time so that neither pipe can fill up and stall it.
     async fn run(&self, mut cmd: Command) -> Result<Output, EngineError> {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
 
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => EngineError::YtDlpMissing(self.program.clone()),
@@ -270,16 +263,9 @@ impl YtDlp {
         let stderr = child.stderr.take();
 
         let finished = tokio::time::timeout(self.probe_timeout, async {
-            let (stdout, stderr, status) = tokio::try_join!(
-                read_capped(stdout, MAX_STDOUT),
-                read_capped(stderr, MAX_STDERR),
-                child.wait(),
-            )?;
-            Ok::<_, io::Error>(Output {
-                status,
-                stdout,
-                stderr,
-            })
+            let (stdout, stderr, status) =
+                tokio::try_join!(read_capped(stdout, MAX_STDOUT), read_capped(stderr, MAX_STDERR), child.wait(),)?;
+            Ok::<_, io::Error>(Output { status, stdout, stderr })
         })
         .await;
 

@@ -43,12 +43,7 @@ pub enum OptionsError {
     BadArgName { key: String, name: String },
     /// The same argument of one extractor given two different values.
     #[error("{key}:{name} is given twice, as {first:?} and as {second:?}")]
-    Conflict {
-        key: String,
-        name: String,
-        first: String,
-        second: String,
-    },
+    Conflict { key: String, name: String, first: String, second: String },
     /// A PO-token provider URL that is not a plain `http(s)://host[:port][/path]`.
     #[error("{url:?} is not a provider address like http://127.0.0.1:4416 ({why})")]
     BadProviderUrl { url: String, why: &'static str },
@@ -87,27 +82,18 @@ impl JsRuntime {
                 if !JS_RUNTIMES.contains(&name.as_str()) {
                     return Err(OptionsError::UnknownRuntime { name });
                 }
-                return Ok(JsRuntime {
-                    name,
-                    path: PathBuf::from(path),
-                });
+                return Ok(JsRuntime { name, path: PathBuf::from(path) });
             }
         }
         let path = PathBuf::from(setting);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         let name = match stem.as_str() {
             "node" | "nodejs" => "node",
             "bun" => "bun",
             "qjs" | "quickjs" => "quickjs",
             _ => "deno",
         };
-        Ok(JsRuntime {
-            name: name.to_owned(),
-            path,
-        })
+        Ok(JsRuntime { name: name.to_owned(), path })
     }
 
     /// The value of `--js-runtimes`: `deno:/path/to/deno`.
@@ -129,10 +115,7 @@ pub fn find_js_runtime(ytdlp_program: &Path) -> Option<JsRuntime> {
     let on_path = || Some(resolve_program(Path::new("deno"))).filter(|p| p.is_file());
     let path = beside.or_else(on_path)?;
     let path = std::path::absolute(&path).unwrap_or(path);
-    Some(JsRuntime {
-        name: "deno".to_owned(),
-        path,
-    })
+    Some(JsRuntime { name: "deno".to_owned(), path })
 }
 
 /// One argument of an extractor: `name=value`, or a bare `name`.
@@ -164,9 +147,7 @@ impl ExtractorArgs {
     /// Entries of the same key are merged.
     pub fn parse(text: &str) -> Result<ExtractorArgs, OptionsError> {
         if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
-            return Err(OptionsError::ControlCharacter {
-                what: "YTDLP_EXTRACTOR_ARGS",
-            });
+            return Err(OptionsError::ControlCharacter { what: "YTDLP_EXTRACTOR_ARGS" });
         }
         let mut args = ExtractorArgs::new();
         for entry in text.split_whitespace() {
@@ -178,29 +159,19 @@ impl ExtractorArgs {
     /// Adds one `KEY:ARGS` entry.
     pub fn add_entry(&mut self, entry: &str) -> Result<(), OptionsError> {
         if entry.chars().any(char::is_control) {
-            return Err(OptionsError::ControlCharacter {
-                what: "an extractor argument",
-            });
+            return Err(OptionsError::ControlCharacter { what: "an extractor argument" });
         }
         let Some((key, args)) = entry.split_once(':') else {
-            return Err(OptionsError::NotKeyArgs {
-                entry: entry.to_owned(),
-            });
+            return Err(OptionsError::NotKeyArgs { entry: entry.to_owned() });
         };
         if key.is_empty() {
-            return Err(OptionsError::NotKeyArgs {
-                entry: entry.to_owned(),
-            });
+            return Err(OptionsError::NotKeyArgs { entry: entry.to_owned() });
         }
         if !is_word(key) {
-            return Err(OptionsError::BadKey {
-                key: key.to_owned(),
-            });
+            return Err(OptionsError::BadKey { key: key.to_owned() });
         }
         if args.trim().is_empty() {
-            return Err(OptionsError::EmptyArg {
-                entry: entry.to_owned(),
-            });
+            return Err(OptionsError::EmptyArg { entry: entry.to_owned() });
         }
         for part in args.split(';') {
             let (name, value) = match part.split_once('=') {
@@ -208,15 +179,10 @@ impl ExtractorArgs {
                 None => (part.trim(), None),
             };
             if name.is_empty() {
-                return Err(OptionsError::EmptyArg {
-                    entry: entry.to_owned(),
-                });
+                return Err(OptionsError::EmptyArg { entry: entry.to_owned() });
             }
             if !is_word(name) {
-                return Err(OptionsError::BadArgName {
-                    key: key.to_ascii_lowercase(),
-                    name: name.to_owned(),
-                });
+                return Err(OptionsError::BadArgName { key: key.to_ascii_lowercase(), name: name.to_owned() });
             }
             self.insert(key, name, value)?;
         }
@@ -227,15 +193,10 @@ impl ExtractorArgs {
     /// a [`OptionsError::Conflict`].
     pub fn set(&mut self, key: &str, name: &str, value: &str) -> Result<(), OptionsError> {
         if !is_word(key) {
-            return Err(OptionsError::BadKey {
-                key: key.to_owned(),
-            });
+            return Err(OptionsError::BadKey { key: key.to_owned() });
         }
         if !is_word(name) {
-            return Err(OptionsError::BadArgName {
-                key: key.to_ascii_lowercase(),
-                name: name.to_owned(),
-            });
+            return Err(OptionsError::BadArgName { key: key.to_ascii_lowercase(), name: name.to_owned() });
         }
         self.insert(key, name, Some(value))
     }
@@ -329,24 +290,16 @@ impl fmt::Display for ExtractorArgs {
 
 /// ASCII letters, digits, `_` and `-`, at least one.
 fn is_word(s: &str) -> bool {
-    !s.is_empty()
-        && s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Checks a bgutil HTTP server address (`POT_PROVIDER_URL`) and returns it
 /// without a trailing `/` (the plugin appends `/ping` and `/get_pot`).
 pub fn provider_base_url(url: &str) -> Result<String, OptionsError> {
-    let bad = |why| OptionsError::BadProviderUrl {
-        url: url.to_owned(),
-        why,
-    };
+    let bad = |why| OptionsError::BadProviderUrl { url: url.to_owned(), why };
     let trimmed = url.trim();
     if trimmed.chars().any(char::is_control) {
-        return Err(OptionsError::ControlCharacter {
-            what: "POT_PROVIDER_URL",
-        });
+        return Err(OptionsError::ControlCharacter { what: "POT_PROVIDER_URL" });
     }
     let lower = trimmed.to_ascii_lowercase();
     let rest = if lower.starts_with("http://") {
@@ -429,18 +382,11 @@ mod tests {
 
     #[test]
     fn one_flag_per_extractor_key() {
-        let args = ExtractorArgs::parse(
-            "youtube:player_client=web\nyoutube:pot_trace=true   generic:impersonate",
-        )
-        .expect("valid");
+        let args = ExtractorArgs::parse("youtube:player_client=web\nyoutube:pot_trace=true   generic:impersonate")
+            .expect("valid");
         assert_eq!(
             strings(&args.to_args()),
-            [
-                "--extractor-args",
-                "youtube:player_client=web;pot_trace=true",
-                "--extractor-args",
-                "generic:impersonate",
-            ]
+            ["--extractor-args", "youtube:player_client=web;pot_trace=true", "--extractor-args", "generic:impersonate",]
         );
     }
 
@@ -450,10 +396,7 @@ mod tests {
             extractor_args: ExtractorArgs::parse("youtube:player_client=web").expect("valid"),
             ..YtDlpOptions::default()
         };
-        assert_eq!(
-            strings(&options.to_args().expect("valid")),
-            ["--extractor-args", "youtube:player_client=web"]
-        );
+        assert_eq!(strings(&options.to_args().expect("valid")), ["--extractor-args", "youtube:player_client=web"]);
     }
 
     #[test]
@@ -550,23 +493,11 @@ mod tests {
     fn js_runtime_settings() {
         assert_eq!(
             JsRuntime::parse("/opt/deno/bin/deno"),
-            Ok(JsRuntime {
-                name: "deno".into(),
-                path: "/opt/deno/bin/deno".into()
-            })
+            Ok(JsRuntime { name: "deno".into(), path: "/opt/deno/bin/deno".into() })
         );
-        assert_eq!(
-            JsRuntime::parse("/usr/bin/node").map(|r| r.name),
-            Ok("node".into())
-        );
-        assert_eq!(
-            JsRuntime::parse("bun:/x/y").map(|r| (r.name, r.path)),
-            Ok(("bun".into(), "/x/y".into()))
-        );
-        assert!(matches!(
-            JsRuntime::parse("perl:/usr/bin/perl"),
-            Err(OptionsError::UnknownRuntime { .. })
-        ));
+        assert_eq!(JsRuntime::parse("/usr/bin/node").map(|r| r.name), Ok("node".into()));
+        assert_eq!(JsRuntime::parse("bun:/x/y").map(|r| (r.name, r.path)), Ok(("bun".into(), "/x/y".into())));
+        assert!(matches!(JsRuntime::parse("perl:/usr/bin/perl"), Err(OptionsError::UnknownRuntime { .. })));
         let arg = JsRuntime::parse("/a/deno").map(|r| r.arg());
         assert_eq!(arg, Ok(OsString::from("deno:/a/deno")));
     }
@@ -574,10 +505,7 @@ mod tests {
     #[test]
     fn all_options_in_order() {
         let options = YtDlpOptions {
-            js_runtime: Some(JsRuntime {
-                name: "deno".into(),
-                path: "/v/bin/deno".into(),
-            }),
+            js_runtime: Some(JsRuntime { name: "deno".into(), path: "/v/bin/deno".into() }),
             pot_provider_url: Some("http://127.0.0.1:4416".into()),
             plugin_dirs: vec!["/srv/plugins".into()],
             extractor_args: ExtractorArgs::new(),
@@ -609,12 +537,6 @@ mod tests {
             "no deno there yet"
         );
         std::fs::write(dir.path().join("deno"), "").expect("write");
-        assert_eq!(
-            find_js_runtime(&ytdlp),
-            Some(JsRuntime {
-                name: "deno".into(),
-                path: dir.path().join("deno")
-            })
-        );
+        assert_eq!(find_js_runtime(&ytdlp), Some(JsRuntime { name: "deno".into(), path: dir.path().join("deno") }));
     }
 }

@@ -69,13 +69,9 @@ async fn run(body: &str) -> Run {
         audio_format: AudioFormat::M4a,
     };
     let ytdlp = YtDlp::new(program).with_cookies_file(&cookies);
-    let result = ytdlp
-        .download(&spec, Path::new("/usr/bin/ffmpeg"), CancellationToken::new(), |_| {})
-        .await;
-    let cookies_given = std::fs::read_to_string(root.path().join("cookies-path"))
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
+    let result = ytdlp.download(&spec, Path::new("/usr/bin/ffmpeg"), CancellationToken::new(), |_| {}).await;
+    let cookies_given =
+        std::fs::read_to_string(root.path().join("cookies-path")).ok().filter(|p| !p.is_empty()).map(PathBuf::from);
     Run { result, job, cookies_given, _root: root }
 }
 
@@ -87,10 +83,8 @@ fn assert_no_cookie_copy(run: &Run) {
 
 #[tokio::test]
 async fn a_file_outside_the_job_directory_is_refused() {
-    let run = run(
-        "echo leaked > \"$dir/../outside.mp4\"\n\
-         echo \"[kachay-file] $dir/../outside.mp4\"",
-    )
+    let run = run("echo leaked > \"$dir/../outside.mp4\"\n\
+         echo \"[kachay-file] $dir/../outside.mp4\"")
     .await;
     let err = run.result.as_ref().expect_err("a ../ path must not be accepted");
     assert!(err.to_string().contains("not in the download's own folder"), "{err}");
@@ -99,10 +93,8 @@ async fn a_file_outside_the_job_directory_is_refused() {
 
 #[tokio::test]
 async fn a_symlink_out_of_the_job_directory_is_refused() {
-    let run = run(
-        "ln -s /etc/hostname \"$dir/media.mp4\"\n\
-         echo \"[kachay-file] $dir/media.mp4\"",
-    )
+    let run = run("ln -s /etc/hostname \"$dir/media.mp4\"\n\
+         echo \"[kachay-file] $dir/media.mp4\"")
     .await;
     assert!(run.result.is_err(), "a symlink to /etc/hostname was accepted: {:?}", run.result);
     // Nor found by looking: only regular files count.
@@ -117,10 +109,8 @@ async fn run_quietly_linked() -> Run {
 
 #[tokio::test]
 async fn the_file_line_counts_only_on_stdout() {
-    let run = run(
-        "echo video > \"$dir/media.mp4\"\n\
-         echo \"[kachay-file] /etc/hostname\" >&2",
-    )
+    let run = run("echo video > \"$dir/media.mp4\"\n\
+         echo \"[kachay-file] /etc/hostname\" >&2")
     .await;
     let file = run.result.as_ref().expect("the real file is found in the job dir");
     assert_eq!(file.path, run.job.canonicalize().expect("job").join("media.mp4"));
@@ -130,10 +120,8 @@ async fn the_file_line_counts_only_on_stdout() {
 
 #[tokio::test]
 async fn a_regular_file_in_the_job_directory_is_accepted() {
-    let run = run(
-        "echo video > \"$dir/media.mp4\"\n\
-         echo \"[kachay-file] $dir/media.mp4\"",
-    )
+    let run = run("echo video > \"$dir/media.mp4\"\n\
+         echo \"[kachay-file] $dir/media.mp4\"")
     .await;
     let file = run.result.as_ref().expect("accepted");
     assert_eq!(file.ext, "mp4");

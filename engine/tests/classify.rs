@@ -7,18 +7,14 @@ use engine::error::classify;
 use engine::FailureKind;
 
 fn captured(name: &str) -> String {
-    std::fs::read_to_string(common::data_path(&format!("stderr/{name}.txt")))
-        .expect("captured stderr file")
+    std::fs::read_to_string(common::data_path(&format!("stderr/{name}.txt"))).expect("captured stderr file")
 }
 
 #[test]
 fn http_404() {
     assert_eq!(
         classify(&captured("http-404")),
-        (
-            FailureKind::Http(404),
-            "Unable to download webpage: HTTP Error 404: File not found".to_owned()
-        )
+        (FailureKind::Http(404), "Unable to download webpage: HTTP Error 404: File not found".to_owned())
     );
 }
 
@@ -26,10 +22,7 @@ fn http_404() {
 fn page_without_video_is_unsupported() {
     let (kind, message) = classify(&captured("unsupported-url"));
     assert_eq!(kind, FailureKind::Unsupported);
-    assert!(
-        message.starts_with("Unsupported URL: http://127.0.0.1:"),
-        "{message}"
-    );
+    assert!(message.starts_with("Unsupported URL: http://127.0.0.1:"), "{message}");
     assert!(!message.contains("WARNING"));
 }
 
@@ -37,10 +30,7 @@ fn page_without_video_is_unsupported() {
 fn not_a_url() {
     assert_eq!(
         classify(&captured("invalid-url")),
-        (
-            FailureKind::InvalidUrl,
-            "'not-a-url' is not a valid URL".to_owned()
-        )
+        (FailureKind::InvalidUrl, "'not-a-url' is not a valid URL".to_owned())
     );
 }
 
@@ -48,10 +38,7 @@ fn not_a_url() {
 fn connection_refused() {
     let (kind, message) = classify(&captured("connection-refused"));
     assert_eq!(kind, FailureKind::Unreachable);
-    assert!(
-        message.starts_with("Unable to download webpage: "),
-        "{message}"
-    );
+    assert!(message.starts_with("Unable to download webpage: "), "{message}");
     assert!(message.contains("Connection refused"), "{message}");
     assert!(!message.contains("caused by"), "{message}");
 }
@@ -67,10 +54,7 @@ fn connection_reset() {
 fn name_resolution_failure() {
     let (kind, message) = classify(&captured("name-resolution"));
     assert_eq!(kind, FailureKind::Unreachable);
-    assert!(
-        message.contains("Failed to resolve 'no-such-host.invalid'"),
-        "{message}"
-    );
+    assert!(message.contains("Failed to resolve 'no-such-host.invalid'"), "{message}");
 }
 
 #[test]
@@ -86,8 +70,7 @@ fn format_unavailable() {
         classify(&captured("format-unavailable")),
         (
             FailureKind::FormatUnavailable,
-            "Requested format is not available. Use --list-formats for a list of available formats"
-                .to_owned()
+            "Requested format is not available. Use --list-formats for a list of available formats".to_owned()
         )
     );
 }
@@ -112,13 +95,37 @@ fn no_message_keeps_the_prefix_or_tag() {
 #[test]
 fn youtube_failures() {
     let cases: &[(&str, FailureKind, &str)] = &[
-        ("youtube-bot-check", FailureKind::BotCheck, "Sign in to confirm you’re not a bot. Use --cookies-from-browser or --cookies"),
-        ("youtube-private", FailureKind::Private, "Private video. Sign in if you've been granted access to this video."),
+        (
+            "youtube-bot-check",
+            FailureKind::BotCheck,
+            "Sign in to confirm you’re not a bot. Use --cookies-from-browser or --cookies",
+        ),
+        (
+            "youtube-private",
+            FailureKind::Private,
+            "Private video. Sign in if you've been granted access to this video.",
+        ),
         ("youtube-members-only", FailureKind::MembersOnly, "Join this channel to get access to members-only content"),
-        ("youtube-age-restricted", FailureKind::AgeRestricted, "Sign in to confirm your age. This video may be inappropriate"),
-        ("youtube-geo-blocked", FailureKind::GeoBlocked, "The uploader has not made this video available in your country"),
-        ("youtube-removed-by-uploader", FailureKind::Removed, "Video unavailable. This video has been removed by the uploader"),
-        ("youtube-account-terminated", FailureKind::Removed, "Video unavailable. This video is no longer available because the YouTube account"),
+        (
+            "youtube-age-restricted",
+            FailureKind::AgeRestricted,
+            "Sign in to confirm your age. This video may be inappropriate",
+        ),
+        (
+            "youtube-geo-blocked",
+            FailureKind::GeoBlocked,
+            "The uploader has not made this video available in your country",
+        ),
+        (
+            "youtube-removed-by-uploader",
+            FailureKind::Removed,
+            "Video unavailable. This video has been removed by the uploader",
+        ),
+        (
+            "youtube-account-terminated",
+            FailureKind::Removed,
+            "Video unavailable. This video is no longer available because the YouTube account",
+        ),
         ("youtube-video-unavailable", FailureKind::Removed, "Video unavailable"),
         ("youtube-live-not-started", FailureKind::LiveNotStarted, "This live event will begin in 2 days."),
         ("youtube-premiere", FailureKind::LiveNotStarted, "Premieres in 6 hours"),

@@ -55,11 +55,7 @@ impl Setup {
         );
         std::fs::write(&wrapper, script).expect("write wrapper");
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        Setup {
-            dir,
-            cookies,
-            log_dir,
-        }
+        Setup { dir, cookies, log_dir }
     }
 
     fn ytdlp(&self) -> YtDlp {
@@ -75,11 +71,7 @@ impl Setup {
                 let mut lines = text.lines();
                 let path = lines.next().and_then(|l| l.strip_prefix("path=")).expect("path line");
                 let mode = lines.next().and_then(|l| l.strip_prefix("mode=")).expect("mode line");
-                Run {
-                    path: PathBuf::from(path),
-                    mode: mode.to_owned(),
-                    content: lines.collect::<Vec<_>>().join("\n"),
-                }
+                Run { path: PathBuf::from(path), mode: mode.to_owned(), content: lines.collect::<Vec<_>>().join("\n") }
             })
             .collect();
         runs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -157,11 +149,7 @@ async fn probes_read_and_write_a_private_copy() {
 
     let err = setup.ytdlp().probe(&url).await.expect_err("the page has no video");
     assert_eq!(err.failure_kind(), Some(FailureKind::Unsupported), "{err}");
-    assert_eq!(
-        seen.lock().expect("seen").as_slice(),
-        ["kachay=from-the-file"],
-        "yt-dlp sent the cookie from the file"
-    );
+    assert_eq!(seen.lock().expect("seen").as_slice(), ["kachay=from-the-file"], "yt-dlp sent the cookie from the file");
 
     let runs = setup.runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
@@ -178,11 +166,8 @@ async fn probes_read_and_write_a_private_copy() {
     setup.assert_original_untouched();
 
     // A real page of the fixture site works the same way.
-    let probe = setup
-        .ytdlp()
-        .probe(&support::site_url("/watch/main"))
-        .await
-        .expect("the fixture page probes with cookies");
+    let probe =
+        setup.ytdlp().probe(&support::site_url("/watch/main")).await.expect("the fixture page probes with cookies");
     assert!(!probe.choices().is_empty());
     let runs = setup.runs();
     assert_eq!(runs.len(), 2);
@@ -239,10 +224,8 @@ async fn a_failed_download_removes_its_copy_too() {
     };
     // A yt-dlp that does not exist: the copy is made, the start fails.
     let missing = YtDlp::new(setup.dir.path().join("no-such-yt-dlp")).with_cookies_file(&setup.cookies);
-    let err = missing
-        .download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {})
-        .await
-        .expect_err("no program");
+    let err =
+        missing.download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {}).await.expect_err("no program");
     assert!(matches!(err, engine::EngineError::YtDlpMissing(_)), "{err}");
     assert!(!job.join(engine::cookies::JOB_COPY_NAME).exists());
     setup.assert_original_untouched();

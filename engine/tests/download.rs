@@ -23,19 +23,9 @@ async fn fetch(
     probe_first: bool,
 ) -> (DownloadedFile, tempfile::TempDir, Vec<Progress>) {
     let url = support::site_url(path);
-    let probe = if probe_first {
-        Some(support::probe(&url).await)
-    } else {
-        None
-    };
+    let probe = if probe_first { Some(support::probe(&url).await) } else { None };
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = DownloadSpec {
-        url,
-        quality,
-        probe,
-        dir: dir.path().join("job"),
-        audio_format: audio,
-    };
+    let spec = DownloadSpec { url, quality, probe, dir: dir.path().join("job"), audio_format: audio };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let file = support::ytdlp()
@@ -54,10 +44,7 @@ fn assert_only_the_file(file: &DownloadedFile) {
     let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     assert_eq!(support::list(dir), [name], "leftovers next to the file");
     assert!(name.starts_with("media."), "{name}");
-    assert_eq!(
-        std::fs::metadata(&file.path).map(|m| m.len()).ok(),
-        Some(file.size)
-    );
+    assert_eq!(std::fs::metadata(&file.path).map(|m| m.len()).ok(), Some(file.size));
 }
 
 fn assert_sane_progress(progress: &[Progress]) {
@@ -80,9 +67,7 @@ async fn video_at(quality: QualityId, expected_height: u64) {
     assert_sane_progress(&progress);
     // Video and audio are separate on `main`: two stages and a merge.
     assert!(progress.iter().any(|p| p.stage == 2 && p.stages == 2));
-    assert!(progress
-        .iter()
-        .any(|p| p.phase == Phase::Merging && p.post_step == Some(PostStep::Merge)));
+    assert!(progress.iter().any(|p| p.phase == Phase::Merging && p.post_step == Some(PostStep::Merge)));
 }
 
 #[tokio::test]
@@ -149,8 +134,7 @@ async fn muxed_audio_is_extracted_from_the_muxed_stream() {
 #[tokio::test]
 async fn progressive_without_a_probe() {
     // The download probes by itself; the direct MP4 reports no heights.
-    let (file, _dir, progress) =
-        fetch("/watch/progressive", QualityId::Auto, AudioFormat::M4a, false).await;
+    let (file, _dir, progress) = fetch("/watch/progressive", QualityId::Auto, AudioFormat::M4a, false).await;
     assert_eq!(file.ext, "mp4");
     assert_eq!(support::heights_and_audio(&file.path), (vec![360], 1));
     assert_only_the_file(&file);
@@ -165,8 +149,7 @@ async fn progressive_at_a_height_it_does_not_report() {
 
 #[tokio::test]
 async fn progressive_audio_as_mp3() {
-    let (file, _dir, _) =
-        fetch("/watch/progressive", QualityId::Audio, AudioFormat::Mp3, true).await;
+    let (file, _dir, _) = fetch("/watch/progressive", QualityId::Audio, AudioFormat::Mp3, true).await;
     assert_eq!(file.ext, "mp3");
     let streams = support::ffprobe(&file.path);
     assert!(streams.iter().all(|s| s.codec_type == "audio"), "{streams:?}");
@@ -184,10 +167,8 @@ async fn a_missing_page_fails_with_http_404_and_leaves_nothing() {
         dir: dir.path().to_owned(),
         audio_format: AudioFormat::M4a,
     };
-    let err = support::ytdlp()
-        .download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {})
-        .await
-        .expect_err("404");
+    let err =
+        support::ytdlp().download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {}).await.expect_err("404");
     match err {
         EngineError::YtDlp { kind, message } => {
             assert_eq!(kind, FailureKind::Http(404));
@@ -223,10 +204,7 @@ async fn media_cut_off_mid_download_fails_and_cleans_up() {
 async fn slow_download(
     dir: &Path,
     cancel: CancellationToken,
-) -> (
-    tokio::task::JoinHandle<Result<DownloadedFile, EngineError>>,
-    tokio::sync::mpsc::UnboundedReceiver<Progress>,
-) {
+) -> (tokio::task::JoinHandle<Result<DownloadedFile, EngineError>>, tokio::sync::mpsc::UnboundedReceiver<Progress>) {
     let url = support::site_url("/k/rate=100000/watch/main");
     let probe = support::probe(&url).await;
     let spec = DownloadSpec {
@@ -270,10 +248,7 @@ async fn cancel_stops_everything_and_removes_the_files() {
 
     let asked = Instant::now();
     cancel.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("cancel is prompt")
-        .expect("task");
+    let result = tokio::time::timeout(Duration::from_secs(5), task).await.expect("cancel is prompt").expect("task");
     let took = asked.elapsed();
     assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
@@ -294,12 +269,7 @@ async fn dropping_the_download_stops_everything_too() {
         support::processes_mentioning(&needle).is_empty() && support::list(&job).is_empty()
     })
     .await;
-    assert!(
-        gone,
-        "left: {:?} {:?}",
-        support::processes_mentioning(&needle),
-        support::list(&job)
-    );
+    assert!(gone, "left: {:?} {:?}", support::processes_mentioning(&needle), support::list(&job));
 }
 
 #[tokio::test]
@@ -323,8 +293,5 @@ async fn a_download_over_its_time_limit_is_stopped() {
     assert!(matches!(err, EngineError::Timeout(d) if d == Duration::from_secs(2)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(support::list(dir.path()).is_empty());
-    assert_eq!(
-        support::processes_mentioning(&dir.path().to_string_lossy()),
-        Vec::new()
-    );
+    assert_eq!(support::processes_mentioning(&dir.path().to_string_lossy()), Vec::new());
 }

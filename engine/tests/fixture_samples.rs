@@ -6,9 +6,7 @@ mod common;
 use engine::{choices, QualityChoice, QualityId};
 
 fn summary(list: &[QualityChoice]) -> Vec<(&'static str, &str, bool)> {
-    list.iter()
-        .map(|c| (c.id.as_str(), c.format.as_str(), c.extract_audio))
-        .collect()
+    list.iter().map(|c| (c.id.as_str(), c.format.as_str(), c.extract_audio)).collect()
 }
 
 #[test]
@@ -32,16 +30,11 @@ fn main_hls_merges_each_rendition_with_the_audio_track() {
     assert_eq!(list[4].filesize_approx, list[0].filesize_approx);
     assert_eq!(list[5].filesize_approx, None);
     assert_eq!(list[0].height, Some(1080));
-    assert_eq!(
-        info.display_title(),
-        "Тестовое видео 🎬 \"Кавычки\" / Slash"
-    );
+    assert_eq!(info.display_title(), "Тестовое видео 🎬 \"Кавычки\" / Slash");
     assert_eq!(info.display_uploader(), Some("Тестовый Автор"));
     assert_eq!(info.duration, Some(20.0));
     assert_eq!(info.view_count, Some(1_234_567));
-    assert!(info
-        .best_thumbnail()
-        .is_some_and(|t| t.ends_with("/thumb.jpg")));
+    assert!(info.best_thumbnail().is_some_and(|t| t.ends_with("/thumb.jpg")));
 }
 
 #[test]
@@ -50,12 +43,7 @@ fn muxed_hls_extracts_audio_from_the_best_variant() {
     let list = choices(&info);
     assert_eq!(
         summary(&list),
-        [
-            ("720", "1000", false),
-            ("360", "500", false),
-            ("auto", "bv*+ba/b", false),
-            ("audio", "1000", true),
-        ]
+        [("720", "1000", false), ("360", "500", false), ("auto", "bv*+ba/b", false), ("audio", "1000", true),]
     );
     assert_eq!(list[0].filesize_approx, Some(1000 * 1000 / 8 * 10));
     assert_eq!(list[1].filesize_approx, Some(500 * 1000 / 8 * 10));
@@ -68,13 +56,7 @@ fn muxed_hls_extracts_audio_from_the_best_variant() {
 fn direct_mp4_offers_auto_and_audio() {
     let info = common::load_info("fixture-direct.info.json");
     let list = choices(&info);
-    assert_eq!(
-        summary(&list),
-        [("auto", "bv*+ba/b", false), ("audio", "mp4", true)]
-    );
+    assert_eq!(summary(&list), [("auto", "bv*+ba/b", false), ("audio", "mp4", true)]);
     assert!(list.iter().all(|c| c.filesize_approx.is_none()));
-    assert_eq!(
-        list.iter().map(|c| c.id).collect::<Vec<_>>(),
-        [QualityId::Auto, QualityId::Audio]
-    );
+    assert_eq!(list.iter().map(|c| c.id).collect::<Vec<_>>(), [QualityId::Auto, QualityId::Audio]);
 }

@@ -22,18 +22,8 @@ fn manager(dir: &Path, max_concurrent: usize, ttl: Duration) -> JobManager {
 
 async fn request(path: &str, quality: QualityId, probe_first: bool) -> JobRequest {
     let url = support::site_url(path);
-    let probe = if probe_first {
-        Some(support::probe(&url).await)
-    } else {
-        None
-    };
-    JobRequest {
-        url,
-        quality,
-        probe,
-        audio_format: AudioFormat::M4a,
-        owner: Default::default(),
-    }
+    let probe = if probe_first { Some(support::probe(&url).await) } else { None };
+    JobRequest { url, quality, probe, audio_format: AudioFormat::M4a, owner: Default::default() }
 }
 
 /// Follows a job until it finishes; returns every snapshot seen.
@@ -145,10 +135,8 @@ async fn cancel_mid_download_stops_and_cleans_up() {
     let job_dir = root.path().join(id.to_string());
     let needle = job_dir.to_string_lossy().into_owned();
 
-    wait_for(&jobs, id, Duration::from_secs(30), |s| {
-        s.phase == Phase::Downloading && s.progress.downloaded_bytes > 0
-    })
-    .await;
+    wait_for(&jobs, id, Duration::from_secs(30), |s| s.phase == Phase::Downloading && s.progress.downloaded_bytes > 0)
+        .await;
     assert!(!support::processes_mentioning(&needle).is_empty(), "yt-dlp runs");
 
     let asked = Instant::now();
@@ -234,17 +222,11 @@ async fn the_reaper_removes_expired_files_and_jobs() {
     let reaper = jobs.spawn_reaper_every(Duration::from_millis(100));
     let id = jobs.submit(request("/watch/progressive", QualityId::Auto, true).await);
     let seen = follow(&jobs, id, Duration::from_secs(60)).await;
-    let file = seen
-        .last()
-        .and_then(|s| s.file.clone())
-        .expect("completed with a file");
+    let file = seen.last().and_then(|s| s.file.clone()).expect("completed with a file");
     let job_dir = root.path().join(id.to_string());
     assert!(file.path.exists());
 
-    let gone = support::eventually(Duration::from_secs(5), || {
-        jobs.snapshot(id).is_none() && !job_dir.exists()
-    })
-    .await;
+    let gone = support::eventually(Duration::from_secs(5), || jobs.snapshot(id).is_none() && !job_dir.exists()).await;
     assert!(gone, "still there: {:?}", jobs.snapshot(id).map(|s| s.phase));
     assert!(jobs.subscribe(id).is_none());
     assert_eq!(support::list(root.path()), Vec::<String>::new());
@@ -260,18 +242,13 @@ async fn shutdown_cancels_everything_and_removes_partial_files() {
     wait_for(&jobs, running, Duration::from_secs(30), |s| s.progress.downloaded_bytes > 0).await;
 
     let asked = Instant::now();
-    tokio::time::timeout(Duration::from_secs(5), jobs.shutdown())
-        .await
-        .expect("shutdown is prompt");
+    tokio::time::timeout(Duration::from_secs(5), jobs.shutdown()).await.expect("shutdown is prompt");
     assert!(asked.elapsed() < Duration::from_secs(3));
     for id in [running, queued] {
         assert_eq!(jobs.snapshot(id).map(|s| s.phase), Some(Phase::Cancelled));
     }
     assert_eq!(support::list(root.path()), Vec::<String>::new());
-    assert_eq!(
-        support::processes_mentioning(&root.path().to_string_lossy()),
-        Vec::new()
-    );
+    assert_eq!(support::processes_mentioning(&root.path().to_string_lossy()), Vec::new());
     // Nothing new starts after shutdown.
     let late = jobs.submit(request("/watch/muxed", QualityId::P360, true).await);
     let done = wait_for(&jobs, late, Duration::from_secs(2), |s| s.phase.is_finished()).await;

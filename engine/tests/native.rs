@@ -18,8 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 fn engine_with(settings: NativeSettings) -> NativeEngine {
     // The fixture is on 127.0.0.1, which the default policy refuses.
-    let client = GuardedClient::new(Arc::new(EgressPolicy::allow_all()), &ClientSettings::default())
-        .expect("client");
+    let client = GuardedClient::new(Arc::new(EgressPolicy::allow_all()), &ClientSettings::default()).expect("client");
     NativeEngine::new(client, settings, support::ffmpeg(), Default::default())
 }
 
@@ -56,13 +55,7 @@ async fn run(
 ) -> Done {
     let dir = tempfile::tempdir().expect("tempdir");
     let job = dir.path().join("job");
-    let request = NativeRequest {
-        probe,
-        quality,
-        audio_format: audio,
-        dir: job.clone(),
-        reextract,
-    };
+    let request = NativeRequest { probe, quality, audio_format: audio, dir: job.clone(), reextract };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let mut on_progress = move |p: Progress| sink.lock().expect("progress").push(p);
@@ -73,7 +66,15 @@ async fn run(
 
 async fn fetch(site: &FixtureSite, path: &str, quality: QualityId) -> (DownloadedFile, Done) {
     let url = site.url(path);
-    let done = run(&engine(), probe(&url).await, quality, AudioFormat::M4a, Some(reextract_of(&url)), CancellationToken::new()).await;
+    let done = run(
+        &engine(),
+        probe(&url).await,
+        quality,
+        AudioFormat::M4a,
+        Some(reextract_of(&url)),
+        CancellationToken::new(),
+    )
+    .await;
     let file = match &done.result {
         Ok(f) => f.clone(),
         Err(e) => panic!("{path} at {quality}: {e}"),
@@ -143,11 +144,7 @@ async fn aes128_hls_is_decrypted_with_the_tag_iv_and_the_sequence_iv() {
         let (file, done) = fetch(&site, "/watch/aes", quality).await;
         assert_eq!(support::heights_and_audio(&file.path), (vec![u64::from(height)], 1));
         let source = media(&format!("aes/v{height}/index.m3u8"));
-        assert_eq!(
-            picture_md5(&file.path, &[]),
-            picture_md5(&source, &["-allowed_extensions", "ALL"]),
-            "{height}p"
-        );
+        assert_eq!(picture_md5(&file.path, &[]), picture_md5(&source, &["-allowed_extensions", "ALL"]), "{height}p");
         assert_clean_and_monotonic(&file, &done);
     }
 }
@@ -188,12 +185,14 @@ async fn a_progressive_file_comes_in_ranges_byte_for_byte() {
 async fn audio_only_from_hls_and_from_a_progressive_file() {
     let site = FixtureSite::start().await.expect("fixture");
     let url = site.url("/watch/main");
-    let done = run(&engine(), probe(&url).await, QualityId::Audio, AudioFormat::M4a, None, CancellationToken::new()).await;
+    let done =
+        run(&engine(), probe(&url).await, QualityId::Audio, AudioFormat::M4a, None, CancellationToken::new()).await;
     let file = done.result.as_ref().expect("audio");
     assert_eq!(file.ext, "m4a");
     assert_eq!(support::heights_and_audio(&file.path), (vec![], 1));
     let url = site.url("/watch/progressive");
-    let done = run(&engine(), probe(&url).await, QualityId::Audio, AudioFormat::Mp3, None, CancellationToken::new()).await;
+    let done =
+        run(&engine(), probe(&url).await, QualityId::Audio, AudioFormat::Mp3, None, CancellationToken::new()).await;
     let file = done.result.as_ref().expect("mp3");
     assert_eq!(file.ext, "mp3");
     let streams = support::ffprobe(&file.path);
@@ -227,10 +226,7 @@ async fn a_503_once_per_segment_and_a_reset_mid_body_are_ridden_out() {
 async fn a_stalled_connection_is_dropped_and_its_fragment_fetched_again() {
     let site = FixtureSite::start().await.expect("fixture");
     let url = site.url("/k/stall_once=1000/watch/muxed");
-    let engine = engine_with(NativeSettings {
-        stall_timeout: Duration::from_secs(1),
-        ..NativeSettings::default()
-    });
+    let engine = engine_with(NativeSettings { stall_timeout: Duration::from_secs(1), ..NativeSettings::default() });
     let started = Instant::now();
     let done = run(&engine, probe(&url).await, QualityId::P360, AudioFormat::M4a, None, CancellationToken::new()).await;
     let file = done.result.as_ref().unwrap_or_else(|e| panic!("stalled download: {e}"));
@@ -246,11 +242,20 @@ async fn expired_links_are_extracted_again_once() {
     // (with the attempts that were in flight with the old links).
     let url = site.url("/k/expire=20/watch/main");
     // With a fresh probe on demand: completes.
-    let done = run(&engine(), probe(&url).await, QualityId::P360, AudioFormat::M4a, Some(reextract_of(&url)), CancellationToken::new()).await;
+    let done = run(
+        &engine(),
+        probe(&url).await,
+        QualityId::P360,
+        AudioFormat::M4a,
+        Some(reextract_of(&url)),
+        CancellationToken::new(),
+    )
+    .await;
     let file = done.result.as_ref().unwrap_or_else(|e| panic!("expiring links: {e}"));
     assert_eq!(support::heights_and_audio(&file.path), (vec![360], 1));
     // Without: a sentence naming the refusal, and no files.
-    let done = run(&engine(), probe(&url).await, QualityId::P360, AudioFormat::M4a, None, CancellationToken::new()).await;
+    let done =
+        run(&engine(), probe(&url).await, QualityId::P360, AudioFormat::M4a, None, CancellationToken::new()).await;
     match &done.result {
         Err(NativeError::Failed(EngineError::Fetch { message, .. })) => {
             assert!(message.contains("HTTP 403"), "{message}")
@@ -266,10 +271,7 @@ async fn a_fragment_that_keeps_failing_fails_the_download_with_a_sentence() {
     // Every response of the file is cut after 20 kB: resuming helps each
     // time, but never enough within the attempts allowed.
     let url = site.url("/k/drop=20000/watch/large");
-    let engine = engine_with(NativeSettings {
-        max_attempts: 3,
-        ..NativeSettings::default()
-    });
+    let engine = engine_with(NativeSettings { max_attempts: 3, ..NativeSettings::default() });
     let done = run(&engine, probe(&url).await, QualityId::Auto, AudioFormat::M4a, None, CancellationToken::new()).await;
     match &done.result {
         Err(NativeError::Failed(EngineError::Fetch { message, .. })) => {
@@ -299,11 +301,13 @@ async fn cancel_stops_every_request_and_removes_every_file() {
         trigger.cancel();
         Instant::now()
     };
-    let (done, cancelled_at) = tokio::join!(
-        run(&engine, probe, QualityId::P720, AudioFormat::M4a, None, cancel.clone()),
-        watcher
+    let (done, cancelled_at) =
+        tokio::join!(run(&engine, probe, QualityId::P720, AudioFormat::M4a, None, cancel.clone()), watcher);
+    assert!(
+        matches!(done.result, Err(NativeError::Failed(EngineError::Cancelled))),
+        "{:?}",
+        done.result.as_ref().err()
     );
-    assert!(matches!(done.result, Err(NativeError::Failed(EngineError::Cancelled))), "{:?}", done.result.as_ref().err());
     assert!(cancelled_at.elapsed() < Duration::from_secs(2));
     assert!(support::list(&done.job).is_empty(), "{:?}", support::list(&done.job));
     assert!(
@@ -317,12 +321,14 @@ async fn cancel_stops_every_request_and_removes_every_file() {
 async fn the_size_limit_holds_while_fetching() {
     let site = FixtureSite::start().await.expect("fixture");
     let url = site.url("/watch/main");
-    let engine = engine_with(NativeSettings {
-        max_filesize: Some(200_000),
-        ..NativeSettings::default()
-    });
-    let done = run(&engine, probe(&url).await, QualityId::P1080, AudioFormat::M4a, None, CancellationToken::new()).await;
-    assert!(matches!(done.result, Err(NativeError::Failed(EngineError::TooLarge { limit: 200_000 }))), "{:?}", done.result.as_ref().err());
+    let engine = engine_with(NativeSettings { max_filesize: Some(200_000), ..NativeSettings::default() });
+    let done =
+        run(&engine, probe(&url).await, QualityId::P1080, AudioFormat::M4a, None, CancellationToken::new()).await;
+    assert!(
+        matches!(done.result, Err(NativeError::Failed(EngineError::TooLarge { limit: 200_000 }))),
+        "{:?}",
+        done.result.as_ref().err()
+    );
     assert!(support::list(&done.job).is_empty());
 }
 

@@ -49,10 +49,7 @@ async fn probes_a_direct_mp4() {
 async fn missing_page_is_http_404() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = common::serve_dir(dir.path()).await;
-    let err = ytdlp()
-        .probe(&server.url("nothing.mp4"))
-        .await
-        .expect_err("404");
+    let err = ytdlp().probe(&server.url("nothing.mp4")).await.expect_err("404");
     match err {
         EngineError::YtDlp { kind, message } => {
             assert_eq!(kind, FailureKind::Http(404));
@@ -65,21 +62,11 @@ async fn missing_page_is_http_404() {
 #[tokio::test]
 async fn page_without_video_is_unsupported() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("page.html"),
-        "<!doctype html><title>Hello</title><p>No video here.</p>",
-    )
-    .expect("write page");
+    std::fs::write(dir.path().join("page.html"), "<!doctype html><title>Hello</title><p>No video here.</p>")
+        .expect("write page");
     let server = common::serve_dir(dir.path()).await;
-    let err = ytdlp()
-        .probe(&server.url("page.html"))
-        .await
-        .expect_err("unsupported");
-    assert_eq!(
-        err.failure_kind(),
-        Some(FailureKind::Unsupported),
-        "{err:?}"
-    );
+    let err = ytdlp().probe(&server.url("page.html")).await.expect_err("unsupported");
+    assert_eq!(err.failure_kind(), Some(FailureKind::Unsupported), "{err:?}");
 }
 
 #[tokio::test]
@@ -99,10 +86,7 @@ async fn url_that_looks_like_an_option_is_not_one() {
 #[tokio::test]
 async fn closed_port_is_unreachable() {
     let port = common::closed_port().await;
-    let err = ytdlp()
-        .probe(&format!("http://127.0.0.1:{port}/video.mp4"))
-        .await
-        .expect_err("refused");
+    let err = ytdlp().probe(&format!("http://127.0.0.1:{port}/video.mp4")).await.expect_err("refused");
     match err {
         EngineError::YtDlp { kind, message } => {
             assert_eq!(kind, FailureKind::Unreachable);
@@ -122,15 +106,8 @@ async fn silent_server_hits_the_probe_timeout() {
         .probe(&silent.server.url("video.mp4"))
         .await
         .expect_err("times out");
-    assert!(
-        matches!(err, EngineError::Timeout(d) if d == Duration::from_secs(3)),
-        "{err:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(matches!(err, EngineError::Timeout(d) if d == Duration::from_secs(3)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     // yt-dlp would wait 20 s for an answer; if it got as far as connecting,
     // its connection closing now shows that it was killed.
     let got = silent.accepted.try_recv().is_ok();
@@ -149,24 +126,13 @@ async fn extra_args_reach_yt_dlp_before_the_url() {
     let started = Instant::now();
     let err = ytdlp()
         .with_probe_timeout(Duration::from_secs(30))
-        .with_extra_args(vec![
-            OsString::from("--socket-timeout"),
-            OsString::from("1"),
-        ])
+        .with_extra_args(vec![OsString::from("--socket-timeout"), OsString::from("1")])
         .probe(&silent.server.url("video.mp4"))
         .await
         .expect_err("socket timeout");
-    assert_eq!(
-        err.failure_kind(),
-        Some(FailureKind::Unreachable),
-        "{err:?}"
-    );
+    assert_eq!(err.failure_kind(), Some(FailureKind::Unreachable), "{err:?}");
     assert!(err.to_string().contains("timed out"), "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -178,10 +144,7 @@ async fn missing_program_is_reported() {
         Err(EngineError::YtDlpMissing(path)) => assert_eq!(path, missing),
         other => panic!("expected YtDlpMissing, got {other:?}"),
     }
-    assert!(matches!(
-        yt.version().await,
-        Err(EngineError::YtDlpMissing(_))
-    ));
+    assert!(matches!(yt.version().await, Err(EngineError::YtDlpMissing(_))));
 }
 
 #[tokio::test]

@@ -5,8 +5,7 @@ mod common;
 
 use engine::download::{plan, AudioFormat};
 use engine::progress::{
-    parse_line, status_text, Phase, PostStatus, PostStep, Progress, ProgressTracker, TickStatus,
-    YtDlpEvent,
+    parse_line, status_text, Phase, PostStatus, PostStep, Progress, ProgressTracker, TickStatus, YtDlpEvent,
 };
 use engine::QualityId;
 
@@ -27,10 +26,7 @@ fn events(name: &str) -> Vec<YtDlpEvent> {
 /// Feeds a capture through a tracker; returns every progress it gave.
 fn track(name: &str, sizes: Vec<Option<u64>>) -> (Vec<Progress>, ProgressTracker) {
     let mut tracker = ProgressTracker::new(sizes);
-    let out = events(name)
-        .iter()
-        .filter_map(|e| tracker.feed(e))
-        .collect();
+    let out = events(name).iter().filter_map(|e| tracker.feed(e)).collect();
     (out, tracker)
 }
 
@@ -48,14 +44,9 @@ fn assert_monotonic(progress: &[Progress]) {
 
 #[test]
 fn every_tagged_line_parses() {
-    for name in [
-        "http-progressive",
-        "hls-main-720-merge",
-        "hls-muxed-720",
-        "audio-m4a-main",
-        "audio-mp3-muxed",
-        "http-drop",
-    ] {
+    for name in
+        ["http-progressive", "hls-main-720-merge", "hls-muxed-720", "audio-m4a-main", "audio-mp3-muxed", "http-drop"]
+    {
         for line in capture(name) {
             let tagged = line.starts_with("[kachay-");
             let parsed = parse_line(&line);
@@ -112,10 +103,7 @@ fn hls_percent_from_yt_dlp_goes_down_but_ours_does_not() {
         })
         .collect();
     let raw: Vec<f64> = ticks.iter().filter_map(|t| t.percent).collect();
-    assert!(
-        raw.windows(2).any(|w| w[1] < w[0] - 1.0),
-        "the capture should show yt-dlp's percent going down"
-    );
+    assert!(raw.windows(2).any(|w| w[1] < w[0] - 1.0), "the capture should show yt-dlp's percent going down");
     assert!(ticks.iter().all(|t| t.total_bytes.is_none() || t.status == TickStatus::Finished));
     assert!(ticks
         .iter()
@@ -134,10 +122,7 @@ fn video_plus_audio_is_two_weighted_stages_then_a_merge() {
     let info = common::load_info("fixture-main.info.json");
     let plan = plan(&info, QualityId::P720, AudioFormat::M4a);
     let sizes = plan.stage_sizes.clone();
-    let (video, audio) = (
-        sizes[0].expect("video size from tbr") as f64,
-        sizes[1].expect("audio size guessed") as f64,
-    );
+    let (video, audio) = (sizes[0].expect("video size from tbr") as f64, sizes[1].expect("audio size guessed") as f64);
     let (progress, mut tracker) = track("hls-main-720-merge", sizes);
     assert_monotonic(&progress);
 
@@ -150,11 +135,7 @@ fn video_plus_audio_is_two_weighted_stages_then_a_merge() {
     let end_one = stage_one.last().map(|p| p.percent).unwrap_or_default();
     assert!((end_one - share).abs() < 0.5, "{end_one} vs {share}");
     // Halfway through the video's fragments, about halfway through its share.
-    let half = stage_one
-        .iter()
-        .find(|p| p.downloaded_bytes >= 953_536)
-        .map(|p| p.percent)
-        .unwrap_or_default();
+    let half = stage_one.iter().find(|p| p.downloaded_bytes >= 953_536).map(|p| p.percent).unwrap_or_default();
     assert!((half - share / 2.0).abs() < share * 0.1, "{half} vs {}", share / 2.0);
     // Stage two continues from there and ends at 95 %.
     assert!(stage_two.first().map(|p| p.percent).unwrap_or_default() >= end_one);
@@ -187,10 +168,7 @@ fn video_plus_audio_is_two_weighted_stages_then_a_merge() {
 fn equal_weights_without_sizes() {
     let (progress, _) = track("hls-main-720-merge", vec![None, None]);
     assert_monotonic(&progress);
-    let end_one = progress
-        .iter()
-        .rfind(|p| p.stage == 1 && p.phase == Phase::Downloading)
-        .map(|p| p.percent);
+    let end_one = progress.iter().rfind(|p| p.stage == 1 && p.phase == Phase::Downloading).map(|p| p.percent);
     assert_eq!(end_one, Some(47.5));
 }
 
@@ -199,10 +177,7 @@ fn muxed_hls_is_one_stage_then_a_fixup() {
     let (progress, _) = track("hls-muxed-720", vec![Some(1_250_000)]);
     assert_monotonic(&progress);
     assert!(progress.iter().all(|p| p.stages == 1));
-    let fixup = progress
-        .iter()
-        .find(|p| p.phase == Phase::Merging)
-        .expect("FixupM3u8 shows");
+    let fixup = progress.iter().find(|p| p.phase == Phase::Merging).expect("FixupM3u8 shows");
     assert_eq!(fixup.post_step, Some(PostStep::Fixup));
     assert_eq!(status_text(fixup), "Finishing the file…");
 }
@@ -217,19 +192,14 @@ fn audio_extraction_shows_as_extracting() {
                 _ => None,
             })
             .collect();
-        let names: Vec<_> = pp
-            .iter()
-            .filter(|p| p.status == PostStatus::Started)
-            .map(|p| p.postprocessor.as_str())
-            .collect();
+        let names: Vec<_> =
+            pp.iter().filter(|p| p.status == PostStatus::Started).map(|p| p.postprocessor.as_str()).collect();
         assert_eq!(names, ["FixupM3u8", "ExtractAudio", "MoveFiles"], "{name}");
 
         let (progress, mut tracker) = track(name, vec![None]);
         assert_monotonic(&progress);
-        let extracting = progress
-            .iter()
-            .find(|p| p.post_step == Some(PostStep::ExtractAudio))
-            .expect("ExtractAudio shows");
+        let extracting =
+            progress.iter().find(|p| p.post_step == Some(PostStep::ExtractAudio)).expect("ExtractAudio shows");
         assert_eq!(extracting.phase, Phase::Merging);
         assert_eq!(status_text(extracting), "Extracting audio…");
         // MoveFiles is bookkeeping: it changes nothing.

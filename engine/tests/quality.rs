@@ -20,16 +20,10 @@ fn info(json: &str) -> InfoJson {
 fn youtube_sample_offers_every_height_with_merged_selectors() {
     let info = common::load_info("youtube-sample.info.json");
     let list = choices(&info);
-    assert_eq!(
-        ids(&list),
-        ["2160", "1440", "1080", "720", "480", "360", "auto", "audio"]
-    );
+    assert_eq!(ids(&list), ["2160", "1440", "1080", "720", "480", "360", "auto", "audio"]);
 
     let selectors: Vec<&str> = list.iter().map(|c| c.format.as_str()).collect();
-    assert_eq!(
-        selectors,
-        ["313+251", "271+251", "248+251", "247+251", "244+251", "243+251", "bv*+ba/b", "251"]
-    );
+    assert_eq!(selectors, ["313+251", "271+251", "248+251", "247+251", "244+251", "243+251", "bv*+ba/b", "251"]);
     assert!(list.iter().all(|c| !c.extract_audio));
 }
 
@@ -38,35 +32,17 @@ fn youtube_sample_sizes_are_video_plus_audio() {
     let info = common::load_info("youtube-sample.info.json");
     let list = choices(&info);
     // 313: filesize 897486343, 251: filesize 8264649.
-    assert_eq!(
-        pick(&list, QualityId::P2160).filesize_approx,
-        Some(897_486_343 + 8_264_649)
-    );
+    assert_eq!(pick(&list, QualityId::P2160).filesize_approx, Some(897_486_343 + 8_264_649));
     // yt-dlp itself chose 313+251 for this video and wrote the same total.
-    assert_eq!(
-        pick(&list, QualityId::P2160).filesize_approx,
-        info.filesize_approx
-    );
+    assert_eq!(pick(&list, QualityId::P2160).filesize_approx, info.filesize_approx);
     // 248: filesize 126606213.
-    assert_eq!(
-        pick(&list, QualityId::P1080).filesize_approx,
-        Some(126_606_213 + 8_264_649)
-    );
+    assert_eq!(pick(&list, QualityId::P1080).filesize_approx, Some(126_606_213 + 8_264_649));
     // 243: filesize 22260935.
-    assert_eq!(
-        pick(&list, QualityId::P360).filesize_approx,
-        Some(22_260_935 + 8_264_649)
-    );
+    assert_eq!(pick(&list, QualityId::P360).filesize_approx, Some(22_260_935 + 8_264_649));
     // auto takes the best picture (313) plus the best sound (251).
-    assert_eq!(
-        pick(&list, QualityId::Auto).filesize_approx,
-        Some(905_750_992)
-    );
+    assert_eq!(pick(&list, QualityId::Auto).filesize_approx, Some(905_750_992));
     assert_eq!(pick(&list, QualityId::Auto).height, Some(2160));
-    assert_eq!(
-        pick(&list, QualityId::Audio).filesize_approx,
-        Some(8_264_649)
-    );
+    assert_eq!(pick(&list, QualityId::Audio).filesize_approx, Some(8_264_649));
     assert_eq!(pick(&list, QualityId::P1440).height, Some(1440));
 }
 
@@ -92,27 +68,15 @@ fn youtube_sample_metadata() {
     assert_eq!(info.kind.as_deref(), Some("video"));
     assert_eq!(info.is_live, Some(false));
     assert!(!info.is_playlist());
-    assert_eq!(
-        info.best_thumbnail(),
-        Some("https://i.ytimg.com/vi/ABC123/maxresdefault.jpg")
-    );
+    assert_eq!(info.best_thumbnail(), Some("https://i.ytimg.com/vi/ABC123/maxresdefault.jpg"));
     let formats = info.formats();
-    let f18 = formats
-        .iter()
-        .find(|f| f.format_id.as_deref() == Some("18"))
-        .expect("format 18");
+    let f18 = formats.iter().find(|f| f.format_id.as_deref() == Some("18")).expect("format 18");
     assert!(f18.has_video() && f18.has_audio() && !f18.is_audio_only());
     assert_eq!(f18.size_estimate(info.duration), Some(43_017_640));
-    let f251 = formats
-        .iter()
-        .find(|f| f.format_id.as_deref() == Some("251"))
-        .expect("format 251");
+    let f251 = formats.iter().find(|f| f.format_id.as_deref() == Some("251")).expect("format 251");
     assert!(f251.is_audio_only());
     // 625 has only a bitrate: 17120.78 kbit/s over 582 s.
-    let f625 = formats
-        .iter()
-        .find(|f| f.format_id.as_deref() == Some("625"))
-        .expect("format 625");
+    let f625 = formats.iter().find(|f| f.format_id.as_deref() == Some("625")).expect("format 625");
     assert_eq!(f625.size_estimate(info.duration), Some(1_245_536_745));
 }
 
@@ -155,23 +119,14 @@ fn muxed_hls_offers_its_heights_and_extracts_audio() {
     assert_eq!(pick(&list, QualityId::P720).format, "2628");
     assert_eq!(pick(&list, QualityId::P360).format, "928");
     // 928 kbit/s for 20 s.
-    assert_eq!(
-        pick(&list, QualityId::P360).filesize_approx,
-        Some(2_320_000)
-    );
-    assert_eq!(
-        pick(&list, QualityId::Auto).filesize_approx,
-        Some(6_570_000)
-    );
+    assert_eq!(pick(&list, QualityId::P360).filesize_approx, Some(2_320_000));
+    assert_eq!(pick(&list, QualityId::Auto).filesize_approx, Some(6_570_000));
     let audio = pick(&list, QualityId::Audio);
     assert!(audio.extract_audio);
     assert_eq!(audio.format, "2628");
     // 128 kbit/s for 20 s.
     assert_eq!(audio.filesize_approx, Some(320_000));
-    assert!(list
-        .iter()
-        .filter(|c| c.id != QualityId::Audio)
-        .all(|c| !c.extract_audio));
+    assert!(list.iter().filter(|c| c.id != QualityId::Audio).all(|c| !c.extract_audio));
 }
 
 #[test]

@@ -60,7 +60,10 @@ async fn jobs_round_trip_page_newest_first_and_count_per_client() {
     let mut done = store.load().await.expect("load")[0].record.snapshot.clone();
     done.phase = Phase::Completed;
     done.seq = 7;
-    done.file = Some(engine::FinishedFile { path: "/srv/d/x/media.mp4".into(), file_name: "Тест 🎬.mp4".into(), size: 42 });
+    done.file =
+        Some(engine::FinishedFile {
+            path: "/srv/d/x/media.mp4".into(), file_name: "Тест 🎬.mp4".into(), size: 42
+        });
     done.finished_at = Some(SystemTime::UNIX_EPOCH + Duration::from_millis(9_000));
     store.update(done.clone(), None).await.expect("update");
     drop(store);

@@ -79,20 +79,13 @@ pub struct GuardedClient {
 
 impl GuardedClient {
     /// Builds the client. Fails only when reqwest cannot set up TLS.
-    pub fn new(
-        policy: Arc<EgressPolicy>,
-        settings: &ClientSettings,
-    ) -> Result<GuardedClient, reqwest::Error> {
+    pub fn new(policy: Arc<EgressPolicy>, settings: &ClientSettings) -> Result<GuardedClient, reqwest::Error> {
         let strict = if policy.allows_everything() || policy.allowed_networks().is_empty() {
             None
         } else {
             Some(build(&policy, settings, true)?)
         };
-        Ok(GuardedClient {
-            client: build(&policy, settings, false)?,
-            strict,
-            policy,
-        })
+        Ok(GuardedClient { client: build(&policy, settings, false)?, strict, policy })
     }
 }
 
@@ -128,10 +121,7 @@ fn build(
         .http1_only()
         // Environment proxies would connect on our behalf, unchecked.
         .no_proxy()
-        .dns_resolver(Arc::new(GuardResolver {
-            policy: policy.clone(),
-            strict,
-        }))
+        .dns_resolver(Arc::new(GuardResolver { policy: policy.clone(), strict }))
         .redirect(redirect_policy)
         .connect_timeout(settings.connect_timeout)
         .pool_idle_timeout(settings.pool_idle_timeout)
@@ -203,16 +193,10 @@ fn needs_strict(policy: &EgressPolicy, url: &url::Url) -> bool {
 fn check_url(policy: &EgressPolicy, url: &url::Url, strict: bool) -> Result<(), Refusal> {
     let scheme = url.scheme();
     if scheme != "http" && scheme != "https" {
-        return Err(Refusal::UnsupportedScheme {
-            scheme: shorten(scheme),
-        });
+        return Err(Refusal::UnsupportedScheme { scheme: shorten(scheme) });
     }
     let port = url.port_or_known_default().unwrap_or(80);
-    let literal = |ip: IpAddr| {
-        policy
-            .check_ip(ip)
-            .and_then(|()| policy.check_port(ip, port))
-    };
+    let literal = |ip: IpAddr| policy.check_ip(ip).and_then(|()| policy.check_port(ip, port));
     match url.host() {
         None => Err(Refusal::MissingHost),
         Some(url::Host::Ipv4(v4)) => literal(IpAddr::V4(v4)),
@@ -251,19 +235,13 @@ impl reqwest::dns::Resolve for GuardResolver {
         let strict = self.strict;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let checked = policy
-                .check_host(&host, RESOLVER_PORT)
-                .await
-                .and_then(|addrs| {
-                    match addrs
-                        .iter()
-                        .find(|addr| strict && !policy.operator_allowed(addr.ip()))
-                    {
-                        // Any port of it would do; this is not one of those.
-                        Some(_) => Err(policy.port_refusal(0)),
-                        None => Ok(addrs),
-                    }
-                });
+            let checked = policy.check_host(&host, RESOLVER_PORT).await.and_then(|addrs| {
+                match addrs.iter().find(|addr| strict && !policy.operator_allowed(addr.ip())) {
+                    // Any port of it would do; this is not one of those.
+                    Some(_) => Err(policy.port_refusal(0)),
+                    None => Ok(addrs),
+                }
+            });
             match checked {
                 // Port 0, which hyper replaces by the URL's port.
                 Ok(addrs) => Ok(Box::new(addrs.into_iter().map(|mut addr| {
@@ -327,67 +305,35 @@ mod tests {
             "http://169.254.169.254/latest/meta-data/",
         ] {
             let refusal = check_url(&policy, &url(link), false).expect_err(link);
-            assert!(
-                matches!(refusal, Refusal::Blocked { host: None, .. }),
-                "{link}: {refusal:?}"
-            );
+            assert!(matches!(refusal, Refusal::Blocked { host: None, .. }), "{link}: {refusal:?}");
         }
-        for link in [
-            "file:///etc/passwd",
-            "ftp://8.8.8.8/",
-            "data:text/plain,hi",
-            "ws://8.8.8.8/",
-        ] {
-            assert!(
-                matches!(
-                    check_url(&policy, &url(link), false),
-                    Err(Refusal::UnsupportedScheme { .. })
-                ),
-                "{link}"
-            );
+        for link in ["file:///etc/passwd", "ftp://8.8.8.8/", "data:text/plain,hi", "ws://8.8.8.8/"] {
+            assert!(matches!(check_url(&policy, &url(link), false), Err(Refusal::UnsupportedScheme { .. })), "{link}");
         }
         // Names are left to the resolver: no lookup happens here.
         assert_eq!(check_url(&policy, &url("http://localhost/"), false), Ok(()));
-        assert_eq!(
-            check_url(&policy, &url("https://example.invalid/"), false),
-            Ok(())
-        );
+        assert_eq!(check_url(&policy, &url("https://example.invalid/"), false), Ok(()));
         assert_eq!(check_url(&policy, &url("https://1.1.1.1/"), false), Ok(()));
-        assert_eq!(
-            check_url(&policy, &url("https://[2606:4700::1111]/"), false),
-            Ok(())
-        );
+        assert_eq!(check_url(&policy, &url("https://[2606:4700::1111]/"), false), Ok(()));
     }
 
     #[tokio::test]
     async fn resolver_refuses_and_returns_exactly_the_checked_addresses() {
-        let refusing = GuardResolver {
-            policy: Arc::new(EgressPolicy::default()),
-            strict: false,
-        };
+        let refusing = GuardResolver { policy: Arc::new(EgressPolicy::default()), strict: false };
         let err = match refusing.resolve("localhost".parse().expect("name")).await {
             Ok(addrs) => panic!("localhost resolved to {:?}", addrs.collect::<Vec<_>>()),
             Err(err) => err,
         };
         match err.downcast_ref::<Refusal>() {
-            Some(Refusal::Blocked {
-                host: Some(host),
-                class: AddressClass::Loopback,
-                ..
-            }) => assert_eq!(host, "localhost"),
+            Some(Refusal::Blocked { host: Some(host), class: AddressClass::Loopback, .. }) => {
+                assert_eq!(host, "localhost")
+            }
             other => panic!("unexpected {other:?}"),
         }
 
         let policy = Arc::new(EgressPolicy::allow_all());
-        let allowing = GuardResolver {
-            policy: policy.clone(),
-            strict: false,
-        };
-        let resolved: Vec<_> = allowing
-            .resolve("localhost".parse().expect("name"))
-            .await
-            .expect("resolves")
-            .collect();
+        let allowing = GuardResolver { policy: policy.clone(), strict: false };
+        let resolved: Vec<_> = allowing.resolve("localhost".parse().expect("name")).await.expect("resolves").collect();
         let checked: Vec<_> = policy.check_host("localhost", 0).await.expect("checked");
         assert_eq!(resolved, checked);
         assert!(resolved.iter().all(|addr| addr.port() == 0));

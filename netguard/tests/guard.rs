@@ -9,16 +9,14 @@ mod common;
 
 use common::{chain, media, send, Site, ALLOWED};
 use netguard::{
-    refusal_of, too_many_redirects, AddressClass, ClientSettings, EgressPolicy, GuardedClient,
-    Refusal, TooManyRedirects,
+    refusal_of, too_many_redirects, AddressClass, ClientSettings, EgressPolicy, GuardedClient, Refusal,
+    TooManyRedirects,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 fn allowing(nets: &[&str]) -> Arc<EgressPolicy> {
-    Arc::new(EgressPolicy::allowing(
-        nets.iter().map(|net| net.parse().expect("test network")),
-    ))
+    Arc::new(EgressPolicy::allowing(nets.iter().map(|net| net.parse().expect("test network"))))
 }
 
 fn client_with(settings: &ClientSettings) -> GuardedClient {
@@ -30,12 +28,7 @@ fn client() -> GuardedClient {
 }
 
 fn blocked(ip: IpAddr, embedded: Option<Ipv4Addr>, class: AddressClass) -> Refusal {
-    Refusal::Blocked {
-        host: None,
-        ip,
-        embedded,
-        class,
-    }
+    Refusal::Blocked { host: None, ip, embedded, class }
 }
 
 /// Every spelling of the forbidden site's address as a URL, with the refusal
@@ -53,14 +46,7 @@ fn literal_forms(port: u16) -> Vec<(String, Refusal)> {
         (format!("http://127.0.0.1.:{port}/x"), loopback.clone()),
         (format!("http://127%2e0.0.1:{port}/x"), loopback.clone()),
         (format!("https://127.0.0.1:{port}/x"), loopback),
-        (
-            format!("http://[::1]:{port}/x"),
-            blocked(
-                IpAddr::V6(Ipv6Addr::LOCALHOST),
-                None,
-                AddressClass::Loopback,
-            ),
-        ),
+        (format!("http://[::1]:{port}/x"), blocked(IpAddr::V6(Ipv6Addr::LOCALHOST), None, AddressClass::Loopback)),
         (
             format!("http://[::ffff:127.0.0.1]:{port}/x"),
             blocked(
@@ -71,31 +57,15 @@ fn literal_forms(port: u16) -> Vec<(String, Refusal)> {
         ),
         (
             format!("http://0.0.0.0:{port}/x"),
-            blocked(
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                None,
-                AddressClass::Unspecified,
-            ),
+            blocked(IpAddr::V4(Ipv4Addr::UNSPECIFIED), None, AddressClass::Unspecified),
         ),
-        (
-            format!("http://0:{port}/x"),
-            blocked(
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                None,
-                AddressClass::Unspecified,
-            ),
-        ),
+        (format!("http://0:{port}/x"), blocked(IpAddr::V4(Ipv4Addr::UNSPECIFIED), None, AddressClass::Unspecified)),
     ]
 }
 
 fn assert_localhost_refusal(refusal: Option<Refusal>, name: &str) {
     match refusal {
-        Some(Refusal::Blocked {
-            host: Some(host),
-            ip,
-            class: AddressClass::Loopback,
-            ..
-        }) => {
+        Some(Refusal::Blocked { host: Some(host), ip, class: AddressClass::Loopback, .. }) => {
             assert_eq!(host, name);
             assert!(ip.is_loopback(), "{ip}");
         }
@@ -145,23 +115,12 @@ async fn refused_ip_literals_are_refused_before_any_request() {
     for (link, expected) in literal_forms(target.port()) {
         let url = url::Url::parse(&link).expect(&link);
         assert_eq!(client.check_url(&url), Err(expected.clone()), "{link}");
-        assert_eq!(
-            client.get(url.clone()).err(),
-            Some(expected.clone()),
-            "{link}"
-        );
+        assert_eq!(client.get(url.clone()).err(), Some(expected.clone()), "{link}");
         assert_eq!(client.head(url).err(), Some(expected), "{link}");
     }
-    for link in [
-        "file:///etc/passwd",
-        "ftp://127.0.0.2/x",
-        "data:text/plain,x",
-    ] {
+    for link in ["file:///etc/passwd", "ftp://127.0.0.2/x", "data:text/plain,x"] {
         let url = url::Url::parse(link).expect(link);
-        assert!(
-            matches!(client.get(url), Err(Refusal::UnsupportedScheme { .. })),
-            "{link}"
-        );
+        assert!(matches!(client.get(url), Err(Refusal::UnsupportedScheme { .. })), "{link}");
     }
     assert_eq!(target.accepted(), 0, "{:?}", target.targets());
 }
@@ -187,9 +146,7 @@ async fn names_that_resolve_to_a_refused_address_are_refused_by_the_resolver() {
     // A trailing dot makes the name absolute; it may or may not resolve
     // offline, but it never connects.
     let url = url::Url::parse(&format!("http://localhost.:{port}/x")).expect("url");
-    let err = send(client.get(url).expect("a name"))
-        .await
-        .expect_err("refused");
+    let err = send(client.get(url).expect("a name")).await.expect_err("refused");
     match refusal_of(&err) {
         Some(Refusal::Unresolvable { host, .. }) => assert_eq!(host, "localhost."),
         refusal => assert_localhost_refusal(refusal, "localhost."),
@@ -206,32 +163,22 @@ async fn redirects_to_refused_destinations_are_refused_and_never_followed() {
     let mut requested = 0;
     for status in [301, 302, 303, 307, 308] {
         for (link, expected) in literal_forms(port) {
-            let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
-                .await
-                .expect_err(&link);
+            let err = send(client.get(origin.redirect(status, &link)).expect("allowed")).await.expect_err(&link);
             requested += 1;
             assert!(err.is_redirect(), "{status} {link}: {}", chain(&err));
             assert_eq!(refusal_of(&err), Some(expected), "{status} {link}");
         }
         // Scheme-relative and path-absolute spellings of the same place.
         for link in [format!("//127.0.0.1:{port}/x"), format!("//[::1]:{port}/x")] {
-            let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
-                .await
-                .expect_err(&link);
+            let err = send(client.get(origin.redirect(status, &link)).expect("allowed")).await.expect_err(&link);
             requested += 1;
-            assert!(
-                matches!(refusal_of(&err), Some(Refusal::Blocked { .. })),
-                "{link}: {}",
-                chain(&err)
-            );
+            assert!(matches!(refusal_of(&err), Some(Refusal::Blocked { .. })), "{link}: {}", chain(&err));
         }
         // A name on a port that is not public: refused by the redirect
         // check (the port rule; a hop keeps the client it started on, whose
         // resolver cannot see ports), so it is never even looked up.
         let link = format!("http://localhost:{port}/x");
-        let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
-            .await
-            .expect_err(&link);
+        let err = send(client.get(origin.redirect(status, &link)).expect("allowed")).await.expect_err(&link);
         requested += 1;
         assert!(err.is_redirect(), "{link}: {}", chain(&err));
         assert!(
@@ -242,9 +189,7 @@ async fn redirects_to_refused_destinations_are_refused_and_never_followed() {
         // On a web port, the name passes the redirect check and is refused
         // by the resolver.
         let link = "http://localhost/x".to_owned();
-        let err = send(client.get(origin.redirect(status, &link)).expect("allowed"))
-            .await
-            .expect_err(&link);
+        let err = send(client.get(origin.redirect(status, &link)).expect("allowed")).await.expect_err(&link);
         requested += 1;
         assert!(err.is_connect(), "{link}: {}", chain(&err));
         assert_localhost_refusal(refusal_of(&err), "localhost");
@@ -253,30 +198,17 @@ async fn redirects_to_refused_destinations_are_refused_and_never_followed() {
         // tower-http's redirect layer cannot make an http::Uri of it, so the
         // policy is never asked and the 3xx comes back as the response.
         // Nothing is fetched.
-        let response = send(
-            client
-                .get(origin.redirect(status, "file:///etc/passwd"))
-                .expect("allowed"),
-        )
-        .await
-        .expect("the 3xx itself");
+        let response = send(client.get(origin.redirect(status, "file:///etc/passwd")).expect("allowed"))
+            .await
+            .expect("the 3xx itself");
         requested += 1;
         assert_eq!(response.status().as_u16(), status);
-        assert_eq!(
-            response.headers()[reqwest::header::LOCATION],
-            "file:///etc/passwd"
-        );
+        assert_eq!(response.headers()[reqwest::header::LOCATION], "file:///etc/passwd");
         // Other schemes with an authority reach the redirect policy, which
         // refuses them (one of them names the allowed host).
         let ftp = format!("ftp://{ALLOWED}:{}/x", origin.port());
-        for link in [
-            "file://127.0.0.2/etc/passwd",
-            ftp.as_str(),
-            "gopher://127.0.0.2/x",
-        ] {
-            let err = send(client.get(origin.redirect(status, link)).expect("allowed"))
-                .await
-                .expect_err(link);
+        for link in ["file://127.0.0.2/etc/passwd", ftp.as_str(), "gopher://127.0.0.2/x"] {
+            let err = send(client.get(origin.redirect(status, link)).expect("allowed")).await.expect_err(link);
             requested += 1;
             assert!(err.is_redirect(), "{link}: {}", chain(&err));
             match refusal_of(&err) {
@@ -295,82 +227,45 @@ async fn redirects_to_refused_destinations_are_refused_and_never_followed() {
 #[tokio::test]
 async fn redirect_chains_stop_at_the_limit() {
     let origin = Site::start(IpAddr::V4(ALLOWED), "origin").await;
-    let client = client_with(&ClientSettings {
-        max_redirects: 3,
-        ..ClientSettings::default()
-    });
-    let response = send(client.get(origin.url("/countdown/3")).expect("allowed"))
-        .await
-        .expect("three redirects are allowed");
+    let client = client_with(&ClientSettings { max_redirects: 3, ..ClientSettings::default() });
+    let response =
+        send(client.get(origin.url("/countdown/3")).expect("allowed")).await.expect("three redirects are allowed");
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "done");
     assert_eq!(origin.accepted(), 4);
 
-    let err = send(client.get(origin.url("/countdown/4")).expect("allowed"))
-        .await
-        .expect_err("four redirects are too many");
+    let err =
+        send(client.get(origin.url("/countdown/4")).expect("allowed")).await.expect_err("four redirects are too many");
     assert!(err.is_redirect(), "{}", chain(&err));
-    assert_eq!(
-        too_many_redirects(&err),
-        Some(TooManyRedirects { limit: 3 })
-    );
+    assert_eq!(too_many_redirects(&err), Some(TooManyRedirects { limit: 3 }));
     assert_eq!(refusal_of(&err), None);
     // The hop past the limit (/countdown/0) was never requested.
-    assert_eq!(
-        origin.targets()[4..],
-        [
-            "/countdown/4",
-            "/countdown/3",
-            "/countdown/2",
-            "/countdown/1"
-        ]
-    );
+    assert_eq!(origin.targets()[4..], ["/countdown/4", "/countdown/3", "/countdown/2", "/countdown/1"]);
 
     // The default limit is 10, also for a loop.
-    let err = send(self::client().get(origin.url("/loop")).expect("allowed"))
-        .await
-        .expect_err("a loop ends");
-    assert_eq!(
-        too_many_redirects(&err),
-        Some(TooManyRedirects { limit: 10 })
-    );
+    let err = send(self::client().get(origin.url("/loop")).expect("allowed")).await.expect_err("a loop ends");
+    assert_eq!(too_many_redirects(&err), Some(TooManyRedirects { limit: 10 }));
     assert_eq!(origin.accepted(), 8 + 11);
 }
 
 #[tokio::test]
 async fn get_head_and_range_get_from_an_allowed_origin() {
     let origin = Site::start(IpAddr::V4(ALLOWED), "origin").await;
-    let client = client_with(&ClientSettings {
-        user_agent: Some("kachay-test/1".into()),
-        ..ClientSettings::default()
-    });
+    let client = client_with(&ClientSettings { user_agent: Some("kachay-test/1".into()), ..ClientSettings::default() });
     assert!(client.policy().check_ip(IpAddr::V4(ALLOWED)).is_ok());
 
-    let response = send(client.get(origin.url("/media")).expect("allowed"))
-        .await
-        .expect("GET");
+    let response = send(client.get(origin.url("/media")).expect("allowed")).await.expect("GET");
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
     assert_eq!(response.bytes().await.expect("body").as_ref(), media());
 
-    let request = client
-        .get(origin.url("/media"))
-        .expect("allowed")
-        .header(reqwest::header::RANGE, "bytes=10-19");
+    let request = client.get(origin.url("/media")).expect("allowed").header(reqwest::header::RANGE, "bytes=10-19");
     let response = send(request).await.expect("range GET");
     assert_eq!(response.status(), 206);
-    assert_eq!(
-        response.headers()[reqwest::header::CONTENT_RANGE],
-        "bytes 10-19/256"
-    );
-    assert_eq!(
-        response.bytes().await.expect("body").as_ref(),
-        &media()[10..20]
-    );
+    assert_eq!(response.headers()[reqwest::header::CONTENT_RANGE], "bytes 10-19/256");
+    assert_eq!(response.bytes().await.expect("body").as_ref(), &media()[10..20]);
 
-    let response = send(client.head(origin.url("/media")).expect("allowed"))
-        .await
-        .expect("HEAD");
+    let response = send(client.head(origin.url("/media")).expect("allowed")).await.expect("HEAD");
     assert_eq!(response.status(), 200);
     // Not `content_length()`: for a HEAD response reqwest reports the
     // (empty) body's length, 0, not the header.
@@ -382,11 +277,7 @@ async fn get_head_and_range_get_from_an_allowed_origin() {
     assert_eq!(requests[2].method, "HEAD");
     for request in &requests {
         assert_eq!(request.header("user-agent"), Some("kachay-test/1"));
-        assert_eq!(
-            request.header("accept-encoding"),
-            None,
-            "media is fetched raw"
-        );
+        assert_eq!(request.header("accept-encoding"), None, "media is fetched raw");
     }
 }
 
@@ -396,20 +287,14 @@ async fn redirects_between_allowed_origins_are_followed() {
     let other = Site::start(IpAddr::V4(ALLOWED), "other").await;
     let client = client();
     for status in [301, 302, 303, 307, 308] {
-        let response = send(
-            client
-                .get(origin.redirect(status, other.url("/landing").as_str()))
-                .expect("allowed"),
-        )
-        .await
-        .expect("followed");
+        let response = send(client.get(origin.redirect(status, other.url("/landing").as_str())).expect("allowed"))
+            .await
+            .expect("followed");
         assert_eq!(response.url(), &other.url("/landing"));
         assert_eq!(response.text().await.expect("body"), "other /landing");
     }
     // Relative, and an IPv4-mapped spelling of the allowed address.
-    let response = send(client.get(origin.redirect(302, "/media")).expect("allowed"))
-        .await
-        .expect("relative redirect");
+    let response = send(client.get(origin.redirect(302, "/media")).expect("allowed")).await.expect("relative redirect");
     assert_eq!(response.bytes().await.expect("body").as_ref(), media());
     let mapped = format!("http://[::ffff:{ALLOWED}]:{}/mapped", other.port());
     let response = send(client.get(origin.redirect(307, &mapped)).expect("allowed"))
@@ -426,11 +311,7 @@ async fn allowed_names_connect_to_the_checked_addresses() {
     // With loopback allowed, localhost resolves through the guard and the
     // connection goes to the addresses it checked.
     let site = Site::start_local("local").await;
-    let client = GuardedClient::new(
-        allowing(&["127.0.0.0/8", "::1/128"]),
-        &ClientSettings::default(),
-    )
-    .expect("client");
+    let client = GuardedClient::new(allowing(&["127.0.0.0/8", "::1/128"]), &ClientSettings::default()).expect("client");
     let url = url::Url::parse(&format!("http://localhost:{}/hello", site.port())).expect("url");
     let response = send(client.get(url).expect("allowed")).await.expect("GET");
     assert_eq!(response.text().await.expect("body"), "local /hello");

@@ -31,9 +31,7 @@ fn public_literals_on_other_ports_are_refused_before_any_request() {
     }
     // Names on other ports: with no network allowed, nothing could pass.
     let plain = client(EgressPolicy::default());
-    let refusal = plain
-        .get(url::Url::parse("http://example.invalid:8080/").expect("url"))
-        .expect_err("a name on 8080");
+    let refusal = plain.get(url::Url::parse("http://example.invalid:8080/").expect("url")).expect_err("a name on 8080");
     assert!(matches!(refusal, Refusal::Port { port: 8080, .. }), "{refusal:?}");
 }
 
@@ -41,9 +39,7 @@ fn public_literals_on_other_ports_are_refused_before_any_request() {
 async fn allowed_networks_keep_every_port_names_included() {
     let site = Site::start(IpAddr::V4(ALLOWED), "allowed").await;
     let literal = client(allowing(&["127.0.0.2/32"]));
-    let response = send(literal.get(site.url("/x")).expect("allowed literal"))
-        .await
-        .expect("fetched");
+    let response = send(literal.get(site.url("/x")).expect("allowed literal")).await.expect("fetched");
     assert_eq!(response.status(), 200);
 
     // localhost on a random port: fetched when every address it has is
@@ -51,18 +47,15 @@ async fn allowed_networks_keep_every_port_names_included() {
     let local = Site::start_local("local").await;
     let link = url::Url::parse(&format!("http://localhost:{}/y", local.port())).expect("url");
     let both = client(allowing(&["127.0.0.0/8", "::1/128"]));
-    let response = send(both.get(link.clone()).expect("a name"))
-        .await
-        .expect("a name on the operator's network, any port");
+    let response =
+        send(both.get(link.clone()).expect("a name")).await.expect("a name on the operator's network, any port");
     assert_eq!(response.status(), 200);
     assert!(local.accepted() >= 1);
 
     // … and never when it is not.
     let before = local.accepted();
     let other = client(allowing(&["127.0.0.2/32"]));
-    let err = send(other.get(link).expect("names pass the pre-check"))
-        .await
-        .expect_err("refused");
+    let err = send(other.get(link).expect("names pass the pre-check")).await.expect_err("refused");
     assert!(refusal_of(&err).is_some(), "{err}");
     assert_eq!(local.accepted(), before, "a refused name was connected to");
 }

@@ -10,21 +10,11 @@ use netguard::{ClientSettings, EgressPolicy, GuardedClient};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-const PROXY_VARIABLES: &[&str] = &[
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
+const PROXY_VARIABLES: &[&str] = &["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"];
 
 #[test]
 fn proxy_environment_variables_are_ignored() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     // A "proxy" on 127.0.0.3 that answers every request itself, so a request
     // sent through it is recognisable by its body and its connection count.
     let (proxy, origin) = runtime.block_on(async {
@@ -47,19 +37,14 @@ fn proxy_environment_variables_are_ignored() {
         // Control: a plain reqwest client does go through the proxy, so the
         // variables are set the way reqwest reads them.
         let plain = reqwest::Client::new();
-        let body = send(plain.get(origin.url("/control")))
-            .await
-            .expect("through the proxy")
-            .text()
-            .await
-            .expect("body");
+        let body =
+            send(plain.get(origin.url("/control"))).await.expect("through the proxy").text().await.expect("body");
         assert!(body.starts_with("proxy "), "{body}");
         assert_eq!(proxy.accepted(), 1);
         assert_eq!(origin.accepted(), 0);
 
         let policy = EgressPolicy::allowing(["127.0.0.2/32".parse().expect("net")]);
-        let client =
-            GuardedClient::new(Arc::new(policy), &ClientSettings::default()).expect("client");
+        let client = GuardedClient::new(Arc::new(policy), &ClientSettings::default()).expect("client");
         let body = send(client.get(origin.url("/direct")).expect("allowed"))
             .await
             .expect("direct")

@@ -20,7 +20,6 @@ const RATE: u64 = 2_000_000;
 const QUALITY: &str = "720";
 const ROUNDS: usize = 3;
 
-
 async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> Duration {
     let started = Instant::now();
     common::download(client, base, url, quality).await;
@@ -40,7 +39,6 @@ fn plain_ytdlp(url: &str, format: &str) -> Duration {
     assert!(status.success());
     started.elapsed()
 }
-
 
 #[tokio::main]
 async fn main() {

@@ -30,7 +30,6 @@ const FORMAT: &str = "bv*[height<=720]+ba/b[height<=720]";
 const ROUNDS: usize = 3;
 const K: usize = 10;
 
-
 async fn lookup(client: &reqwest::Client, base: &str, url: &str) {
     let info: Value = client
         .post(format!("{base}/api/video-info"))
@@ -77,7 +76,6 @@ fn ytdlp_once(url: &str, fragments: Option<usize>) -> Duration {
     assert!(status.success());
     started.elapsed()
 }
-
 
 /// RSS in KiB of `root` and all its descendants, read from /proc.
 fn tree_rss_kib(roots: &[u32]) -> u64 {
@@ -193,10 +191,8 @@ async fn main() {
     let url = site.url(&format!("/k/rate={RATE}/watch/long?k=n8"));
     let dirs: Vec<tempfile::TempDir> = (0..K).map(|_| tempfile::tempdir().expect("dir")).collect();
     let started = Instant::now();
-    let children: Vec<Child> = dirs
-        .iter()
-        .map(|d| ytdlp_command(&url, d.path(), Some(8)).spawn().expect("yt-dlp"))
-        .collect();
+    let children: Vec<Child> =
+        dirs.iter().map(|d| ytdlp_command(&url, d.path(), Some(8)).spawn().expect("yt-dlp")).collect();
     let pids: Vec<u32> = children.iter().map(Child::id).collect();
     let (stop, sampler) = sample_peak(move || pids.clone());
     for mut child in children {

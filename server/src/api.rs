@@ -2,15 +2,12 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use contract::api::{
-    PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest,
-    VideoInfoResponse,
-};
 use axum::extract::{FromRequest, State};
-use contract::format::{format_duration, group_thousands};
-use contract::{Detail, ErrorCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use contract::api::{PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest, VideoInfoResponse};
+use contract::format::{format_duration, group_thousands};
+use contract::{Detail, ErrorCode};
 use engine::{choices, Probe, QualityId};
 use std::sync::Arc;
 
@@ -39,7 +36,9 @@ async fn video_info(
 #[derive(Debug)]
 enum LookupFailure {
     /// No lookup slot became free within the wait.
-    Busy { waited: std::time::Duration },
+    Busy {
+        waited: std::time::Duration,
+    },
     Engine(Arc<engine::EngineError>),
 }
 
@@ -62,9 +61,7 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
     if let Some(probe) = state.info_cache.get(&url).await {
         return Ok(probe);
     }
-    let parsed = url::Url::parse(&url).map_err(|_| {
-        ApiError::of(ErrorCode::InvalidUrl)
-    })?;
+    let parsed = url::Url::parse(&url).map_err(|_| ApiError::of(ErrorCode::InvalidUrl))?;
     if let Err(refusal) = state.egress.check_url(&parsed).await {
         return Err(if refusal.is_policy() {
             ApiError::Refused(refusal.to_string())
@@ -106,9 +103,7 @@ pub fn check_url(raw: &str) -> Result<String, ApiError> {
     if trimmed.starts_with('-') {
         return Err(ApiError::of(ErrorCode::InvalidUrl));
     }
-    let parsed = url::Url::parse(trimmed).map_err(|_| {
-        ApiError::of(ErrorCode::InvalidUrl)
-    })?;
+    let parsed = url::Url::parse(trimmed).map_err(|_| ApiError::of(ErrorCode::InvalidUrl))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ApiError::of(ErrorCode::UnsupportedScheme));
     }

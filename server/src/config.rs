@@ -319,9 +319,7 @@ impl Config {
     /// The address to listen on: `LEPTOS_SITE_ADDR` (default 127.0.0.1:3000)
     /// with its port replaced by `PORT` when that is set.
     pub fn bind_addr(&self) -> SocketAddr {
-        let base = self
-            .leptos_site_addr
-            .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000));
+        let base = self.leptos_site_addr.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000));
         SocketAddr::new(base.ip(), self.port.unwrap_or(base.port()))
     }
 
@@ -338,10 +336,7 @@ impl Config {
         let beside_binary = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.ancestors().skip(1).take(4).map(|dir| dir.join(venv)).find(|p| p.is_file()));
-        Some(venv.to_path_buf())
-            .filter(|p| p.is_file())
-            .or(beside_binary)
-            .unwrap_or_else(|| PathBuf::from("yt-dlp"))
+        Some(venv.to_path_buf()).filter(|p| p.is_file()).or(beside_binary).unwrap_or_else(|| PathBuf::from("yt-dlp"))
     }
 
     /// The ffmpeg to run: `FFMPEG`, else `ffmpeg` from PATH.
@@ -398,12 +393,9 @@ impl Config {
     pub fn data_dir(&self) -> PathBuf {
         match &self.data_dir {
             Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
-            _ => self
-                .download_dir
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .join("data"),
+            _ => {
+                self.download_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("data")
+            }
         }
     }
 
@@ -446,7 +438,10 @@ impl Config {
         let url = url::Url::parse(text)
             .map_err(|e| ConfigError::invalid("PUBLIC_URL", format!("{text:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            return Err(ConfigError::invalid("PUBLIC_URL", format!("{text:?} should look like https://video.example.org")));
+            return Err(ConfigError::invalid(
+                "PUBLIC_URL",
+                format!("{text:?} should look like https://video.example.org"),
+            ));
         }
         Ok(Some(url))
     }
@@ -456,10 +451,9 @@ impl Config {
         match self.download_engine.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("native") => Ok(true),
             Some("yt-dlp") | Some("ytdlp") => Ok(false),
-            Some(other) => Err(ConfigError::invalid(
-                "DOWNLOAD_ENGINE",
-                format!("{other:?} is neither \"native\" nor \"yt-dlp\""),
-            )),
+            Some(other) => {
+                Err(ConfigError::invalid("DOWNLOAD_ENGINE", format!("{other:?} is neither \"native\" nor \"yt-dlp\"")))
+            }
         }
     }
 }

@@ -4,29 +4,31 @@ use crate::api::{check_url, lookup, ApiJson};
 use crate::auth::Session;
 use crate::capacity::{Requester, Room};
 use crate::error::ApiError;
-use crate::visible::VisibleJob;
-use contract::{sentences, Detail, ErrorCode, Lang};
 use crate::state::AppState;
-use contract::api::{BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, Done, JobStatus};
-use contract::api::{DownloadList, DownloadListItem};
-use axum::extract::Query;
-use engine::store::OwnerFilter;
+use crate::visible::VisibleJob;
 use axum::body::Body;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use contract::api::{
+    BatchDownloadRequest, BatchDownloadStarted, BatchItem, Done, DownloadRequest, DownloadStarted, JobStatus,
+};
+use contract::api::{DownloadList, DownloadListItem};
+use contract::{sentences, Detail, ErrorCode, Lang};
 use engine::download::AudioFormat;
 use engine::jobs::{JobRequest, JobSnapshot};
 use engine::progress::{format_eta, format_speed, status_text, Phase};
+use engine::store::OwnerFilter;
 use engine::{filename::ascii_fallback, QualityId};
 use futures::stream::{self, Stream, StreamExt};
-use std::sync::Arc;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::convert::Infallible;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -128,13 +130,21 @@ async fn start_batch(
             requester.check_capacity(&state).await?;
             room.check(size)?;
             let owner = requester.job_owner();
-            let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
+            let id = state.jobs.submit(JobRequest {
+                url,
+                quality,
+                probe: Some(probe),
+                audio_format: AudioFormat::M4a,
+                owner,
+            });
             state.jobs.flush().await;
             Ok::<Uuid, ApiError>(id)
         }
         .await;
         downloads.push(match outcome {
-            Ok(id) => BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None, detail: None },
+            Ok(id) => {
+                BatchItem { url: raw.clone(), download_id: Some(id.to_string()), error: None, code: None, detail: None }
+            }
             Err(e) => BatchItem {
                 url: raw.clone(),
                 download_id: None,
@@ -191,16 +201,12 @@ async fn history(
         None => HISTORY_PAGE,
         Some(text) => match text.parse::<usize>() {
             Ok(n) if (1..=HISTORY_MAX_PAGE).contains(&n) => n,
-            _ => {
-                return Err(ApiError::with(ErrorCode::InvalidLimit, Detail::limit(HISTORY_MAX_PAGE as u64)))
-            }
+            _ => return Err(ApiError::with(ErrorCode::InvalidLimit, Detail::limit(HISTORY_MAX_PAGE as u64))),
         },
     };
     let before = match query.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => None,
-        Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
-            ApiError::of(ErrorCode::InvalidCursor)
-        })?),
+        Some(text) => Some(Uuid::parse_str(text).map_err(|_| ApiError::of(ErrorCode::InvalidCursor))?),
     };
     let filter = if state.auth.enabled() {
         match requester.session {
@@ -246,9 +252,7 @@ fn parse_quality(value: Option<&serde_json::Value>) -> Result<QualityId, ApiErro
         Some(_) => String::new(),
     };
     let text = text.strip_suffix('p').unwrap_or(&text);
-    QualityId::from_str(text).map_err(|_| {
-        ApiError::of(ErrorCode::InvalidQuality)
-    })
+    QualityId::from_str(text).map_err(|_| ApiError::of(ErrorCode::InvalidQuality))
 }
 
 async fn status(job: VisibleJob) -> Json<JobStatus> {
@@ -321,10 +325,8 @@ async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let receiver = state.jobs.subscribe(job.id).ok_or(ApiError::NotFound)?;
-    let last_seen = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let last_seen =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     let current = receiver.borrow().clone();
     if let Some(seen) = last_seen {
         if seen >= current.seq && current.phase.is_finished() {
@@ -404,10 +406,7 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 /// `attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266).
 fn content_disposition(file_name: &str) -> String {
     let ascii = ascii_fallback(file_name).replace(['"', '\\'], "");
-    format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        utf8_percent_encode(file_name, ATTR_CHAR)
-    )
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(file_name, ATTR_CHAR))
 }
 
 /// The finished file as an attachment, with Range support so a browser can
@@ -415,16 +414,9 @@ fn content_disposition(file_name: &str) -> String {
 /// download can be retried.
 async fn file(job: VisibleJob, request: Request<Body>) -> Result<Response, ApiError> {
     let snapshot = job.snapshot;
-    let finished = snapshot
-        .file
-        .as_ref()
-        .filter(|_| snapshot.phase == Phase::Completed)
-        .ok_or(ApiError::NotReady)?;
-    let mut response = ServeFile::new(&finished.path)
-        .oneshot(request)
-        .await
-        .map_err(|_| ApiError::NotFound)?
-        .map(Body::new);
+    let finished = snapshot.file.as_ref().filter(|_| snapshot.phase == Phase::Completed).ok_or(ApiError::NotReady)?;
+    let mut response =
+        ServeFile::new(&finished.path).oneshot(request).await.map_err(|_| ApiError::NotFound)?.map(Body::new);
     if response.status() == StatusCode::NOT_FOUND {
         return Err(ApiError::NotFound);
     }

@@ -5,11 +5,11 @@
 //! server's English and the page's translations); here each failure only
 //! names its [`ErrorCode`] and the figures of its [`Detail`].
 
-use contract::api::ApiErrorBody;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use contract::api::ApiErrorBody;
 use contract::sentences;
 use contract::{Detail, ErrorCode, Lang};
 use engine::{EngineError, JobFailure};

@@ -19,12 +19,12 @@ pub mod ytdlp_args;
 
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::middleware::{from_fn, from_fn_with_state};
-use std::net::SocketAddr;
 use axum::http::Request;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
+use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -59,17 +59,11 @@ pub fn router(state: AppState) -> Router {
         // Before anything else looks at the request: a name the server does
         // not answer to gets 421 (DNS rebinding, see `security::HostPolicy`).
         .layer(from_fn_with_state(state.clone(), security::allowed_host))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                // Spans are named by the route template, never by the raw path.
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("fallback");
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            // Spans are named by the route template, never by the raw path.
+            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("fallback");
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
         .layer(from_fn(security::security_headers))
         .with_state(state)
 }

@@ -1,8 +1,8 @@
 //! `server`: runs Kachay with settings from the environment.
 
 use leptos::config::{get_configuration, LeptosOptions};
-use std::path::Path;
 use server::{serve, AppState, Config};
+use std::path::Path;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -10,9 +10,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")))
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,20 +26,14 @@ async fn run() -> Result<(), String> {
     let leptos = get_configuration(None).map_err(|e| format!("leptos configuration: {e}"))?;
     let addr = config.bind_addr();
     warn_if_exposed(&config, addr);
-    let state = AppState::build(config, site_options(leptos.leptos_options))
-        .await
-        .map_err(|e| e.to_string())?;
+    let state = AppState::build(config, site_options(leptos.leptos_options)).await.map_err(|e| e.to_string())?;
     match state.ytdlp.version().await {
         Ok(version) => tracing::info!(program = %state.ytdlp.program().display(), %version, "yt-dlp found"),
         Err(e) => tracing::warn!("yt-dlp is not usable: {e}. Run scripts/setup.sh or set YTDLP."),
     }
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{addr}");
-    serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server stopped: {e}"))
+    serve(listener, state, shutdown_signal()).await.map_err(|e| format!("server stopped: {e}"))
 }
 
 /// Reachable from other machines with no password: say so loudly.

@@ -72,11 +72,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Resolves the client's address for every request (stored as an extension).
 pub async fn client_ip(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let peer =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let ip = state.trusted_proxies.client_ip(peer, request.headers());
     request.extensions_mut().insert(ClientIp(ip));
     next.run(request).await
@@ -96,9 +93,7 @@ impl PostLimiter {
 
     /// `Err(wait)` when this client must wait before its next request.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
     /// Forgets clients that have not been seen for a while.
@@ -132,10 +127,8 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let is_html = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+    let is_html =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     let csp = if is_html {
         format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
@@ -152,10 +145,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     response
 }
 
@@ -201,11 +191,8 @@ pub struct HostPolicy {
 
 impl HostPolicy {
     pub fn new(allowed_hosts: Option<&str>, public_url: Option<&url::Url>, password_set: bool) -> HostPolicy {
-        let mut names: std::collections::HashSet<String> = allowed_hosts
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|entry| host_name(entry.trim()))
-            .collect();
+        let mut names: std::collections::HashSet<String> =
+            allowed_hosts.unwrap_or_default().split(',').filter_map(|entry| host_name(entry.trim())).collect();
         names.insert("localhost".into());
         if let Some(host) = public_url.and_then(url::Url::host_str).and_then(host_name) {
             names.insert(host);

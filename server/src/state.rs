@@ -6,9 +6,9 @@ use crate::egress::{EgressPolicy, EgressProxy};
 use crate::security::{HostPolicy, PostLimiter, StreamCounter, TrustedProxies};
 use axum::extract::FromRef;
 use engine::jobs::{JobManager, JobOwner, JobSettings};
-use engine::store::{JobStore, SqliteStore, StoreError};
 use engine::native::cookies::CookieJar;
 use engine::native::{NativeEngine, NativeSettings};
+use engine::store::{JobStore, SqliteStore, StoreError};
 use engine::{Probe, YtDlp};
 use leptos::config::LeptosOptions;
 use moka::future::Cache;
@@ -200,9 +200,7 @@ mod tests {
     #[tokio::test]
     async fn the_info_cache_is_bounded_by_bytes_not_entries() {
         let cache: Cache<String, Arc<Probe>> = Cache::builder().weigher(info_weight).max_capacity(1 << 20).build();
-        let probe = |bytes: usize| {
-            Arc::new(Probe { info: engine::InfoJson::default(), raw: "x".repeat(bytes).into() })
-        };
+        let probe = |bytes: usize| Arc::new(Probe { info: engine::InfoJson::default(), raw: "x".repeat(bytes).into() });
         // Ten answers of 200 KB: each weighs ~400 KB, so about two fit in 1 MiB.
         for i in 0..10 {
             cache.insert(format!("https://example.com/{i}"), probe(200_000)).await;

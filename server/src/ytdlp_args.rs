@@ -18,9 +18,7 @@ use std::path::PathBuf;
 /// cookies, which go through [`cookies_file`] and `YtDlp::with_cookies_file`).
 pub fn ytdlp_args(config: &Config) -> Result<Vec<OsString>, ConfigError> {
     let options = ytdlp_options(config)?;
-    options
-        .to_args()
-        .map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))
+    options.to_args().map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))
 }
 
 /// The settings read and checked, before they become arguments.
@@ -33,8 +31,9 @@ pub fn ytdlp_options(config: &Config) -> Result<YtDlpOptions, ConfigError> {
         None => None,
     };
     let extractor_args = match non_empty(config.ytdlp_extractor_args.as_deref()) {
-        Some(text) => ExtractorArgs::parse(text)
-            .map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?,
+        Some(text) => {
+            ExtractorArgs::parse(text).map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?
+        }
         None => ExtractorArgs::new(),
     };
     let options = YtDlpOptions {
@@ -44,9 +43,7 @@ pub fn ytdlp_options(config: &Config) -> Result<YtDlpOptions, ConfigError> {
         extractor_args,
     };
     // Conflicts between POT_PROVIDER_URL and YTDLP_EXTRACTOR_ARGS show here.
-    options
-        .merged_extractor_args()
-        .map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?;
+    options.merged_extractor_args().map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?;
     Ok(options)
 }
 
@@ -57,14 +54,10 @@ pub fn js_runtime(config: &Config) -> Result<Option<JsRuntime>, ConfigError> {
     let Some(setting) = non_empty(config.js_runtime.as_deref()) else {
         return Ok(find_js_runtime(&config.ytdlp_program()));
     };
-    let mut runtime =
-        JsRuntime::parse(setting).map_err(|e| ConfigError::invalid("JS_RUNTIME", e.to_string()))?;
+    let mut runtime = JsRuntime::parse(setting).map_err(|e| ConfigError::invalid("JS_RUNTIME", e.to_string()))?;
     let found = resolve_program(&runtime.path);
     if !found.is_file() {
-        return Err(ConfigError::invalid(
-            "JS_RUNTIME",
-            format!("{} does not exist", runtime.path.display()),
-        ));
+        return Err(ConfigError::invalid("JS_RUNTIME", format!("{} does not exist", runtime.path.display())));
     }
     runtime.path = std::path::absolute(&found).unwrap_or(found);
     Ok(Some(runtime))
@@ -81,10 +74,7 @@ pub fn plugin_dirs(config: &Config) -> Result<Vec<PathBuf>, ConfigError> {
             if dir.is_dir() {
                 Ok(std::path::absolute(&dir).unwrap_or(dir))
             } else {
-                Err(ConfigError::invalid(
-                    "YTDLP_PLUGIN_DIRS",
-                    format!("{} is not a directory", dir.display()),
-                ))
+                Err(ConfigError::invalid("YTDLP_PLUGIN_DIRS", format!("{} is not a directory", dir.display())))
             }
         })
         .collect()
@@ -97,8 +87,7 @@ pub fn cookies_file(config: &Config) -> Result<Option<PathBuf>, ConfigError> {
     let Some(path) = config.cookies_file.as_ref().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(None);
     };
-    let summary =
-        check_cookies_file(path).map_err(|e| ConfigError::invalid("COOKIES_FILE", e.to_string()))?;
+    let summary = check_cookies_file(path).map_err(|e| ConfigError::invalid("COOKIES_FILE", e.to_string()))?;
     if summary.youtube_cookies == 0 {
         tracing::warn!(
             cookies = summary.cookies,
@@ -132,10 +121,7 @@ mod tests {
     /// A config whose yt-dlp sits in an empty directory, so no deno is found
     /// next to it (one on PATH still would be).
     fn bare(dir: &std::path::Path) -> Config {
-        Config {
-            ytdlp: Some(dir.join("yt-dlp")),
-            ..Config::default()
-        }
+        Config { ytdlp: Some(dir.join("yt-dlp")), ..Config::default() }
     }
 
     #[test]
@@ -143,17 +129,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let deno = dir.path().join("deno");
         std::fs::write(&deno, "").expect("write");
-        let config = Config {
-            js_runtime: Some(deno.display().to_string()),
-            ..bare(dir.path())
-        };
+        let config = Config { js_runtime: Some(deno.display().to_string()), ..bare(dir.path()) };
         let args = strings(&ytdlp_args(&config).expect("valid"));
         assert_eq!(args[..2], ["--js-runtimes".to_owned(), format!("deno:{}", deno.display())]);
 
-        let missing = Config {
-            js_runtime: Some("/no/such/deno".into()),
-            ..bare(dir.path())
-        };
+        let missing = Config { js_runtime: Some("/no/such/deno".into()), ..bare(dir.path()) };
         let err = ytdlp_args(&missing).expect_err("missing").to_string();
         assert!(err.contains("JS_RUNTIME") && err.contains("/no/such/deno"), "{err}");
     }
@@ -164,10 +144,7 @@ mod tests {
         std::fs::write(dir.path().join("yt-dlp"), "").expect("write");
         std::fs::write(dir.path().join("deno"), "").expect("write");
         let args = strings(&ytdlp_args(&bare(dir.path())).expect("valid"));
-        assert_eq!(
-            args[..2],
-            ["--js-runtimes".to_owned(), format!("deno:{}", dir.path().join("deno").display())]
-        );
+        assert_eq!(args[..2], ["--js-runtimes".to_owned(), format!("deno:{}", dir.path().join("deno").display())]);
     }
 
     #[test]
@@ -176,9 +153,7 @@ mod tests {
         let config = Config {
             js_runtime: None,
             pot_provider_url: Some("http://127.0.0.1:4416/".into()),
-            ytdlp_extractor_args: Some(
-                "youtube:player_client=web\n youtubepot-bgutilhttp:disable_innertube=1".into(),
-            ),
+            ytdlp_extractor_args: Some("youtube:player_client=web\n youtubepot-bgutilhttp:disable_innertube=1".into()),
             ..bare(dir.path())
         };
         let args = strings(&ytdlp_args(&config).expect("valid"));
@@ -190,10 +165,7 @@ mod tests {
             .collect();
         assert_eq!(
             extractor,
-            [
-                "youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416;disable_innertube=1",
-                "youtube:player_client=web",
-            ]
+            ["youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416;disable_innertube=1", "youtube:player_client=web",]
         );
     }
 
@@ -201,10 +173,7 @@ mod tests {
     fn bad_settings_name_their_variable() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cases = [
-            (
-                Config { pot_provider_url: Some("127.0.0.1:4416".into()), ..bare(dir.path()) },
-                "POT_PROVIDER_URL",
-            ),
+            (Config { pot_provider_url: Some("127.0.0.1:4416".into()), ..bare(dir.path()) }, "POT_PROVIDER_URL"),
             (
                 Config { ytdlp_extractor_args: Some("player_client=web".into()), ..bare(dir.path()) },
                 "YTDLP_EXTRACTOR_ARGS",
@@ -217,10 +186,7 @@ mod tests {
                 },
                 "YTDLP_EXTRACTOR_ARGS",
             ),
-            (
-                Config { ytdlp_plugin_dirs: Some("/no/such/plugins".into()), ..bare(dir.path()) },
-                "YTDLP_PLUGIN_DIRS",
-            ),
+            (Config { ytdlp_plugin_dirs: Some("/no/such/plugins".into()), ..bare(dir.path()) }, "YTDLP_PLUGIN_DIRS"),
             (Config { js_runtime: Some("perl:/usr/bin/perl".into()), ..bare(dir.path()) }, "JS_RUNTIME"),
         ];
         for (config, name) in cases {
@@ -232,16 +198,10 @@ mod tests {
     #[test]
     fn plugin_dirs_keep_the_default_ones() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
-            ytdlp_plugin_dirs: Some(format!("{}:", dir.path().display())),
-            ..bare(dir.path())
-        };
+        let config = Config { ytdlp_plugin_dirs: Some(format!("{}:", dir.path().display())), ..bare(dir.path()) };
         let args = strings(&ytdlp_args(&config).expect("valid"));
         let at = args.iter().position(|a| a == "--plugin-dirs").expect("flag");
-        assert_eq!(
-            args[at..at + 4],
-            ["--plugin-dirs", "default", "--plugin-dirs", &dir.path().display().to_string()]
-        );
+        assert_eq!(args[at..at + 4], ["--plugin-dirs", "default", "--plugin-dirs", &dir.path().display().to_string()]);
     }
 
     #[test]
@@ -250,10 +210,7 @@ mod tests {
     fn settings_come_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("POT_PROVIDER_URL", "http://127.0.0.1:4416");
-            jail.set_env(
-                "YTDLP_EXTRACTOR_ARGS",
-                "youtube:player_client=default,mweb youtube:pot_trace=true",
-            );
+            jail.set_env("YTDLP_EXTRACTOR_ARGS", "youtube:player_client=default,mweb youtube:pot_trace=true");
             jail.set_env("JS_RUNTIME", "");
             let config = Config::from_env().map_err(|e| e.to_string())?;
             let args = strings(&ytdlp_args(&config).map_err(|e| e.to_string())?);
@@ -274,8 +231,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(cookies_file(&Config::default()).ok(), Some(None));
         let good = dir.path().join("good.txt");
-        std::fs::write(&good, "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tA\tB\n")
-            .expect("write");
+        std::fs::write(&good, "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tA\tB\n").expect("write");
         let config = Config { cookies_file: Some(good.clone()), ..Config::default() };
         assert_eq!(cookies_file(&config).ok(), Some(Some(good)));
         let bad = dir.path().join("bad.json");

@@ -262,9 +262,8 @@ async fn bad_requests_and_unknown_ids_say_so() {
 async fn a_failing_site_is_reported_at_once_in_words() {
     let site = FixtureSite::start().await.expect("fixture");
     let app = TestApp::start().await;
-    let (status, body) = app
-        .post_json("/api/download", json!({ "url": site.url("/k/status=404/watch/main"), "quality": "720" }))
-        .await;
+    let (status, body) =
+        app.post_json("/api/download", json!({ "url": site.url("/k/status=404/watch/main"), "quality": "720" })).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["success"], false);
     let error = body["error"].as_str().expect("error text");

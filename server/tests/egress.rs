@@ -10,8 +10,7 @@
 mod egress {
     use base64::Engine as _;
     use server::egress::{
-        egress_refusal_message, is_egress_refusal, EgressPolicy, EgressProxy, ProxyTimeouts,
-        REFUSAL_PREFIX,
+        egress_refusal_message, is_egress_refusal, EgressPolicy, EgressProxy, ProxyTimeouts, REFUSAL_PREFIX,
     };
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     use std::path::PathBuf;
@@ -54,12 +53,7 @@ mod egress {
                     tokio::spawn(answer(stream, name, log.clone()));
                 }
             });
-            Ok(Site {
-                addr,
-                accepted,
-                requests,
-                task,
-            })
+            Ok(Site { addr, accepted, requests, task })
         }
 
         fn accepted(&self) -> usize {
@@ -89,9 +83,7 @@ mod egress {
         log.lock().expect("lock").push(head.clone());
         let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let response = if let Some(to) = path.strip_prefix("/redirect?to=") {
-            format!(
-                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            )
+            format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         } else if let Some(segment) = path.strip_prefix("/media.m3u8?segment=") {
             let body = format!(
                 "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n\
@@ -114,11 +106,7 @@ mod egress {
     }
 
     fn allow_only(ips: &[Ipv4Addr]) -> Arc<EgressPolicy> {
-        let setting = ips
-            .iter()
-            .map(|ip| format!("{ip}/32"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let setting = ips.iter().map(|ip| format!("{ip}/32")).collect::<Vec<_>>().join(",");
         Arc::new(EgressPolicy::from_setting(Some(&setting)).expect("policy"))
     }
 
@@ -126,10 +114,7 @@ mod egress {
         let url = url::Url::parse(&proxy.url()).expect("proxy url");
         let password = url.password().expect("password in the proxy url");
         let credential = format!("{}:{password}", url.username());
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(credential)
-        )
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credential))
     }
 
     fn client(proxy: &EgressProxy) -> reqwest::Client {
@@ -150,10 +135,7 @@ mod egress {
 
     impl RawResponse {
         fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+            self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
         }
     }
 
@@ -165,37 +147,22 @@ mod egress {
 
     impl RawClient {
         async fn connect(proxy: &EgressProxy) -> RawClient {
-            let stream = TcpStream::connect(proxy.local_addr())
-                .await
-                .expect("connect to the proxy");
-            RawClient {
-                reader: BufReader::new(stream),
-            }
+            let stream = TcpStream::connect(proxy.local_addr()).await.expect("connect to the proxy");
+            RawClient { reader: BufReader::new(stream) }
         }
 
         async fn send(&mut self, head: &str) -> RawResponse {
-            self.reader
-                .get_mut()
-                .write_all(head.as_bytes())
-                .await
-                .expect("write");
-            tokio::time::timeout(Duration::from_secs(20), self.read_response())
-                .await
-                .expect("proxy answered in time")
+            self.reader.get_mut().write_all(head.as_bytes()).await.expect("write");
+            tokio::time::timeout(Duration::from_secs(20), self.read_response()).await.expect("proxy answered in time")
         }
 
         async fn read_response(&mut self) -> RawResponse {
             let mut status_line = String::new();
-            self.reader
-                .read_line(&mut status_line)
-                .await
-                .expect("status line");
+            self.reader.read_line(&mut status_line).await.expect("status line");
             let mut parts = status_line.trim_end().splitn(3, ' ');
             let _version = parts.next();
-            let status = parts
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+            let status =
+                parts.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line {status_line:?}"));
             let reason = parts.next().unwrap_or("").to_owned();
             let mut headers = Vec::new();
             loop {
@@ -208,16 +175,9 @@ mod egress {
                 let (name, value) = line.split_once(':').expect("header line");
                 headers.push((name.trim().to_owned(), value.trim().to_owned()));
             }
-            let mut response = RawResponse {
-                status,
-                reason,
-                headers,
-                body: String::new(),
-            };
-            let length: usize = response
-                .header("content-length")
-                .map(|v| v.parse().expect("content-length"))
-                .unwrap_or(0);
+            let mut response = RawResponse { status, reason, headers, body: String::new() };
+            let length: usize =
+                response.header("content-length").map(|v| v.parse().expect("content-length")).unwrap_or(0);
             let mut body = vec![0; length];
             self.reader.read_exact(&mut body).await.expect("body");
             response.body = String::from_utf8(body).expect("utf-8 body");
@@ -226,40 +186,22 @@ mod egress {
     }
 
     fn get(target: &str, auth: Option<&str>) -> String {
-        let authority = target
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split('/').next())
-            .expect("absolute http url");
-        let auth = auth
-            .map(|a| format!("Proxy-Authorization: {a}\r\n"))
-            .unwrap_or_default();
-        format!(
-            "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: egress-test\r\n{auth}\r\n"
-        )
+        let authority =
+            target.strip_prefix("http://").and_then(|rest| rest.split('/').next()).expect("absolute http url");
+        let auth = auth.map(|a| format!("Proxy-Authorization: {a}\r\n")).unwrap_or_default();
+        format!("GET {target} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: egress-test\r\n{auth}\r\n")
     }
 
     fn connect(authority: &str, auth: Option<&str>) -> String {
-        let auth = auth
-            .map(|a| format!("Proxy-Authorization: {a}\r\n"))
-            .unwrap_or_default();
+        let auth = auth.map(|a| format!("Proxy-Authorization: {a}\r\n")).unwrap_or_default();
         format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}\r\n")
     }
 
     fn assert_refused(response: &RawResponse, what: &str) {
         assert_eq!(response.status, 403, "{what}: {response:?}");
-        assert!(
-            response.reason.starts_with(REFUSAL_PREFIX),
-            "{what}: {response:?}"
-        );
-        assert!(
-            response.body.starts_with(REFUSAL_PREFIX),
-            "{what}: {response:?}"
-        );
-        assert_eq!(
-            response.header("x-kachay-egress"),
-            Some("refused"),
-            "{what}"
-        );
+        assert!(response.reason.starts_with(REFUSAL_PREFIX), "{what}: {response:?}");
+        assert!(response.body.starts_with(REFUSAL_PREFIX), "{what}: {response:?}");
+        assert_eq!(response.header("x-kachay-egress"), Some("refused"), "{what}");
     }
 
     async fn v6_loopback_site(name: &'static str) -> Option<Site> {
@@ -275,14 +217,8 @@ mod egress {
     #[tokio::test]
     async fn get_to_the_allowed_host_works_and_leaks_no_credential() {
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
-        let response = client(&proxy)
-            .get(allowed.url("/page?q=1"))
-            .send()
-            .await
-            .expect("request through the proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
+        let response = client(&proxy).get(allowed.url("/page?q=1")).send().await.expect("request through the proxy");
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.expect("body"), "allowed /page?q=1");
         assert_eq!(allowed.accepted(), 1);
@@ -290,24 +226,16 @@ mod egress {
         let head = requests.first().expect("one request");
         // Origin form, the destination's own Host, no proxy headers.
         assert!(head.starts_with("GET /page?q=1 HTTP/1.1\r\n"), "{head}");
-        assert!(
-            head.to_ascii_lowercase()
-                .contains(&format!("host: {}\r\n", allowed.addr)),
-            "{head}"
-        );
+        assert!(head.to_ascii_lowercase().contains(&format!("host: {}\r\n", allowed.addr)), "{head}");
         assert!(!head.to_ascii_lowercase().contains("proxy-"), "{head}");
         assert_eq!(proxy.refusals(), 0);
     }
 
     #[tokio::test]
     async fn gets_to_loopback_spellings_are_refused_and_never_connected() {
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let target6 = v6_loopback_site("target6").await;
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let port = target.addr.port();
         let mut hosts: Vec<String> = [
@@ -333,9 +261,7 @@ mod egress {
         }
         let mut raw = RawClient::connect(&proxy).await;
         for authority in &hosts {
-            let response = raw
-                .send(&get(&format!("http://{authority}/secret"), Some(&auth)))
-                .await;
+            let response = raw.send(&get(&format!("http://{authority}/secret"), Some(&auth))).await;
             assert_refused(&response, authority);
         }
         // The same through reqwest (which normalises the numeric forms itself).
@@ -360,20 +286,14 @@ mod egress {
 
     #[tokio::test]
     async fn connect_to_refused_targets_is_refused_and_allowed_tunnels_work() {
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let target6 = v6_loopback_site("target6").await;
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let port = target.addr.port();
-        let mut authorities: Vec<String> = ["127.0.0.1", "localhost", "2130706433", "0.0.0.0"]
-            .iter()
-            .map(|host| format!("{host}:{port}"))
-            .collect();
+        let mut authorities: Vec<String> =
+            ["127.0.0.1", "localhost", "2130706433", "0.0.0.0"].iter().map(|host| format!("{host}:{port}")).collect();
         if let Some(site) = &target6 {
             authorities.push(format!("[::1]:{}", site.addr.port()));
         }
@@ -390,16 +310,9 @@ mod egress {
 
         // An allowed CONNECT tunnels bytes both ways.
         let mut raw = RawClient::connect(&proxy).await;
-        let response = raw
-            .send(&connect(&allowed.addr.to_string(), Some(&auth)))
-            .await;
+        let response = raw.send(&connect(&allowed.addr.to_string(), Some(&auth))).await;
         assert_eq!(response.status, 200, "{response:?}");
-        let tunnelled = raw
-            .send(&format!(
-                "GET /through-the-tunnel HTTP/1.1\r\nHost: {}\r\n\r\n",
-                allowed.addr
-            ))
-            .await;
+        let tunnelled = raw.send(&format!("GET /through-the-tunnel HTTP/1.1\r\nHost: {}\r\n\r\n", allowed.addr)).await;
         assert_eq!(tunnelled.status, 200);
         assert_eq!(tunnelled.body, "allowed /through-the-tunnel");
         assert_eq!(allowed.accepted(), 1);
@@ -407,13 +320,9 @@ mod egress {
 
     #[tokio::test]
     async fn redirect_to_a_refused_host_is_refused_on_the_second_hop() {
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let link = allowed.url(&format!("/redirect?to={}", target.url("/secret")));
 
         // A client following redirects itself, as yt-dlp does: every hop is
@@ -427,12 +336,7 @@ mod egress {
             .expect("client");
         let first = client.get(&link).send().await.expect("first hop");
         assert_eq!(first.status(), 302);
-        let location = first
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .expect("location")
-            .to_owned();
+        let location = first.headers().get("location").and_then(|v| v.to_str().ok()).expect("location").to_owned();
         assert_eq!(location, target.url("/secret"));
         let second = client.get(&location).send().await.expect("second hop");
         assert_eq!(second.status(), 403);
@@ -445,18 +349,9 @@ mod egress {
             format!("http://localhost:{}/secret", target.addr.port()),
             format!("http://2130706433:{}/secret", target.addr.port()),
         ] {
-            let hop = client
-                .get(allowed.url(&format!("/redirect?to={to}")))
-                .send()
-                .await
-                .expect("first hop");
+            let hop = client.get(allowed.url(&format!("/redirect?to={to}"))).send().await.expect("first hop");
             assert_eq!(hop.status(), 302);
-            let next = hop
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .expect("location")
-                .to_owned();
+            let next = hop.headers().get("location").and_then(|v| v.to_str().ok()).expect("location").to_owned();
             let refused = client.get(&next).send().await.expect("second hop");
             assert_eq!(refused.status(), 403, "{to}");
         }
@@ -468,16 +363,10 @@ mod egress {
 
     #[tokio::test]
     async fn keep_alive_requests_to_different_hosts_are_each_checked_and_routed() {
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let a = Site::start(ALLOWED.into(), "site-a").await.expect("site");
-        let b = Site::start(ALLOWED_TOO.into(), "site-b")
-            .await
-            .expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED, ALLOWED_TOO]))
-            .await
-            .expect("proxy");
+        let b = Site::start(ALLOWED_TOO.into(), "site-b").await.expect("site");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED, ALLOWED_TOO])).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let mut raw = RawClient::connect(&proxy).await;
 
@@ -496,10 +385,7 @@ mod egress {
         assert_eq!(b.accepted(), 2);
         assert_eq!(target.accepted(), 0);
         let paths = |site: &Site| -> Vec<String> {
-            site.requests()
-                .iter()
-                .map(|head| head.split_whitespace().nth(1).unwrap_or("").to_owned())
-                .collect()
+            site.requests().iter().map(|head| head.split_whitespace().nth(1).unwrap_or("").to_owned()).collect()
         };
         assert_eq!(paths(&a), ["/one", "/four"]);
         assert_eq!(paths(&b), ["/two", "/five"]);
@@ -509,31 +395,18 @@ mod egress {
     #[tokio::test]
     async fn requests_without_the_credential_get_407_and_go_nowhere() {
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let url = url::Url::parse(&proxy.url()).expect("proxy url");
         assert_eq!(url.host_str(), Some("127.0.0.1"));
         assert_eq!(url.username(), "kachay");
         assert!(url.password().is_some_and(|p| p.len() >= 32));
 
-        let wrong = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("kachay:not-the-token")
-        );
-        for auth in [
-            None,
-            Some(wrong.as_str()),
-            Some("Bearer abc"),
-            Some("Basic !!!"),
-        ] {
+        let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("kachay:not-the-token"));
+        for auth in [None, Some(wrong.as_str()), Some("Bearer abc"), Some("Basic !!!")] {
             let mut raw = RawClient::connect(&proxy).await;
             let response = raw.send(&get(&allowed.url("/x"), auth)).await;
             assert_eq!(response.status, 407, "{auth:?}");
-            assert_eq!(
-                response.header("proxy-authenticate"),
-                Some("Basic realm=\"kachay\"")
-            );
+            assert_eq!(response.header("proxy-authenticate"), Some("Basic realm=\"kachay\""));
             let mut raw = RawClient::connect(&proxy).await;
             let response = raw.send(&connect(&allowed.addr.to_string(), auth)).await;
             assert_eq!(response.status, 407, "CONNECT {auth:?}");
@@ -543,85 +416,52 @@ mod egress {
             .proxy(reqwest::Proxy::all(format!("http://{}", proxy.local_addr())).expect("proxy"))
             .build()
             .expect("client");
-        let response = anonymous
-            .get(allowed.url("/x"))
-            .send()
-            .await
-            .expect("request");
+        let response = anonymous.get(allowed.url("/x")).send().await.expect("request");
         assert_eq!(response.status(), 407);
         assert_eq!(allowed.accepted(), 0);
 
         // Every start has its own token.
-        let other = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
-        assert_ne!(
-            url::Url::parse(&other.url()).expect("url").password(),
-            url.password()
-        );
+        let other = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
+        assert_ne!(url::Url::parse(&other.url()).expect("url").password(), url.password());
     }
 
     #[tokio::test]
     async fn allow_all_still_reaches_loopback() {
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
-        let proxy = EgressProxy::start(Arc::new(EgressPolicy::allow_all()))
-            .await
-            .expect("proxy");
-        let response = client(&proxy)
-            .get(target.url("/ok"))
-            .send()
-            .await
-            .expect("request");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
+        let proxy = EgressProxy::start(Arc::new(EgressPolicy::allow_all())).await.expect("proxy");
+        let response = client(&proxy).get(target.url("/ok")).send().await.expect("request");
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.expect("body"), "target /ok");
         // Even so, the proxy does not forward to itself.
         let auth = proxy_authorization(&proxy);
         let mut raw = RawClient::connect(&proxy).await;
-        let looped = raw
-            .send(&get(
-                &format!("http://{}/", proxy.local_addr()),
-                Some(&auth),
-            ))
-            .await;
+        let looped = raw.send(&get(&format!("http://{}/", proxy.local_addr()), Some(&auth))).await;
         assert_refused(&looped, "the proxy itself");
     }
 
     #[tokio::test]
     async fn the_proxy_stops_when_dropped() {
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let addr = proxy.local_addr();
         let mut open = RawClient::connect(&proxy).await;
         drop(proxy);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while TcpStream::connect(addr).await.is_ok() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "still listening after drop"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "still listening after drop");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // Open client connections are closed too.
         let mut byte = [0u8; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), open.reader.read(&mut byte))
-            .await
-            .expect("closed in time");
+        let read =
+            tokio::time::timeout(Duration::from_secs(5), open.reader.read(&mut byte)).await.expect("closed in time");
         assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     }
 
     #[tokio::test]
     async fn idle_tunnels_and_client_connections_are_closed() {
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let timeouts = ProxyTimeouts {
-            connect: Duration::from_secs(10),
-            idle: Duration::from_millis(300),
-        };
-        let proxy = EgressProxy::start_with(allow_only(&[ALLOWED]), timeouts)
-            .await
-            .expect("proxy");
+        let timeouts = ProxyTimeouts { connect: Duration::from_secs(10), idle: Duration::from_millis(300) };
+        let proxy = EgressProxy::start_with(allow_only(&[ALLOWED]), timeouts).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let mut byte = [0u8; 1];
 
@@ -634,9 +474,7 @@ mod egress {
 
         // A tunnel nobody uses (the site waits for a request that never comes).
         let mut raw = RawClient::connect(&proxy).await;
-        let response = raw
-            .send(&connect(&allowed.addr.to_string(), Some(&auth)))
-            .await;
+        let response = raw.send(&connect(&allowed.addr.to_string(), Some(&auth))).await;
         assert_eq!(response.status, 200);
         let started = tokio::time::Instant::now();
         let read = tokio::time::timeout(Duration::from_secs(5), raw.reader.read(&mut byte))
@@ -652,32 +490,21 @@ mod egress {
             let listener = TcpListener::bind((ALLOWED, 0)).await.expect("bind");
             listener.local_addr().expect("addr").port()
         };
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let mut raw = RawClient::connect(&proxy).await;
-        let response = raw
-            .send(&get(
-                &format!("http://{ALLOWED}:{closed_port}/x"),
-                Some(&auth),
-            ))
-            .await;
+        let response = raw.send(&get(&format!("http://{ALLOWED}:{closed_port}/x"), Some(&auth))).await;
         assert_eq!(response.status, 502, "{response:?}");
         assert!(response.body.contains("could not connect"), "{response:?}");
         assert!(!is_egress_refusal(&response.body));
-        let response = raw
-            .send(&connect(&format!("{ALLOWED}:{closed_port}"), Some(&auth)))
-            .await;
+        let response = raw.send(&connect(&format!("{ALLOWED}:{closed_port}"), Some(&auth))).await;
         assert_eq!(response.status, 502, "{response:?}");
         assert_eq!(proxy.refusals(), 0);
     }
 
     #[tokio::test]
     async fn requests_that_are_not_proxy_requests_are_rejected() {
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let auth = proxy_authorization(&proxy);
         let mut raw = RawClient::connect(&proxy).await;
         // Origin form: someone talking to the proxy as if it were a website.
@@ -700,16 +527,11 @@ mod egress {
     fn yt_dlp() -> Option<PathBuf> {
         let path = std::env::var_os("KACHAY_YT_DLP")
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/yt-dlp")
-            });
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/yt-dlp"));
         if path.exists() {
             Some(path)
         } else {
-            eprintln!(
-                "SKIPPED: no yt-dlp at {} (run the setup script, or set KACHAY_YT_DLP)",
-                path.display()
-            );
+            eprintln!("SKIPPED: no yt-dlp at {} (run the setup script, or set KACHAY_YT_DLP)", path.display());
             None
         }
     }
@@ -734,36 +556,23 @@ mod egress {
         .expect("yt-dlp finished in time")
         .expect("yt-dlp ran");
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        println!(
-            "--- yt-dlp {link}\nexit: {:?}\n{stderr}---",
-            output.status.code()
-        );
+        println!("--- yt-dlp {link}\nexit: {:?}\n{stderr}---", output.status.code());
         (output.status.success(), stderr)
     }
 
     #[tokio::test]
     async fn yt_dlp_through_the_proxy_is_refused_and_reaches_nothing() {
         let Some(yt_dlp) = yt_dlp() else { return };
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
 
         // Direct: plain http, then https (a CONNECT).
-        for link in [
-            target.url("/x"),
-            format!("https://127.0.0.1:{}/x", target.addr.port()),
-        ] {
+        for link in [target.url("/x"), format!("https://127.0.0.1:{}/x", target.addr.port())] {
             let (ok, stderr) = run_yt_dlp(&yt_dlp, &proxy, &link).await;
             assert!(!ok, "{link}");
             assert!(is_egress_refusal(&stderr), "{link}: {stderr}");
-            assert!(
-                !stderr.contains(&proxy.url()),
-                "the credential leaked: {stderr}"
-            );
+            assert!(!stderr.contains(&proxy.url()), "the credential leaked: {stderr}");
         }
         // Through a redirect from the allowed host.
         let link = allowed.url(&format!("/redirect?to={}", target.url("/x")));
@@ -779,13 +588,9 @@ mod egress {
     #[tokio::test]
     async fn yt_dlp_hls_segments_on_a_refused_host_are_not_fetched() {
         let Some(yt_dlp) = yt_dlp() else { return };
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
         let dir = tempfile::tempdir().expect("temp dir");
         // An allowed playlist whose segment lives on the refused host.
         let link = allowed.url(&format!("/media.m3u8?segment={}", target.url("/seg0.ts")));
@@ -807,10 +612,7 @@ mod egress {
         .expect("yt-dlp ran");
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        println!(
-            "--- yt-dlp {link}\nexit: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}---",
-            output.status.code()
-        );
+        println!("--- yt-dlp {link}\nexit: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}---", output.status.code());
         assert!(!output.status.success());
         // For fragments the refusal is on stdout only; stderr just says
         // "ERROR: The downloaded file is empty".
@@ -819,29 +621,17 @@ mod egress {
             egress_refusal_message(&stdout).as_deref(),
             Some("This server does not download from private or local network addresses (127.0.0.1, a loopback address).")
         );
-        assert_eq!(
-            target.accepted(),
-            0,
-            "a segment was fetched from the refused host"
-        );
+        assert_eq!(target.accepted(), 0, "a segment was fetched from the refused host");
         assert!(proxy.refusals() >= 1);
     }
 
     #[tokio::test]
     async fn ffmpeg_through_the_proxy_is_refused_and_reaches_nothing() {
-        let ffmpeg =
-            PathBuf::from(std::env::var_os("KACHAY_FFMPEG").unwrap_or_else(|| "ffmpeg".into()));
-        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target")
-            .await
-            .expect("site");
+        let ffmpeg = PathBuf::from(std::env::var_os("KACHAY_FFMPEG").unwrap_or_else(|| "ffmpeg".into()));
+        let target = Site::start(Ipv4Addr::LOCALHOST.into(), "target").await.expect("site");
         let allowed = Site::start(ALLOWED.into(), "allowed").await.expect("site");
-        let proxy = EgressProxy::start(allow_only(&[ALLOWED]))
-            .await
-            .expect("proxy");
-        for link in [
-            target.url("/x.m3u8"),
-            allowed.url(&format!("/media.m3u8?segment={}", target.url("/seg0.ts"))),
-        ] {
+        let proxy = EgressProxy::start(allow_only(&[ALLOWED])).await.expect("proxy");
+        for link in [target.url("/x.m3u8"), allowed.url(&format!("/media.m3u8?segment={}", target.url("/seg0.ts")))] {
             let output = tokio::time::timeout(
                 Duration::from_secs(60),
                 tokio::process::Command::new(&ffmpeg)
@@ -863,10 +653,7 @@ mod egress {
                 }
             };
             let stderr = String::from_utf8_lossy(&output.stderr);
-            println!(
-                "--- ffmpeg {link}\nexit: {:?}\n{stderr}---",
-                output.status.code()
-            );
+            println!("--- ffmpeg {link}\nexit: {:?}\n{stderr}---", output.status.code());
             assert!(!output.status.success(), "{link}");
             assert!(is_egress_refusal(&stderr), "{link}: {stderr}");
         }

@@ -121,10 +121,8 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let download_dir = dir.path().join("downloads");
         std::fs::create_dir_all(&download_dir).expect("download dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("port");
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
         cmd.env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_OUTPUT_NAME", "kachay")
@@ -200,10 +198,7 @@ impl Drop for Server {
 /// A job refused by the egress guard: worded as the guard's sentence, with
 /// no code or hint of a site failure ("try again later" would be wrong).
 fn assert_refusal(done: &Value) {
-    assert!(
-        done["error_code"].is_null() || done["error_code"] == "destination_refused",
-        "{done}"
-    );
+    assert!(done["error_code"].is_null() || done["error_code"] == "destination_refused", "{done}");
     assert!(done["hint"].is_null(), "{done}");
     assert!(done["error"].as_str().is_some_and(|e| e.starts_with("This server")), "{done}");
 }
@@ -271,14 +266,11 @@ async fn public_addresses_only_on_web_ports_and_names_never_show_their_address()
         assert!(sentence.contains("80, 443 and 8080"), "{link}: {sentence}");
     }
     // The operator's own network keeps every port (the origin's is random).
-    let (status, body) = server
-        .post("/api/video-info", json!({ "url": format!("http://{origin}/seg.ts") }))
-        .await;
+    let (status, body) = server.post("/api/video-info", json!({ "url": format!("http://{origin}/seg.ts") })).await;
     assert_ne!(body["code"], "destination_refused", "{status} {body}");
     // A name is refused by its kind of address, not its address.
-    let (status, body) = server
-        .post("/api/video-info", json!({ "url": format!("http://localhost:{}/", forbidden.port) }))
-        .await;
+    let (status, body) =
+        server.post("/api/video-info", json!({ "url": format!("http://localhost:{}/", forbidden.port) })).await;
     assert_eq!(status, 403, "{body}");
     let sentence = body["error"].as_str().unwrap_or_default();
     assert!(sentence.contains("loopback"), "{sentence}");
@@ -384,8 +376,15 @@ async fn kill_9_of_the_server_takes_yt_dlp_and_its_children_along_even_when_idle
     let scratch = tempfile::tempdir().expect("tempdir");
     let program = scratch.path().join("yt-dlp");
     let python = workspace_python();
-    std::fs::write(&program, format!("#!{}
-{IDLE_YTDLP}", python.display())).expect("script");
+    std::fs::write(
+        &program,
+        format!(
+            "#!{}
+{IDLE_YTDLP}",
+            python.display()
+        ),
+    )
+    .expect("script");
     std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     let program_setting = program.display().to_string();
     let mut server = Server::start(&[("YTDLP", &program_setting), ("DOWNLOAD_ENGINE", "yt-dlp")]);
@@ -397,7 +396,11 @@ async fn kill_9_of_the_server_takes_yt_dlp_and_its_children_along_even_when_idle
             println!("running before the kill: {running:#?}");
             break;
         }
-        assert!(Instant::now() < deadline, "the stand-in never started its child: {running:#?} {}", server.status(&id).await);
+        assert!(
+            Instant::now() < deadline,
+            "the stand-in never started its child: {running:#?} {}",
+            server.status(&id).await
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server.kill();
@@ -467,9 +470,8 @@ async fn cookie_copies_do_not_outlive_lookups_and_downloads() {
     // A lookup that fails (no video there) and one that works.
     let (status, body) = server.post("/api/video-info", json!({ "url": format!("http://{origin}/nothing") })).await;
     assert_ne!(status, 200, "{body}");
-    let (status, body) = server
-        .post("/api/video-info", json!({ "url": playlist(origin, "http://x/k", "http://x/s") }))
-        .await;
+    let (status, body) =
+        server.post("/api/video-info", json!({ "url": playlist(origin, "http://x/k", "http://x/s") })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(cookie_copies(&tmp), Vec::<PathBuf>::new(), "a lookup left its copy");
 

@@ -308,16 +308,16 @@ async fn a_batch_checks_every_link_like_a_single_download() {
     // Per-client limits hold per link: finished jobs do not count, the
     // batch's own entries do.
     let slow = site.url("/k/total=20000/watch/progressive");
-    let (status, body) = app
-        .post_json("/api/download-batch", json!({ "urls": [slow, slow, slow], "quality": "360" }))
-        .await;
+    let (status, body) =
+        app.post_json("/api/download-batch", json!({ "urls": [slow, slow, slow], "quality": "360" })).await;
     assert_eq!(status, 200, "{body}");
     let items = body["downloads"].as_array().cloned().unwrap_or_default();
     let ids: Vec<String> = items.iter().filter_map(|i| i["download_id"].as_str().map(str::to_owned)).collect();
     let refused: Vec<&str> = items.iter().filter_map(|i| i["code"].as_str()).collect();
     assert_eq!((ids.len(), refused), (3, Vec::<&str>::new()), "finished jobs do not count: {body}");
-    let (status, body) =
-        app.post_json("/api/download-batch", json!({ "urls": [slow, site.url("/watch/muxed")], "quality": "360" })).await;
+    let (status, body) = app
+        .post_json("/api/download-batch", json!({ "urls": [slow, site.url("/watch/muxed")], "quality": "360" }))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["downloads"][0]["code"], "too_many_downloads", "{body}");
     assert_eq!(body["downloads"][1]["code"], "too_many_downloads", "{body}");

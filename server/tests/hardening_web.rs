@@ -165,7 +165,9 @@ async fn a_four_megabyte_og_title_is_cut_before_it_is_cached_or_sent() {
     let description = "Ж".repeat(100_000);
     let page = watch_page(
         &content,
-        &format!(r#"<meta property="og:title" content="{huge}"><meta property="og:description" content="{description}">"#),
+        &format!(
+            r#"<meta property="og:title" content="{huge}"><meta property="og:description" content="{description}">"#
+        ),
     );
     let gauge = Gauge::default();
     let origin = on_127_0_0_2(

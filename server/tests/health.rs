@@ -64,10 +64,8 @@ async fn an_old_yt_dlp_and_a_missing_js_runtime_are_warnings() {
     assert_eq!(body["status"], "warnings", "{body}");
     assert_eq!(body["ytdlp"]["version"], "2025.01.15");
     assert_eq!(body["ytdlp"]["outdated"], true);
-    let codes: Vec<&str> = body["warnings"]
-        .as_array()
-        .map(|w| w.iter().filter_map(|w| w["code"].as_str()).collect())
-        .unwrap_or_default();
+    let codes: Vec<&str> =
+        body["warnings"].as_array().map(|w| w.iter().filter_map(|w| w["code"].as_str()).collect()).unwrap_or_default();
     assert!(codes.contains(&"ytdlp_outdated"), "{body}");
     assert!(codes.contains(&"js_runtime_missing"), "{body}");
 
@@ -78,12 +76,8 @@ async fn an_old_yt_dlp_and_a_missing_js_runtime_are_warnings() {
         async move {
             let response = request.header("accept-language", accept_language).send().await.expect("request");
             let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
+            let content_type =
+                response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             (status, content_type, response.text().await.unwrap_or_default())
         }
     };
@@ -137,12 +131,10 @@ async fn the_configured_provider_server_is_pinged() {
     assert_eq!(body["pot_provider"]["configured"], true, "{body}");
     assert_eq!(body["pot_provider"]["reachable"], true, "{body}");
     assert_eq!(body["pot_provider"]["server_version"], "2.0.2", "{body}");
-    let bgutil_loaded = body["pot_provider"]["providers"]
-        .as_array()
-        .is_some_and(|p| p.iter().any(|p| p["name"] == "bgutil:http"));
-    let plugin_warning = body["warnings"]
-        .as_array()
-        .is_some_and(|w| w.iter().any(|w| w["code"] == "pot_plugin_missing"));
+    let bgutil_loaded =
+        body["pot_provider"]["providers"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "bgutil:http"));
+    let plugin_warning =
+        body["warnings"].as_array().is_some_and(|w| w.iter().any(|w| w["code"] == "pot_plugin_missing"));
     assert_ne!(bgutil_loaded, plugin_warning, "a missing plugin is a warning: {body}");
     server.abort();
     app.stop().await;

@@ -15,16 +15,20 @@ async fn a_playlist_link_lists_its_entries_with_one_quality_for_all() {
     let (status, body) = app.post_json("/api/video-info", json!({ "url": site.url("/playlist.rss") })).await;
     assert_eq!(status, 200, "{body}");
     let playlist = &body["info"]["playlist"];
-    let titles: Vec<&str> = playlist["entries"].as_array().into_iter().flatten().filter_map(|e| e["title"].as_str()).collect();
+    let titles: Vec<&str> =
+        playlist["entries"].as_array().into_iter().flatten().filter_map(|e| e["title"].as_str()).collect();
     assert_eq!(titles, [MAIN.title, MUXED.title, PROGRESSIVE.title]);
-    let urls: Vec<&str> = playlist["entries"].as_array().into_iter().flatten().filter_map(|e| e["url"].as_str()).collect();
+    let urls: Vec<&str> =
+        playlist["entries"].as_array().into_iter().flatten().filter_map(|e| e["url"].as_str()).collect();
     assert_eq!(urls, [site.url("/watch/main"), site.url("/watch/muxed"), site.url("/watch/progressive")]);
     assert_eq!(playlist["truncated"], false);
-    let ids: Vec<&str> = body["info"]["qualities"].as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        body["info"]["qualities"].as_array().into_iter().flatten().filter_map(|q| q["id"].as_str()).collect();
     assert_eq!(ids, ["2160", "1440", "1080", "720", "480", "360", "auto", "audio"]);
 
     // A playlist is not one download.
-    let (status, body) = app.post_json("/api/download", json!({ "url": site.url("/playlist.rss"), "quality": "360" })).await;
+    let (status, body) =
+        app.post_json("/api/download", json!({ "url": site.url("/playlist.rss"), "quality": "360" })).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("is_playlist")), "{body}");
     app.stop().await;
     site.stop().await;

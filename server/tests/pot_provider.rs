@@ -29,10 +29,7 @@ fn ytdlp_program() -> PathBuf {
 
 /// A config for the fixture yt-dlp with `adjust` applied.
 fn config(adjust: impl FnOnce(&mut Config)) -> Config {
-    let mut config = Config {
-        ytdlp: Some(ytdlp_program()),
-        ..Config::default()
-    };
+    let mut config = Config { ytdlp: Some(ytdlp_program()), ..Config::default() };
     adjust(&mut config);
     config
 }
@@ -53,8 +50,7 @@ async fn verbose_run(args: &[OsString], url: &str) -> (bool, String) {
     let mut cmd = tokio::process::Command::new(ytdlp_program());
     cmd.args(["-v", "--ignore-config", "--no-update", "--no-cache-dir"]).args(args);
     if url.contains("youtube.com") {
-        cmd.args(["--proxy", &format!("http://127.0.0.1:{}", closed_port())])
-            .args(["--extractor-retries", "0"]);
+        cmd.args(["--proxy", &format!("http://127.0.0.1:{}", closed_port())]).args(["--extractor-retries", "0"]);
     }
     let out = cmd
         .args(["--simulate", "--", url])
@@ -119,17 +115,10 @@ async fn a_plugin_directory_from_the_settings_loads_its_provider() {
     let config = config(|c| c.ytdlp_plugin_dirs = Some(plugins.display().to_string()));
     let args = args_of(&config);
 
-    let report = YtDlp::new(ytdlp_program())
-        .with_extra_args(args.clone())
-        .diagnose()
-        .await
-        .expect("yt-dlp -v runs");
+    let report = YtDlp::new(ytdlp_program()).with_extra_args(args.clone()).diagnose().await.expect("yt-dlp -v runs");
     let providers = report.pot_providers.expect("the YouTube extractor listed its providers");
     let ours = providers.iter().find(|p| p.name == "kachay-test");
-    assert!(
-        ours.is_some_and(|p| p.external && p.available && p.version.as_deref() == Some("0.1.0")),
-        "{providers:?}"
-    );
+    assert!(ours.is_some_and(|p| p.external && p.available && p.version.as_deref() == Some("0.1.0")), "{providers:?}");
 }
 
 #[tokio::test]
@@ -143,10 +132,7 @@ async fn the_same_arguments_work_on_a_fixture_page_and_report_the_js_runtime() {
     let (ok, stderr) = verbose_run(&args, &site.url("/watch/main")).await;
     println!("yt-dlp -v on a fixture page:\n{}", debug_lines(&stderr));
     assert!(ok, "{stderr}");
-    assert!(
-        stderr.contains("'--extractor-args', 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("'--extractor-args', 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'"), "{stderr}");
     let has_runtime_flag = args.iter().any(|a| a == "--js-runtimes");
     if has_runtime_flag {
         assert!(stderr.contains("[debug] JS runtimes: deno-"), "{stderr}");
@@ -162,11 +148,7 @@ async fn the_same_arguments_work_on_a_fixture_page_and_report_the_js_runtime() {
 /// Whether yt-dlp loads the bgutil plugin; says so loudly when it does not.
 async fn bgutil_installed() -> bool {
     let report = YtDlp::new(ytdlp_program()).diagnose().await.expect("yt-dlp -v runs");
-    let installed = report
-        .pot_providers
-        .unwrap_or_default()
-        .iter()
-        .any(|p| p.name == "bgutil:http");
+    let installed = report.pot_providers.unwrap_or_default().iter().any(|p| p.name == "bgutil:http");
     if !installed {
         eprintln!(
             "\n\
@@ -265,21 +247,14 @@ async fn bgutil_provider_is_loaded_with_our_settings() {
 
     let (_, stderr) = verbose_run(&args, "https://www.youtube.com/watch?v=jNQXAC9IVRw").await;
     println!("yt-dlp -v with Kachay's arguments:\n{}", debug_lines(&stderr));
-    assert!(
-        stderr.contains(&format!("youtubepot-bgutilhttp:base_url={base}'")),
-        "the trailing / is dropped: {stderr}"
-    );
+    assert!(stderr.contains(&format!("youtubepot-bgutilhttp:base_url={base}'")), "the trailing / is dropped: {stderr}");
     let providers = stderr
         .lines()
         .find(|l| l.contains("[pot] PO Token Providers:"))
         .unwrap_or_else(|| panic!("no provider line in:\n{stderr}"));
     assert!(providers.contains("bgutil:http-"), "{providers}");
 
-    let report = YtDlp::new(ytdlp_program())
-        .with_extra_args(args)
-        .diagnose()
-        .await
-        .expect("diagnose");
+    let report = YtDlp::new(ytdlp_program()).with_extra_args(args).diagnose().await.expect("diagnose");
     let bgutil = report
         .pot_providers
         .unwrap_or_default()
@@ -350,7 +325,9 @@ async fn bgutil_provider_gets_a_token_from_the_configured_server() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{}", debug_lines(&stderr));
-    for line in stderr.lines().filter(|l| !l.starts_with("[debug] params") && (l.contains("PO Token") || l.contains("bgutil"))) {
+    for line in
+        stderr.lines().filter(|l| !l.starts_with("[debug] params") && (l.contains("PO Token") || l.contains("bgutil")))
+    {
         println!("{line}");
     }
     assert!(stdout.contains(&format!("PO_TOKEN={token}")), "stdout: {stdout}\nstderr: {stderr}");

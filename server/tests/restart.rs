@@ -45,10 +45,8 @@ async fn events(app: &TestApp, id: &str, last_seen: Option<&str>) -> (u16, Vec<(
     if let Some(seen) = last_seen {
         request = request.header("last-event-id", seen);
     }
-    let response = tokio::time::timeout(Duration::from_secs(10), request.send())
-        .await
-        .expect("answered")
-        .expect("request");
+    let response =
+        tokio::time::timeout(Duration::from_secs(10), request.send()).await.expect("answered").expect("request");
     let status = response.status().as_u16();
     let text = tokio::time::timeout(Duration::from_secs(10), response.text())
         .await
@@ -57,7 +55,8 @@ async fn events(app: &TestApp, id: &str, last_seen: Option<&str>) -> (u16, Vec<(
     let mut out = Vec::new();
     for block in text.split("\n\n") {
         let id = block.lines().find_map(|l| l.strip_prefix("id:")).map(|s| s.trim().to_string());
-        let data = block.lines().find_map(|l| l.strip_prefix("data:")).and_then(|d| serde_json::from_str(d.trim()).ok());
+        let data =
+            block.lines().find_map(|l| l.strip_prefix("data:")).and_then(|d| serde_json::from_str(d.trim()).ok());
         if let (Some(id), Some(data)) = (id, data) {
             out.push((id, data));
         }
@@ -138,9 +137,8 @@ async fn running_and_queued_downloads_go_on_after_a_graceful_restart() {
     // In order: the one queued first finished first.
     let (_, list) = app.get_json("/api/downloads").await;
     let items = list["downloads"].as_array().expect("downloads");
-    let finished = |id: &str| {
-        items.iter().find(|i| i["id"] == id).and_then(|i| i["finished_at"].as_u64()).expect("finished_at")
-    };
+    let finished =
+        |id: &str| items.iter().find(|i| i["id"] == id).and_then(|i| i["finished_at"].as_u64()).expect("finished_at");
     assert!(finished(&running) <= finished(&queued), "{list}");
     app.stop().await;
 }
@@ -306,11 +304,7 @@ async fn a_database_from_a_newer_version_is_refused_untouched() {
 }
 
 fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .local_address(std::net::IpAddr::from(ip))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().local_address(std::net::IpAddr::from(ip)).build().expect("client")
 }
 
 async fn get(client: &reqwest::Client, url: String, cookie: Option<&str>) -> (u16, Value) {
@@ -421,7 +415,8 @@ async fn with_login_the_history_is_the_sessions_and_survives_a_restart() {
         c.max_concurrent_downloads = 1;
     };
     let app = dirs.start(adjust).await;
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let client =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let login = || client.post(app.url("/login")).form(&[("password", "correct horse")]).send();
     let alice = session_cookie(&login().await.expect("login")).expect("cookie");
     let bob = session_cookie(&login().await.expect("login")).expect("cookie");

@@ -116,34 +116,130 @@ async fn thirty_bad_inputs_get_clear_answers_and_the_server_stays_healthy() {
         ("/api/video-info", "application/json", r#"{"url": ""}"#.into(), 400, "Paste a link"),
         ("/api/video-info", "application/json", r#"{"url": "   \n\t "}"#.into(), 400, "Paste a link"),
         ("/api/video-info", "application/json", r#"{"url": "not a link"}"#.into(), 400, "does not look like a link"),
-        ("/api/video-info", "application/json", r#"{"url": "example.com/watch"}"#.into(), 400, "does not look like a link"),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "example.com/watch"}"#.into(),
+            400,
+            "does not look like a link",
+        ),
         ("/api/video-info", "application/json", r#"{"url": "-J"}"#.into(), 400, "does not look like a link"),
-        ("/api/video-info", "application/json", r#"{"url": "--exec=touch /tmp/x"}"#.into(), 400, "does not look like a link"),
-        ("/api/video-info", "application/json", r#"{"url": " -https://example.com"}"#.into(), 400, "does not look like a link"),
-        ("/api/video-info", "application/json", r#"{"url": "ftp://example.com/v.mp4"}"#.into(), 400, "Only http:// and https://"),
-        ("/api/video-info", "application/json", r#"{"url": "file:///etc/passwd"}"#.into(), 400, "Only http:// and https://"),
-        ("/api/video-info", "application/json", r#"{"url": "javascript:alert(1)"}"#.into(), 400, "Only http:// and https://"),
-        ("/api/video-info", "application/json", r#"{"url": "data:text/html,hi"}"#.into(), 400, "Only http:// and https://"),
-        ("/api/video-info", "application/json", r#"{"url": "gopher://example.com/"}"#.into(), 400, "Only http:// and https://"),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "--exec=touch /tmp/x"}"#.into(),
+            400,
+            "does not look like a link",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": " -https://example.com"}"#.into(),
+            400,
+            "does not look like a link",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "ftp://example.com/v.mp4"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "file:///etc/passwd"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "javascript:alert(1)"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "data:text/html,hi"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "gopher://example.com/"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
         ("/api/video-info", "application/json", r#"{"url": "http://"}"#.into(), 400, "does not look like a link"),
         ("/api/video-info", "application/json", format!(r#"{{"url": "{long}"}}"#), 400, "too long"),
         ("/api/video-info", "application/json", r#"{"url": 42}"#.into(), 400, "missing something"),
         ("/api/video-info", "application/json", r#"{"url": null}"#.into(), 400, "missing something"),
         ("/api/video-info", "application/json", r#"{"url": ["https://example.com"]}"#.into(), 400, "missing something"),
         ("/api/video-info", "application/json", r#"{"link": "https://example.com"}"#.into(), 400, "missing something"),
-        ("/api/video-info", "application/json", r#"{"url": "http://exa mple.com/"}"#.into(), 400, "does not look like a link"),
+        (
+            "/api/video-info",
+            "application/json",
+            r#"{"url": "http://exa mple.com/"}"#.into(),
+            400,
+            "does not look like a link",
+        ),
         ("/api/video-info", "application/json", "{not json".into(), 400, "not valid JSON"),
         ("/api/video-info", "application/json", "".into(), 400, "not valid JSON"),
         ("/api/video-info", "text/plain", r#"{"url": "https://example.com"}"#.into(), 400, "as JSON"),
         ("/api/video-info", "application/x-www-form-urlencoded", "url=https://example.com".into(), 400, "as JSON"),
         ("/api/video-info", "application/json", huge, 413, "too large"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": "4k"}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": "721"}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": ""}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": true}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": {"h": 720}}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "https://example.com/v", "quality": "../../etc"}"#.into(), 400, "Unknown quality"),
-        ("/api/download", "application/json", r#"{"url": "javascript:alert(1)", "quality": "720"}"#.into(), 400, "Only http:// and https://"),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": "4k"}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": "721"}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": ""}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": true}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": {"h": 720}}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "https://example.com/v", "quality": "../../etc"}"#.into(),
+            400,
+            "Unknown quality",
+        ),
+        (
+            "/api/download",
+            "application/json",
+            r#"{"url": "javascript:alert(1)", "quality": "720"}"#.into(),
+            400,
+            "Only http:// and https://",
+        ),
         ("/api/download", "application/json", r#"{"quality": "720"}"#.into(), 400, "missing something"),
         ("/api/cancel/not-a-uuid", "application/json", "{}".into(), 404, "Nothing is known"),
         ("/api/cancel/00000000-0000-0000-0000-000000000000", "application/json", "{}".into(), 404, "Nothing is known"),
@@ -260,7 +356,8 @@ async fn login_protects_pages_api_and_files() {
         c.secret_key = Some("test secret".into());
     })
     .await;
-    let no_redirects = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let no_redirects =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
 
     let page = no_redirects.get(app.url("/")).send().await.expect("page");
     assert_eq!(page.status(), 303);
@@ -277,9 +374,7 @@ async fn login_protects_pages_api_and_files() {
     assert_eq!(wrong.status(), 401);
     assert!(session_cookie(&wrong).is_none());
 
-    let login = |password: &'static str| {
-        no_redirects.post(app.url("/login")).form(&[("password", password)]).send()
-    };
+    let login = |password: &'static str| no_redirects.post(app.url("/login")).form(&[("password", password)]).send();
     let ok = login("correct horse").await.expect("login");
     assert_eq!(ok.status(), 303);
     let cookie = session_cookie(&ok).expect("session cookie");
@@ -329,7 +424,8 @@ async fn login_protects_pages_api_and_files() {
         assert!(std::time::Instant::now() < deadline && body["status"] != "error", "{body}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let file = no_redirects.get(app.url(&format!("/api/file/{id}"))).header("cookie", &alice).send().await.expect("file");
+    let file =
+        no_redirects.get(app.url(&format!("/api/file/{id}"))).header("cookie", &alice).send().await.expect("file");
     assert_eq!(file.status(), 200);
     let stranger = no_redirects.get(app.url(&format!("/api/file/{id}"))).send().await.expect("file");
     assert_eq!(stranger.status(), 401);
@@ -345,11 +441,13 @@ async fn a_full_disk_quota_refuses_new_downloads() {
     let job = app.download_dir.join("00000000-0000-4000-8000-000000000000");
     std::fs::create_dir_all(&job).expect("dir");
     std::fs::write(job.join("media.mp4"), vec![0u8; 100 * 1024]).expect("write");
-    let (status, body) = app.post_json("/api/download", json!({ "url": site.url("/watch/muxed"), "quality": "360" })).await;
+    let (status, body) =
+        app.post_json("/api/download", json!({ "url": site.url("/watch/muxed"), "quality": "360" })).await;
     assert_eq!(status, 507, "{body}");
     assert!(body["error"].as_str().unwrap_or_default().contains("full"), "{body}");
     std::fs::remove_dir_all(&job).expect("clean");
-    let (status, body) = app.post_json("/api/download", json!({ "url": site.url("/watch/muxed"), "quality": "360" })).await;
+    let (status, body) =
+        app.post_json("/api/download", json!({ "url": site.url("/watch/muxed"), "quality": "360" })).await;
     assert_eq!(status, 200, "{body}");
     app.stop().await;
     site.stop().await;
@@ -360,7 +458,8 @@ async fn size_duration_and_per_client_limits_hold() {
     let site = FixtureSite::start().await.expect("fixture");
     // Longer than allowed: refused before anything is downloaded.
     let app = TestApp::start_with(|c| c.max_duration_secs = Some(15)).await;
-    let (status, body) = app.post_json("/api/download", json!({ "url": site.url("/watch/main"), "quality": "360" })).await;
+    let (status, body) =
+        app.post_json("/api/download", json!({ "url": site.url("/watch/main"), "quality": "360" })).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("too_long")), "{body}");
     app.stop().await;
 
@@ -399,12 +498,8 @@ async fn pages_carry_a_nonce_csp_and_the_other_security_headers() {
     let headers = response.headers().clone();
     let csp = headers["content-security-policy"].to_str().expect("csp").to_string();
     let html = response.text().await.expect("html");
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("a nonce in the CSP")
-        .to_string();
+    let nonce =
+        csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce in the CSP").to_string();
     assert!(html.contains(&format!(r#"nonce="{nonce}""#)), "the hydration script carries the nonce");
     assert!(!csp.contains("'unsafe-eval'") && csp.contains("script-src 'self'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");

@@ -138,7 +138,8 @@ async fn failures_are_sentences_with_the_right_status() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
-    let (status, body) = app.post_json("/api/video-info", json!({ "url": format!("http://127.0.0.1:{port}/watch") })).await;
+    let (status, body) =
+        app.post_json("/api/video-info", json!({ "url": format!("http://127.0.0.1:{port}/watch") })).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["code"], "remote_unreachable");
 

@@ -26,8 +26,7 @@ fn fake_ytdlp(dir: &Path, case: &str, probe_ok: bool) -> PathBuf {
     } else {
         String::new()
     };
-    std::fs::write(&program, format!("#!/bin/sh\n{probe}cat '{}' >&2\nexit 1\n", stderr.display()))
-        .expect("write");
+    std::fs::write(&program, format!("#!/bin/sh\n{probe}cat '{}' >&2\nexit 1\n", stderr.display())).expect("write");
     std::fs::set_permissions(&program, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     program
 }
@@ -49,9 +48,8 @@ async fn lookups_say_what_youtube_refused_and_what_helps() {
     for (case, status, code, sentence, hint) in cases {
         let program = fake_ytdlp(dir.path(), case, false);
         let app = TestApp::start_with(|c| c.ytdlp = Some(program)).await;
-        let (got, body) = app
-            .post_json("/api/video-info", json!({ "url": "http://127.0.0.1:9/watch?v=dQw4w9WgXcQ" }))
-            .await;
+        let (got, body) =
+            app.post_json("/api/video-info", json!({ "url": "http://127.0.0.1:9/watch?v=dQw4w9WgXcQ" })).await;
         assert_eq!(got, status, "{case}: {body}");
         assert_eq!(body["success"], false);
         assert_eq!(body["code"], code, "{case}: {body}");

@@ -51,9 +51,7 @@ impl Run {
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.stdout
             .lines()
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{self}"))
-            })
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{self}")))
             .collect()
     }
 }
@@ -94,24 +92,14 @@ pub fn run_with_stdin(cwd: &Path, args: &[&str], input: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kachay starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("kachay reads its stdin");
+    child.stdin.take().expect("stdin is piped").write_all(input.as_bytes()).expect("kachay reads its stdin");
     let out = child.wait_with_output().expect("kachay runs");
     finished(out, started.elapsed())
 }
 
 /// Starts `kachay ARGS` in `cwd` with stdout and stderr piped.
 pub fn spawn(cwd: &Path, args: &[&str]) -> Child {
-    kachay(cwd)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kachay starts")
+    kachay(cwd).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("kachay starts")
 }
 
 /// Waits for `child` up to `limit`; `None` if it is still running.

@@ -14,23 +14,16 @@ pub(super) fn exit_failure(dir: &Path, status: ExitStatus, stderr_text: &str) ->
     if let Some(protocol) = refused_protocol(stderr_text) {
         tracing::info!(dir = %dir.display(), protocol, "ffmpeg was refused a protocol");
         // As the native engine's refusals are: the server words them.
-        return EngineError::Fetch {
-            kind: crate::error::FailureKind::Other,
-            message: protocol_refusal(protocol),
-        };
+        return EngineError::Fetch { kind: crate::error::FailureKind::Other, message: protocol_refusal(protocol) };
     }
     // The ffmpeg yt-dlp started prints the egress proxy's refusal on
     // a line of its own, and yt-dlp ends with "ffmpeg exited with
     // code 8": the refusal is what people need to read.
-    if let Some(refusal) = stderr_text
-        .lines()
-        .find_map(|line| line.find(crate::native::REFUSAL_PREFIX).map(|at| &line[at..]))
+    if let Some(refusal) =
+        stderr_text.lines().find_map(|line| line.find(crate::native::REFUSAL_PREFIX).map(|at| &line[at..]))
     {
         tracing::debug!(dir = %dir.display(), %status, refusal, "download refused by the egress guard");
-        return EngineError::Fetch {
-            kind: crate::error::FailureKind::Other,
-            message: refusal.to_owned(),
-        };
+        return EngineError::Fetch { kind: crate::error::FailureKind::Other, message: refusal.to_owned() };
     }
     let (kind, message) = classify(stderr_text);
     // yt-dlp's last word on its ffmpeg says only the exit code.
@@ -41,11 +34,7 @@ pub(super) fn exit_failure(dir: &Path, status: ExitStatus, stderr_text: &str) ->
     } else {
         message
     };
-    let message = if stderr_text.trim().is_empty() {
-        format!("yt-dlp exited with {status}")
-    } else {
-        message
-    };
+    let message = if stderr_text.trim().is_empty() { format!("yt-dlp exited with {status}") } else { message };
     tracing::debug!(dir = %dir.display(), %status, %message, "download failed");
     EngineError::YtDlp { kind, message }
 }
@@ -61,8 +50,7 @@ pub(super) fn located(dir: &Path, reported: Option<PathBuf>) -> Result<PathBuf, 
                     "yt-dlp reported a finished file outside the job's directory");
                 return Err(EngineError::YtDlp {
                     kind: crate::error::FailureKind::Other,
-                    message: "yt-dlp reported a finished file that is not in the download's own folder"
-                        .to_owned(),
+                    message: "yt-dlp reported a finished file that is not in the download's own folder".to_owned(),
                 });
             }
         },
@@ -82,10 +70,7 @@ pub(crate) fn remove_partials(dir: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == INFO_JSON
-            || name == crate::cookies::JOB_COPY_NAME
-            || name.starts_with(&format!("{MEDIA_STEM}."))
-        {
+        if name == INFO_JSON || name == crate::cookies::JOB_COPY_NAME || name.starts_with(&format!("{MEDIA_STEM}.")) {
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 if e.kind() != io::ErrorKind::NotFound {
                     tracing::warn!(file = %entry.path().display(), error = %e, "could not remove");
@@ -99,12 +84,8 @@ pub(crate) fn remove_partials(dir: &Path) {
 /// is resolved it must be a regular file directly inside `dir` (which is
 /// absolute). Anything else is refused with the reason, for the log.
 pub fn finished_file_in(dir: &Path, reported: &Path) -> Result<PathBuf, String> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| format!("the job directory cannot be resolved: {e}"))?;
-    let path = reported
-        .canonicalize()
-        .map_err(|e| format!("the file cannot be resolved: {e}"))?;
+    let dir = dir.canonicalize().map_err(|e| format!("the job directory cannot be resolved: {e}"))?;
+    let path = reported.canonicalize().map_err(|e| format!("the file cannot be resolved: {e}"))?;
     if path.parent() != Some(dir.as_path()) {
         return Err("it is not directly inside the job directory".to_owned());
     }

@@ -31,8 +31,8 @@ use crate::ytdlp::{Probe, YtDlp};
 use finish::{exit_failure, located};
 use supervise::{sleep_until, Output};
 
-pub(crate) use finish::remove_partials;
 pub use finish::finished_file_in;
+pub(crate) use finish::remove_partials;
 pub(crate) use plan::fits_mp4;
 pub use plan::{model_choice, plan, resolve_program, DownloadPlan};
 
@@ -165,10 +165,7 @@ impl YtDlp {
         if let Err(e) = tokio::fs::remove_file(&info_path).await {
             tracing::debug!(error = %e, "could not remove info.json");
         }
-        let ext = path
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
+        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         on_progress(output.complete(size));
         tracing::debug!(path = %path.display(), size, "download done");
         Ok(DownloadedFile { path, size, ext })

@@ -93,11 +93,7 @@ fn model_in(offered: &[QualityChoice], quality: QualityId) -> Option<&QualityCho
             let h = q.height().unwrap_or(u32::MAX);
             find(q)
                 .filter(|c| !c.format.is_empty())
-                .or_else(|| {
-                    offered
-                        .iter()
-                        .find(|c| c.id.height().is_some_and(|ch| ch <= h))
-                })
+                .or_else(|| offered.iter().find(|c| c.id.height().is_some_and(|ch| ch <= h)))
                 .or(best_height)
         }
     }
@@ -124,10 +120,7 @@ fn lookup<'a>(info: &'a InfoJson, selector: &str) -> Vec<Option<&'a Format>> {
         Some(f) if !f.is_empty() => f.as_slice(),
         _ => return Vec::new(),
     };
-    selector
-        .split('+')
-        .map(|id| formats.iter().find(|f| f.format_id.as_deref() == Some(id)))
-        .collect()
+    selector.split('+').map(|id| formats.iter().find(|f| f.format_id.as_deref() == Some(id))).collect()
 }
 
 /// Expected size of each file of a choice: the format's size, or for an
@@ -143,8 +136,7 @@ fn planned_sizes(info: &InfoJson, choice: &QualityChoice) -> Vec<Option<u64>> {
             let f = f?;
             f.size_estimate(info.duration).or_else(|| {
                 let seconds = info.duration.filter(|d| d.is_finite() && *d > 0.0)?;
-                f.is_audio_only()
-                    .then(|| (ASSUMED_AUDIO_KBPS * 1000.0 / 8.0 * seconds).round() as u64)
+                f.is_audio_only().then(|| (ASSUMED_AUDIO_KBPS * 1000.0 / 8.0 * seconds).round() as u64)
             })
         })
         .collect()
@@ -153,19 +145,15 @@ fn planned_sizes(info: &InfoJson, choice: &QualityChoice) -> Vec<Option<u64>> {
 /// Whether a format's codecs can go into an MP4 without re-encoding. An
 /// unnamed codec counts when the format itself is MP4.
 pub(crate) fn fits_mp4(f: &Format) -> bool {
-    const VIDEO: [&str; 9] = [
-        "avc1", "avc3", "h264", "hev1", "hvc1", "hevc", "h265", "av01", "mp4v",
-    ];
+    const VIDEO: [&str; 9] = ["avc1", "avc3", "h264", "hev1", "hvc1", "hevc", "h265", "av01", "mp4v"];
     const AUDIO: [&str; 8] = ["mp4a", "aac", "mp3", "ac-3", "ac3", "ec-3", "eac3", "ac-4"];
     let mp4_ext = matches!(f.ext.as_deref(), Some("mp4" | "m4a" | "m4v" | "mov"));
-    let ok = |codec: &Option<String>, known: &[&str]| {
-        match codec.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => mp4_ext,
-            Some(c) if c.eq_ignore_ascii_case("none") => true,
-            Some(c) => {
-                let c = c.to_ascii_lowercase();
-                known.iter().any(|k| c.starts_with(k))
-            }
+    let ok = |codec: &Option<String>, known: &[&str]| match codec.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => mp4_ext,
+        Some(c) if c.eq_ignore_ascii_case("none") => true,
+        Some(c) => {
+            let c = c.to_ascii_lowercase();
+            known.iter().any(|k| c.starts_with(k))
         }
     };
     ok(&f.vcodec, &VIDEO) && ok(&f.acodec, &AUDIO)
@@ -173,28 +161,18 @@ pub(crate) fn fits_mp4(f: &Format) -> bool {
 
 impl YtDlp {
     pub(super) fn download_args(&self, dir: &Path, ffmpeg: &Path, plan: &DownloadPlan) -> Vec<OsString> {
-        let mut args: Vec<OsString> = [
-            "--ignore-config",
-            "--no-update",
-            "--no-playlist",
-            "--socket-timeout",
-            "20",
-            "--no-mtime",
-        ]
-        .iter()
-        .map(OsString::from)
-        .collect();
+        let mut args: Vec<OsString> =
+            ["--ignore-config", "--no-update", "--no-playlist", "--socket-timeout", "20", "--no-mtime"]
+                .iter()
+                .map(OsString::from)
+                .collect();
         args.extend(progress_args().iter().map(OsString::from));
         // yt-dlp takes `--ffmpeg-location` as a path: a bare `ffmpeg` would
         // be looked for in the current directory, and merging silently skipped.
         args.push("--ffmpeg-location".into());
         args.push(resolve_program(ffmpeg).into());
         // `-o` is a template: a `%` in the directory must be doubled.
-        let mut template = OsString::from(
-            dir.as_os_str()
-                .to_string_lossy()
-                .replace('%', "%%"),
-        );
+        let mut template = OsString::from(dir.as_os_str().to_string_lossy().replace('%', "%%"));
         template.push(format!("/{MEDIA_STEM}.%(ext)s"));
         args.push("-o".into());
         args.push(template);
@@ -234,10 +212,7 @@ impl YtDlp {
 /// directory part, or a name not found, is returned as it is.
 pub fn resolve_program(program: &Path) -> PathBuf {
     let mut parts = program.components();
-    let bare = matches!(
-        (parts.next(), parts.next()),
-        (Some(std::path::Component::Normal(_)), None)
-    );
+    let bare = matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None));
     if !bare {
         return program.to_owned();
     }
@@ -253,7 +228,14 @@ pub fn resolve_program(program: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn fmt(id: &str, ext: &str, vcodec: Option<&str>, acodec: Option<&str>, height: Option<u32>, tbr: Option<f64>) -> Format {
+    fn fmt(
+        id: &str,
+        ext: &str,
+        vcodec: Option<&str>,
+        acodec: Option<&str>,
+        height: Option<u32>,
+        tbr: Option<f64>,
+    ) -> Format {
         Format {
             format_id: Some(id.into()),
             ext: Some(ext.into()),
@@ -281,10 +263,7 @@ mod tests {
     #[test]
     fn offered_height_starts_with_the_exact_formats() {
         let p = plan(&split_info(), QualityId::P720, AudioFormat::M4a);
-        assert_eq!(
-            p.format,
-            "720+aud/bv*[height<=?720]+ba/b[height<=?720]/bv*+ba/b"
-        );
+        assert_eq!(p.format, "720+aud/bv*[height<=?720]+ba/b[height<=?720]/bv*+ba/b");
         assert_eq!(p.merge_output_format, Some("mp4"));
         assert_eq!(p.extract_audio, None);
         // 1200 kbit/s × 20 s, and 128 kbit/s assumed for the audio.
@@ -345,10 +324,7 @@ mod tests {
         assert!(sh.is_absolute() && sh.is_file(), "{}", sh.display());
         assert_eq!(resolve_program(Path::new("/opt/x/ffmpeg")), PathBuf::from("/opt/x/ffmpeg"));
         assert_eq!(resolve_program(Path::new("./ffmpeg")), PathBuf::from("./ffmpeg"));
-        assert_eq!(
-            resolve_program(Path::new("no-such-program-kachay")),
-            PathBuf::from("no-such-program-kachay")
-        );
+        assert_eq!(resolve_program(Path::new("no-such-program-kachay")), PathBuf::from("no-such-program-kachay"));
     }
 
     #[test]

@@ -47,11 +47,7 @@ impl YtDlp {
         if let Some(copy) = cookies {
             cmd.arg("--cookies").arg(copy.path());
         }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true).process_group(0);
         tracing::debug!(
             dir = %dir.display(),
             %quality,
@@ -162,11 +158,7 @@ pub(super) struct Output {
 
 impl Output {
     pub(super) fn new(stage_sizes: Vec<Option<u64>>) -> Self {
-        Output {
-            tracker: ProgressTracker::new(stage_sizes),
-            stderr_tail: VecDeque::new(),
-            file_line: None,
-        }
+        Output { tracker: ProgressTracker::new(stage_sizes), stderr_tail: VecDeque::new(), file_line: None }
     }
 
     /// The progress before anything has happened.
@@ -257,11 +249,7 @@ struct LineReader<R> {
 impl<R: AsyncRead + Unpin> LineReader<R> {
     fn new(pipe: Option<R>) -> Self {
         let done = pipe.is_none();
-        LineReader {
-            inner: pipe.map(BufReader::new),
-            buf: Vec::new(),
-            done,
-        }
+        LineReader { inner: pipe.map(BufReader::new), buf: Vec::new(), done }
     }
 
     /// The next line without its line ending; `None` at the end (and sets
@@ -278,9 +266,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
                 None
             }
             Ok(_) => {
-                let line = String::from_utf8_lossy(&self.buf)
-                    .trim_end_matches(['\n', '\r'])
-                    .to_owned();
+                let line = String::from_utf8_lossy(&self.buf).trim_end_matches(['\n', '\r']).to_owned();
                 self.buf.clear();
                 Some(line)
             }
@@ -304,15 +290,8 @@ struct GroupGuard {
 
 impl GroupGuard {
     fn new(pid: Option<u32>, dir: PathBuf) -> Self {
-        let pgid = pid
-            .and_then(|p| i32::try_from(p).ok())
-            .filter(|p| *p > 1)
-            .map(Pid::from_raw);
-        GroupGuard {
-            pgid,
-            dir,
-            armed: true,
-        }
+        let pgid = pid.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1).map(Pid::from_raw);
+        GroupGuard { pgid, dir, armed: true }
     }
 
     fn disarm(&mut self) {
@@ -356,19 +335,17 @@ impl Drop for GroupGuard {
             signal_group(pgid, Signal::SIGTERM);
         }
         // Waiting must not block the runtime: finish on a plain thread.
-        let spawned = std::thread::Builder::new()
-            .name("kachay-kill".into())
-            .spawn(move || {
-                if let Some(pgid) = pgid {
-                    let deadline = std::time::Instant::now() + TERM_GRACE;
-                    while group_alive(pgid) && std::time::Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    signal_group(pgid, Signal::SIGKILL);
-                    std::thread::sleep(Duration::from_millis(100));
+        let spawned = std::thread::Builder::new().name("kachay-kill".into()).spawn(move || {
+            if let Some(pgid) = pgid {
+                let deadline = std::time::Instant::now() + TERM_GRACE;
+                while group_alive(pgid) && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
                 }
-                remove_partials(&dir);
-            });
+                signal_group(pgid, Signal::SIGKILL);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            remove_partials(&dir);
+        });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "could not start the clean-up thread");
         }

@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(info.title.as_deref().map(|t| t.chars().count()), Some(MAX_TITLE_CHARS));
         assert!(info.title.as_deref().is_some_and(|t| t.ends_with('…')));
         assert_eq!(info.uploader.as_deref().map(|t| t.chars().count()), Some(MAX_NAME_CHARS));
-        assert_eq!(info.entries.as_ref().and_then(|e| e[0].title.as_ref()).map(|t| t.chars().count()), Some(MAX_TITLE_CHARS));
+        assert_eq!(
+            info.entries.as_ref().and_then(|e| e[0].title.as_ref()).map(|t| t.chars().count()),
+            Some(MAX_TITLE_CHARS)
+        );
         assert!(raw.len() < 100_000, "the kept answer is cut too: {} bytes", raw.len());
         // An answer with nothing to cut is kept byte for byte.
         let plain = br#"{"title": "Short",  "id": "x"}"#;

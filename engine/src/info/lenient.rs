@@ -51,9 +51,7 @@ pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         }
     }
     // `as` saturates on out-of-range floats.
-    Ok(number(&value)
-        .filter(|v| v.is_finite())
-        .map(|v| v.round() as i64))
+    Ok(number(&value).filter(|v| v.is_finite()).map(|v| v.round() as i64))
 }
 
 pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -64,16 +62,9 @@ pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
 }
 
 /// A list whose items that do not fit `T` are skipped.
-pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned>(
-    d: D,
-) -> Result<Option<Vec<T>>, D::Error> {
+pub fn list<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<Vec<T>>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::Array(items) => Some(
-            items
-                .into_iter()
-                .filter_map(|item| serde_json::from_value(item).ok())
-                .collect(),
-        ),
+        Value::Array(items) => Some(items.into_iter().filter_map(|item| serde_json::from_value(item).ok()).collect()),
         _ => None,
     })
 }

@@ -21,191 +21,97 @@ pub use bound::{
 #[serde(default)]
 pub struct InfoJson {
     /// The site's id of the video.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The video's title.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// The untruncated title, when the site shortens `title`.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub fulltitle: Option<String>,
     /// Who uploaded the video.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub uploader: Option<String>,
     /// The channel the video belongs to.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// The uploader's id on the site.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub uploader_id: Option<String>,
     /// Length in seconds.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// Number of views.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub view_count: Option<u64>,
     /// yt-dlp's preferred thumbnail URL.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<String>,
     /// Every thumbnail yt-dlp found, worst first.
-    #[serde(
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::list", skip_serializing_if = "Option::is_none")]
     pub thumbnails: Option<Vec<Thumbnail>>,
     /// The canonical page URL of the video.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub webpage_url: Option<String>,
     /// The URL as the user gave it.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub original_url: Option<String>,
     /// The extractor that handled the URL, e.g. `youtube` or `generic`.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub extractor: Option<String>,
     /// The extractor's key, e.g. `Youtube` or `Generic`.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub extractor_key: Option<String>,
     /// File extension of the selected format.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// Every format, in yt-dlp's order: worst first, best last.
-    #[serde(
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::list", skip_serializing_if = "Option::is_none")]
     pub formats: Option<Vec<Format>>,
     /// Whether this is a live stream right now.
-    #[serde(
-        deserialize_with = "lenient::bool",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
     pub is_live: Option<bool>,
     /// `not_live`, `is_live`, `is_upcoming`, `was_live` or `post_live`.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub live_status: Option<String>,
     /// A playlist's entries (flat: links and titles), capped by the probe.
-    #[serde(
-        deserialize_with = "lenient::list",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::list", skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<PlaylistEntry>>,
     /// How many entries the whole playlist has, when the site says.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub playlist_count: Option<u64>,
     /// yt-dlp's `_type`: `video`, `playlist`, `url`, …
-    #[serde(
-        rename = "_type",
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_type", deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Height of the selected format (set when there is a single format).
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// Width of the selected format.
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
     /// Video codec of the selected format.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub vcodec: Option<String>,
     /// Audio codec of the selected format.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub acodec: Option<String>,
     /// Exact size in bytes of the selected format.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub filesize: Option<u64>,
     /// Estimated size in bytes of the selected format.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub filesize_approx: Option<u64>,
     /// Total bitrate of the selected format, kbit/s.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub tbr: Option<f64>,
     /// Id of the selected format (`"313+251"` when merged).
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub format_id: Option<String>,
     /// Media URL of the selected format (set when there is a single format).
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Protocol of the selected format.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
 
@@ -214,34 +120,19 @@ pub struct InfoJson {
 #[serde(default)]
 pub struct Thumbnail {
     /// Image URL.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Width in pixels.
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
     /// Height in pixels.
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// yt-dlp's preference; higher is better.
-    #[serde(
-        deserialize_with = "lenient::i64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::i64", skip_serializing_if = "Option::is_none")]
     pub preference: Option<i64>,
     /// yt-dlp's id for the thumbnail.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
 
@@ -271,112 +162,58 @@ pub struct PlaylistEntry {
 #[serde(default)]
 pub struct Format {
     /// The id to put in a `-f` selector.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub format_id: Option<String>,
     /// Free text such as `1080p`, `medium` or `storyboard`.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub format_note: Option<String>,
     /// File extension.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub ext: Option<String>,
     /// `https`, `m3u8_native`, `mhtml`, …
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Media URL.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Width in pixels.
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
     /// Height in pixels.
-    #[serde(
-        deserialize_with = "lenient::u32",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u32", skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// Frames per second.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub fps: Option<f64>,
     /// Video codec; `"none"` for audio-only formats.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub vcodec: Option<String>,
     /// Audio codec; `"none"` for video-only formats.
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub acodec: Option<String>,
     /// Exact size in bytes.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub filesize: Option<u64>,
     /// Estimated size in bytes.
-    #[serde(
-        deserialize_with = "lenient::u64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::u64", skip_serializing_if = "Option::is_none")]
     pub filesize_approx: Option<u64>,
     /// Total bitrate, kbit/s.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub tbr: Option<f64>,
     /// Video bitrate, kbit/s.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub vbr: Option<f64>,
     /// Audio bitrate, kbit/s.
-    #[serde(
-        deserialize_with = "lenient::f64",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::f64", skip_serializing_if = "Option::is_none")]
     pub abr: Option<f64>,
     /// `1920x1080`, `audio only`, …
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
     /// `mp4_dash`, `webm_dash`, …
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     /// `SDR`, `HDR10`, …
-    #[serde(
-        deserialize_with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
     pub dynamic_range: Option<String>,
 }
 
@@ -394,13 +231,9 @@ impl Format {
         match known(&self.vcodec) {
             Some(codec) => !codec.eq_ignore_ascii_case("none"),
             None => {
-                let says_audio_only = self
-                    .resolution
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case("audio only"));
+                let says_audio_only = self.resolution.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("audio only"));
                 let no_dimensions = self.width.is_none() && self.height.is_none();
-                let names_audio =
-                    known(&self.acodec).is_some_and(|c| !c.eq_ignore_ascii_case("none"));
+                let names_audio = known(&self.acodec).is_some_and(|c| !c.eq_ignore_ascii_case("none"));
                 !(says_audio_only || (no_dimensions && names_audio))
             }
         }
@@ -418,30 +251,21 @@ impl Format {
 
     /// A storyboard (a grid of preview images), not something to download.
     pub fn is_storyboard(&self) -> bool {
-        let is = |field: &Option<String>, value: &str| {
-            field
-                .as_deref()
-                .is_some_and(|v| v.eq_ignore_ascii_case(value))
-        };
+        let is = |field: &Option<String>, value: &str| field.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(value));
         is(&self.format_note, "storyboard") || is(&self.protocol, "mhtml") || is(&self.ext, "mhtml")
     }
 
     /// Size in bytes: `filesize`, else `filesize_approx`, else total bitrate
     /// × duration.
     pub fn size_estimate(&self, duration: Option<f64>) -> Option<u64> {
-        self.filesize
-            .or(self.filesize_approx)
-            .or_else(|| bitrate_size(self.tbr, duration))
+        self.filesize.or(self.filesize_approx).or_else(|| bitrate_size(self.tbr, duration))
     }
 
     /// The effective height class of the picture, as YouTube names it: for
     /// landscape `max(height, width·9/16)`, for portrait `max(width,
     /// height·9/16)`. So 1920×800 is 1080 and a 1080×1920 short is 1080.
     pub fn effective_p(&self) -> Option<u32> {
-        match (
-            self.width.filter(|w| *w > 0),
-            self.height.filter(|h| *h > 0),
-        ) {
+        match (self.width.filter(|w| *w > 0), self.height.filter(|h| *h > 0)) {
             (Some(w), Some(h)) if w >= h => Some(h.max(nine_sixteenths(w))),
             (Some(w), Some(h)) => Some(w.max(nine_sixteenths(h))),
             (None, Some(h)) => Some(h),
@@ -476,9 +300,7 @@ impl InfoJson {
 
     /// Uploader, else channel.
     pub fn display_uploader(&self) -> Option<&str> {
-        [&self.uploader, &self.channel]
-            .into_iter()
-            .find_map(|s| s.as_deref().map(str::trim).filter(|s| !s.is_empty()))
+        [&self.uploader, &self.channel].into_iter().find_map(|s| s.as_deref().map(str::trim).filter(|s| !s.is_empty()))
     }
 
     /// `thumbnail`, else the thumbnail with the highest preference (then
@@ -512,10 +334,8 @@ impl InfoJson {
                     Some((base, _)) => base,
                     None => raw,
                 };
-                (url.starts_with("http://") || url.starts_with("https://")).then(|| PlaylistEntry {
-                    url: Some(url.to_string()),
-                    ..entry.clone()
-                })
+                (url.starts_with("http://") || url.starts_with("https://"))
+                    .then(|| PlaylistEntry { url: Some(url.to_string()), ..entry.clone() })
             })
             .collect()
     }
@@ -554,11 +374,7 @@ mod tests {
     use super::*;
 
     fn fmt(width: Option<u32>, height: Option<u32>) -> Format {
-        Format {
-            width,
-            height,
-            ..Format::default()
-        }
+        Format { width, height, ..Format::default() }
     }
 
     #[test]
@@ -589,10 +405,7 @@ mod tests {
 
     #[test]
     fn size_from_bitrate() {
-        let f = Format {
-            tbr: Some(128.0),
-            ..Format::default()
-        };
+        let f = Format { tbr: Some(128.0), ..Format::default() };
         assert_eq!(f.size_estimate(Some(10.0)), Some(160_000));
         assert_eq!(f.size_estimate(None), None);
     }

@@ -30,11 +30,8 @@ pub(super) fn failure_of(err: &EngineError, download_dir: &Path) -> JobFailure {
     if let Some(reason) = detail.reason.as_mut() {
         *reason = without_paths(reason, download_dir);
     }
-    let message = if message.is_empty() {
-        contract::sentences::sentence(code, contract::Lang::En, &detail)
-    } else {
-        message
-    };
+    let message =
+        if message.is_empty() { contract::sentences::sentence(code, contract::Lang::En, &detail) } else { message };
     JobFailure { kind, message, code, detail }
 }
 
@@ -72,10 +69,7 @@ mod tests {
         assert_eq!(f.kind, Some(FailureKind::Other));
         assert!(!f.message.contains('/'), "{}", f.message);
         assert!(f.message.contains("No space left"), "{}", f.message);
-        let f = failure_of(
-            &EngineError::Io(io::Error::other("/secret/path")),
-            Path::new("/x"),
-        );
+        let f = failure_of(&EngineError::Io(io::Error::other("/secret/path")), Path::new("/x"));
         assert!(!f.message.contains("secret"));
     }
 }

@@ -164,14 +164,7 @@ impl JobManager {
         let tx = Arc::new(tx);
         let cancel = CancellationToken::new();
         let dir = self.inner.settings.download_dir.join(id.to_string());
-        self.inner.lock().insert(
-            id,
-            Job {
-                tx: Arc::clone(&tx),
-                cancel: cancel.clone(),
-                dir: dir.clone(),
-            },
-        );
+        self.inner.lock().insert(id, Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() });
         if self.inner.closed.load(Ordering::SeqCst) {
             cancel.cancel();
         }
@@ -229,12 +222,8 @@ impl JobManager {
 
     /// Ids of all jobs known, oldest first.
     pub fn ids(&self) -> Vec<Uuid> {
-        let mut jobs: Vec<(SystemTime, Uuid)> = self
-            .inner
-            .lock()
-            .iter()
-            .map(|(id, j)| (j.tx.borrow().created_at, *id))
-            .collect();
+        let mut jobs: Vec<(SystemTime, Uuid)> =
+            self.inner.lock().iter().map(|(id, j)| (j.tx.borrow().created_at, *id)).collect();
         jobs.sort();
         jobs.into_iter().map(|(_, id)| id).collect()
     }
@@ -264,8 +253,7 @@ impl JobManager {
     /// the live channels close so event streams end.
     pub async fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
-        let tokens: Vec<CancellationToken> =
-            self.inner.lock().values().map(|j| j.cancel.clone()).collect();
+        let tokens: Vec<CancellationToken> = self.inner.lock().values().map(|j| j.cancel.clone()).collect();
         for token in tokens {
             token.cancel();
         }

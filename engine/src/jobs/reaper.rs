@@ -49,14 +49,11 @@ impl JobManager {
                 .filter(|(_, j)| {
                     let s = j.tx.borrow();
                     s.phase.is_finished()
-                        && s.finished_at
-                            .is_some_and(|at| now.duration_since(at).unwrap_or_default() >= ttl)
+                        && s.finished_at.is_some_and(|at| now.duration_since(at).unwrap_or_default() >= ttl)
                 })
                 .map(|(id, _)| *id)
                 .collect();
-            ids.into_iter()
-                .filter_map(|id| jobs.remove(&id).map(|j| (id, j)))
-                .collect()
+            ids.into_iter().filter_map(|id| jobs.remove(&id).map(|j| (id, j))).collect()
         };
         for (id, job) in &expired {
             if let Some(file) = &job.tx.borrow().file {

@@ -61,7 +61,6 @@ impl JobManager {
         Ok(removed)
     }
 
-
     /// Takes up the jobs of an earlier run from the store: completed ones
     /// whose file is still there keep their id, state and file; failed and
     /// cancelled ones stay in the history; queued ones queue again in their
@@ -137,8 +136,7 @@ impl JobManager {
         was_running: bool,
     ) {
         let id = snapshot.id;
-        let fresh = SystemTime::now().duration_since(snapshot.created_at).unwrap_or_default()
-            < STORED_PROBE_MAX_AGE;
+        let fresh = SystemTime::now().duration_since(snapshot.created_at).unwrap_or_default() < STORED_PROBE_MAX_AGE;
         let probe = probe.filter(|_| fresh).and_then(|raw| {
             let info = serde_json::from_str(&raw).ok()?;
             Some(Arc::new(Probe { info, raw }))
@@ -160,10 +158,7 @@ impl JobManager {
         let (tx, _rx) = watch::channel(snapshot);
         let tx = Arc::new(tx);
         let cancel = CancellationToken::new();
-        self.inner.lock().insert(
-            id,
-            Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() },
-        );
+        self.inner.lock().insert(id, Job { tx: Arc::clone(&tx), cancel: cancel.clone(), dir: dir.clone() });
         tracing::info!(%id, restarted = was_running, "download resumed after a restart");
         self.spawn(id, job_request, tx, cancel, dir);
     }

@@ -51,10 +51,7 @@ impl StopReason {
     pub(super) fn to_error(self) -> EngineError {
         match self {
             StopReason::Disk(full) => EngineError::DiskFull(full),
-            StopReason::Slow(floor) => EngineError::TooSlow {
-                min_speed: floor.min_speed,
-                window: floor.window,
-            },
+            StopReason::Slow(floor) => EngineError::TooSlow { min_speed: floor.min_speed, window: floor.window },
         }
     }
 }
@@ -99,9 +96,7 @@ pub(super) async fn watch_job(inner: &Inner, watch: &Watch, dir: &Path) {
             // merging (the inputs and the output at once).
             if limits.quota.is_some() {
                 let path = dir.to_owned();
-                let size = tokio::task::spawn_blocking(move || crate::space::dir_size(&path))
-                    .await
-                    .unwrap_or(0);
+                let size = tokio::task::spawn_blocking(move || crate::space::dir_size(&path)).await.unwrap_or(0);
                 watch.meter.on_disk.store(size, Ordering::Relaxed);
             }
             if let Err(full) = inner.space.check(watch.id, watch.meter.bytes_on_disk()).await {

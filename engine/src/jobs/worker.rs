@@ -52,10 +52,7 @@ pub(super) async fn run_job(
 
     // The quota and the free space are checked again now: files may have
     // arrived since the job was queued.
-    let expected = request
-        .probe
-        .as_ref()
-        .and_then(|p| crate::space::known_size(&p.info, request.quality));
+    let expected = request.probe.as_ref().and_then(|p| crate::space::known_size(&p.info, request.quality));
     if let Err(full) = inner.space.admit(id, expected).await {
         drop(permit);
         let err = EngineError::DiskFull(full);
@@ -87,14 +84,8 @@ async fn run_watched(
         s.started_at = Some(SystemTime::now());
     });
     tracing::info!(%id, client = %request.owner.client, "download started");
-    let watch = Watch {
-        id,
-        stop: Stopper {
-            token: cancel.child_token(),
-            reason: OnceLock::new(),
-        },
-        meter: Meter::default(),
-    };
+    let watch =
+        Watch { id, stop: Stopper { token: cancel.child_token(), reason: OnceLock::new() }, meter: Meter::default() };
     let result = {
         let download = run_download(inner, request, tx, &watch, dir);
         tokio::pin!(download);
@@ -125,11 +116,7 @@ async fn conclude(
             let title = tx.borrow().title.clone();
             let file_name = sanitize_filename(title.as_deref().unwrap_or(""), &file.ext);
             tracing::info!(%id, size = file.size, "download completed");
-            let finished = FinishedFile {
-                path: file.path,
-                file_name,
-                size: file.size,
-            };
+            let finished = FinishedFile { path: file.path, file_name, size: file.size };
             finish(tx, Phase::Completed, Some(finished), None);
         }
         Err(_) if cancel.is_cancelled() && inner.suspending() => {
@@ -163,8 +150,7 @@ async fn run_download(
 ) -> Result<DownloadedFile, EngineError> {
     let cancel = &watch.stop.token;
     tokio::fs::create_dir_all(dir).await?;
-    tokio::fs::write(dir.join(MARKER_FILE), b"Kachay job directory; removed automatically.\n")
-        .await?;
+    tokio::fs::write(dir.join(MARKER_FILE), b"Kachay job directory; removed automatically.\n").await?;
 
     let probe = probe_of(inner, request, tx, cancel).await?;
     let native_probe = Arc::clone(&probe);
@@ -192,10 +178,7 @@ async fn run_download(
         }
     }
     update(tx, |s| s.engine = Some(EngineKind::YtDlp));
-    inner
-        .ytdlp
-        .download(&spec, &inner.settings.ffmpeg, cancel.clone(), on_progress)
-        .await
+    inner.ytdlp.download(&spec, &inner.settings.ffmpeg, cancel.clone(), on_progress).await
 }
 
 /// The request's probe, or a new one (whose title the snapshot takes).
@@ -244,9 +227,7 @@ fn reporter<'a>(
         let key = (p.phase, p.stage, p.post_step);
         let due = match last_publish {
             None => true,
-            Some((at, phase, stage, step)) => {
-                (phase, stage, step) != key || now.duration_since(at) >= PUBLISH_INTERVAL
-            }
+            Some((at, phase, stage, step)) => (phase, stage, step) != key || now.duration_since(at) >= PUBLISH_INTERVAL,
         };
         if !due {
             return;
@@ -299,12 +280,7 @@ async fn run_native(
     }
 }
 
-fn finish(
-    tx: &watch::Sender<JobSnapshot>,
-    phase: Phase,
-    file: Option<FinishedFile>,
-    error: Option<JobFailure>,
-) {
+fn finish(tx: &watch::Sender<JobSnapshot>, phase: Phase, file: Option<FinishedFile>, error: Option<JobFailure>) {
     update(tx, |s| {
         s.phase = phase;
         s.progress.phase = phase;

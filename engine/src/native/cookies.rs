@@ -28,8 +28,7 @@ impl Cookie {
         let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
             return false;
         };
-        let domain_ok = host == self.domain
-            || (self.subdomains && host.ends_with(&format!(".{}", self.domain)));
+        let domain_ok = host == self.domain || (self.subdomains && host.ends_with(&format!(".{}", self.domain)));
         let path_ok = url.path().starts_with(&self.path) || self.path.is_empty();
         let secure_ok = !self.secure || url.scheme() == "https";
         let fresh = self.expires == 0 || self.expires > now;
@@ -83,8 +82,7 @@ impl CookieJar {
     /// `a=1; Domain=.example.com; Path=/; Secure; Expires=1700000000; b=2; …`.
     /// A cookie without a `Domain` belongs to `url`'s host.
     pub fn from_ytdlp(text: &str, url: &Url) -> CookieJar {
-        const ATTRIBUTES: [&str; 7] =
-            ["domain", "path", "secure", "expires", "max-age", "httponly", "samesite"];
+        const ATTRIBUTES: [&str; 7] = ["domain", "path", "secure", "expires", "max-age", "httponly", "samesite"];
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let mut cookies: Vec<Cookie> = Vec::new();
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
@@ -127,16 +125,9 @@ impl CookieJar {
 
     /// The `Cookie` header for `url`, if any cookie matches.
     pub fn header_for(&self, url: &Url) -> Option<String> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .filter(|c| c.matches(url, now))
-            .map(|c| format!("{}={}", c.name, c.value))
-            .collect();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let pairs: Vec<String> =
+            self.cookies.iter().filter(|c| c.matches(url, now)).map(|c| format!("{}={}", c.name, c.value)).collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
     }
 
@@ -165,10 +156,7 @@ mod tests {
         );
         assert_eq!(jar.header_for(&url("https://cdn.example.com/a")).as_deref(), Some("SID=abc"));
         assert_eq!(jar.header_for(&url("http://cdn.example.com/a")), None, "secure only");
-        assert_eq!(
-            jar.header_for(&url("https://media.example.com/v/1")).as_deref(),
-            Some("SID=abc; TOK=xyz")
-        );
+        assert_eq!(jar.header_for(&url("https://media.example.com/v/1")).as_deref(), Some("SID=abc; TOK=xyz"));
         assert_eq!(jar.header_for(&url("https://media.example.com/x")).as_deref(), Some("SID=abc"));
         assert_eq!(jar.header_for(&url("https://other.org/")), None, "expired");
         assert_eq!(jar.header_for(&url("https://notexample.com/")), None);
@@ -182,10 +170,7 @@ mod tests {
             &base,
         );
         assert_eq!(jar.header_for(&url("https://cdn.site.test/x")).as_deref(), Some("a=1"));
-        assert_eq!(
-            jar.header_for(&url("https://site.test/media/x")).as_deref(),
-            Some("a=1; b=2")
-        );
+        assert_eq!(jar.header_for(&url("https://site.test/media/x")).as_deref(), Some("a=1; b=2"));
         assert!(CookieJar::from_ytdlp("", &base).is_empty());
     }
 }

@@ -38,12 +38,7 @@ pub fn fragments(format: &Value) -> Result<Vec<Fragment>, Unsupported> {
     let refuse = |reason: &str| Err(Unsupported::new(reason));
     match format.get("protocol").and_then(Value::as_str) {
         None | Some("http_dash_segments") => {}
-        Some(other) => {
-            return Err(Unsupported::new(format!(
-                "protocol {} is not http_dash_segments",
-                clip(other)
-            )))
-        }
+        Some(other) => return Err(Unsupported::new(format!("protocol {} is not http_dash_segments", clip(other)))),
     }
     let live_status = format.get("live_status").and_then(Value::as_str);
     if format.get("is_live").and_then(Value::as_bool) == Some(true)
@@ -58,17 +53,13 @@ pub fn fragments(format: &Value) -> Result<Vec<Fragment>, Unsupported> {
         _ => return refuse("a DASH format without fragments"),
     };
     if list.len() > MAX_FRAGMENTS {
-        return Err(Unsupported::new(format!(
-            "a DASH format with more than {MAX_FRAGMENTS} fragments"
-        )));
+        return Err(Unsupported::new(format!("a DASH format with more than {MAX_FRAGMENTS} fragments")));
     }
     let base = ["fragment_base_url", "manifest_url"]
         .iter()
         .find_map(|key| format.get(*key).and_then(Value::as_str))
         .filter(|base| !base.is_empty());
-    let has_init = list.len() > 1
-        && duration(&list[0]).is_none()
-        && list[1..].iter().all(|f| duration(f).is_some());
+    let has_init = list.len() > 1 && duration(&list[0]).is_none() && list[1..].iter().all(|f| duration(f).is_some());
     list.iter()
         .enumerate()
         .map(|(index, fragment)| {
@@ -86,35 +77,20 @@ pub fn fragments(format: &Value) -> Result<Vec<Fragment>, Unsupported> {
 }
 
 fn duration(fragment: &Value) -> Option<f64> {
-    fragment
-        .get("duration")
-        .and_then(Value::as_f64)
-        .filter(|d| d.is_finite() && *d >= 0.0)
+    fragment.get("duration").and_then(Value::as_f64).filter(|d| d.is_finite() && *d >= 0.0)
 }
 
 /// The absolute http(s) URL of fragment `index`.
 fn fragment_url(fragment: &Value, base: Option<&str>, index: usize) -> Result<Url, Unsupported> {
-    let text = |key| {
-        fragment
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
+    let text = |key| fragment.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
     let url = if let Some(url) = text("url") {
-        Url::parse(url).map_err(|e| {
-            Unsupported::new(format!("DASH fragment {index}: url {:?}: {e}", clip(url)))
-        })?
+        Url::parse(url).map_err(|e| Unsupported::new(format!("DASH fragment {index}: url {:?}: {e}", clip(url))))?
     } else if let Some(path) = text("path") {
         urljoin(base, path).ok_or_else(|| {
-            Unsupported::new(format!(
-                "DASH fragment {index}: path {:?} without an http(s) base URL",
-                clip(path)
-            ))
+            Unsupported::new(format!("DASH fragment {index}: path {:?} without an http(s) base URL", clip(path)))
         })?
     } else {
-        return Err(Unsupported::new(format!(
-            "DASH fragment {index} has neither url nor path"
-        )));
+        return Err(Unsupported::new(format!("DASH fragment {index} has neither url nor path")));
     };
     match url.scheme() {
         "http" | "https" => Ok(url),
@@ -160,15 +136,9 @@ mod tests {
     fn refused(format: &Value, needle: &str) {
         match fragments(format) {
             Err(Unsupported(reason)) => {
-                assert!(
-                    reason.contains(needle),
-                    "{reason:?} should mention {needle:?}"
-                );
+                assert!(reason.contains(needle), "{reason:?} should mention {needle:?}");
             }
-            Ok(f) => panic!(
-                "expected Unsupported({needle:?}), got {} fragments",
-                f.len()
-            ),
+            Ok(f) => panic!("expected Unsupported({needle:?}), got {} fragments", f.len()),
         }
     }
 
@@ -245,18 +215,13 @@ mod tests {
         let durations: Vec<_> = f.iter().map(|f| f.duration).collect();
         assert_eq!(durations, [None, Some(4.0), Some(4.0), Some(1.52)]);
         assert_eq!(f.iter().map(|f| f.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
-        assert!(f
-            .iter()
-            .all(|f| f.range.is_none() && f.key.is_none() && f.size.is_none()));
+        assert!(f.iter().all(|f| f.range.is_none() && f.key.is_none() && f.size.is_none()));
     }
 
     #[test]
     fn url_fragments_are_taken_as_they_are() {
         let f = parse(URL_STYLE).expect("fragments");
-        assert_eq!(
-            f[0].url.as_str(),
-            "https://media.example/a/init.m4a?sig=x%2Fy"
-        );
+        assert_eq!(f[0].url.as_str(), "https://media.example/a/init.m4a?sig=x%2Fy");
         assert_eq!(f[2].url.as_str(), "https://media.example/a/2.m4a?sig=x%2Fy");
         assert!(f[0].is_init);
         let sizes: Vec<_> = f.iter().map(|f| f.size).collect();
@@ -304,73 +269,42 @@ mod tests {
         // SegmentList without durations: nothing to tell the init apart.
         assert_eq!(marks(json!([{"path": "a"}, {"path": "b"}])), [false, false]);
         // Every fragment has a duration: no init segment.
-        assert_eq!(
-            marks(json!([{"path": "a", "duration": 1.0}, {"path": "b", "duration": 1.0}])),
-            [false, false]
-        );
+        assert_eq!(marks(json!([{"path": "a", "duration": 1.0}, {"path": "b", "duration": 1.0}])), [false, false]);
         // A lone fragment without duration is the media itself.
         assert_eq!(marks(json!([{"path": "a"}])), [false]);
         // Another fragment without duration: ambiguous, not marked.
-        assert_eq!(
-            marks(json!([{"path": "i"}, {"path": "a", "duration": 1.0}, {"path": "b"}])),
-            [false, false, false]
-        );
-        assert_eq!(
-            marks(json!([{"path": "i"}, {"path": "a", "duration": 1}])),
-            [true, false]
-        );
+        assert_eq!(marks(json!([{"path": "i"}, {"path": "a", "duration": 1.0}, {"path": "b"}])), [false, false, false]);
+        assert_eq!(marks(json!([{"path": "i"}, {"path": "a", "duration": 1}])), [true, false]);
     }
 
     #[test]
     fn refusals() {
-        refused(
-            &json!({"fragment_base_url": "https://h/"}),
-            "without fragments",
-        );
-        refused(
-            &json!({"fragment_base_url": "https://h/", "fragments": []}),
-            "without fragments",
-        );
+        refused(&json!({"fragment_base_url": "https://h/"}), "without fragments");
+        refused(&json!({"fragment_base_url": "https://h/", "fragments": []}), "without fragments");
         refused(&json!({"fragments": "lazy"}), "without fragments");
         refused(
             &json!({"fragment_base_url": "https://h/", "fragments": [{"path": "a"}, {"duration": 2.0}]}),
             "fragment 1 has neither url nor path",
         );
-        refused(
-            &json!({"fragments": [{"path": "a.m4s"}]}),
-            "without an http(s) base",
-        );
+        refused(&json!({"fragments": [{"path": "a.m4s"}]}), "without an http(s) base");
         refused(
             &json!({"fragment_base_url": "file:///srv/v/", "fragments": [{"path": "a.m4s"}]}),
             "without an http(s) base",
         );
-        refused(
-            &json!({"fragments": [{"url": "file:///etc/passwd"}]}),
-            "scheme file:",
-        );
+        refused(&json!({"fragments": [{"url": "file:///etc/passwd"}]}), "scheme file:");
         refused(
             &json!({"fragment_base_url": "https://h/", "fragments": [{"path": "data:video/mp4;base64,AAAA"}]}),
             "scheme data:",
         );
-        refused(
-            &json!({"fragments": [{"url": "relative/a.m4s"}]}),
-            "url \"relative/a.m4s\"",
-        );
-        refused(
-            &json!({"is_live": true, "fragments": [{"url": "https://h/a.m4s"}]}),
-            "live",
-        );
-        refused(
-            &json!({"live_status": "is_live", "fragments": [{"url": "https://h/a.m4s"}]}),
-            "live",
-        );
+        refused(&json!({"fragments": [{"url": "relative/a.m4s"}]}), "url \"relative/a.m4s\"");
+        refused(&json!({"is_live": true, "fragments": [{"url": "https://h/a.m4s"}]}), "live");
+        refused(&json!({"live_status": "is_live", "fragments": [{"url": "https://h/a.m4s"}]}), "live");
         refused(
             &json!({"protocol": "http_dash_segments_generator", "fragments": [{"url": "https://h/a"}]}),
             "protocol http_dash_segments_generator",
         );
-        let many: Vec<Value> = (0..=MAX_FRAGMENTS)
-            .map(|i| json!({"url": format!("https://h/{i}.m4s"), "duration": 1.0}))
-            .collect();
+        let many: Vec<Value> =
+            (0..=MAX_FRAGMENTS).map(|i| json!({"url": format!("https://h/{i}.m4s"), "duration": 1.0})).collect();
         refused(&json!({"fragments": many}), "more than 100000 fragments");
     }
 }

@@ -142,21 +142,14 @@ mod tests {
     use super::*;
     use cbc::cipher::BlockEncryptMut;
 
-    const KEY: [u8; 16] = [
-        0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f,
-        0x3c,
-    ];
-    const IV: [u8; 16] = [
-        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e,
-        0x0f,
-    ];
+    const KEY: [u8; 16] =
+        [0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c];
+    const IV: [u8; 16] =
+        [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f];
 
     fn hex(s: &str) -> Vec<u8> {
         let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
     }
 
     fn encrypt(key: &[u8; 16], iv: &[u8; 16], plain: &[u8]) -> Vec<u8> {
@@ -170,12 +163,7 @@ mod tests {
     }
 
     /// Feeds `cipher` in chunks of `chunk` bytes.
-    fn decrypt_chunked(
-        key: &[u8; 16],
-        iv: &[u8; 16],
-        cipher: &[u8],
-        chunk: usize,
-    ) -> Result<Vec<u8>, DecryptError> {
+    fn decrypt_chunked(key: &[u8; 16], iv: &[u8; 16], cipher: &[u8], chunk: usize) -> Result<Vec<u8>, DecryptError> {
         let mut d = Aes128CbcDecryptor::new(key, iv);
         let mut out = Vec::new();
         for piece in cipher.chunks(chunk) {
@@ -199,22 +187,14 @@ mod tests {
         // SP 800-38A F.2.1/F.2.2 (CBC-AES128): the four blocks are the NIST
         // vector; the fifth is the PKCS#7 block (16 × 0x10) that `openssl enc
         // -aes-128-cbc` appends for this 64-byte plaintext.
-        let plain = hex(
-            "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51
-             30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710",
-        );
-        let cipher = hex(
-            "7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2
+        let plain = hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51
+             30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+        let cipher = hex("7649abac8119b246cee98e9b12e9197d 5086cb9b507219ee95db113a917678b2
              73bed6b8e3c1743b7116e69e22229516 3ff1caa1681fac09120eca307586e1a7
-             8cb82807230e1321d3fae00d18cc2012",
-        );
+             8cb82807230e1321d3fae00d18cc2012");
         assert_eq!(encrypt(&KEY, &IV, &plain), cipher);
         for chunk in [1, 7, 16, 17, 4096] {
-            assert_eq!(
-                decrypt_chunked(&KEY, &IV, &cipher, chunk).expect("decrypts"),
-                plain,
-                "chunk {chunk}"
-            );
+            assert_eq!(decrypt_chunked(&KEY, &IV, &cipher, chunk).expect("decrypts"), plain, "chunk {chunk}");
         }
     }
 
@@ -271,20 +251,12 @@ mod tests {
             eprintln!("openssl not on PATH; the NIST vector test covers this");
             return;
         };
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(&plain)
-            .expect("write to openssl");
+        child.stdin.take().expect("piped stdin").write_all(&plain).expect("write to openssl");
         let output = child.wait_with_output().expect("openssl runs");
         assert!(output.status.success());
         assert_eq!(output.stdout, encrypt(&KEY, &IV, &plain));
         for chunk in [1, 7, 16, 17, 4096] {
-            assert_eq!(
-                decrypt_chunked(&KEY, &IV, &output.stdout, chunk).expect("decrypts"),
-                plain
-            );
+            assert_eq!(decrypt_chunked(&KEY, &IV, &output.stdout, chunk).expect("decrypts"), plain);
         }
     }
 
@@ -302,10 +274,7 @@ mod tests {
         cbc::Encryptor::<Aes128>::new(&KEY.into(), &IV.into())
             .encrypt_padded_b2b_mut::<cbc::cipher::block_padding::NoPadding>(&plain, &mut cipher)
             .expect("whole blocks");
-        assert_eq!(
-            decrypt_chunked(&KEY, &IV, &cipher, 16).expect_err("bad padding"),
-            DecryptError::BadPadding
-        );
+        assert_eq!(decrypt_chunked(&KEY, &IV, &cipher, 16).expect_err("bad padding"), DecryptError::BadPadding);
     }
 
     #[test]
@@ -316,24 +285,13 @@ mod tests {
             let err = decrypt_chunked(&KEY, &IV, short, 7);
             if short.len().is_multiple_of(16) {
                 // Whole blocks, but the padding block is gone.
-                assert_eq!(
-                    err.expect_err("truncated"),
-                    DecryptError::BadPadding,
-                    "cut {cut}"
-                );
+                assert_eq!(err.expect_err("truncated"), DecryptError::BadPadding, "cut {cut}");
             } else {
-                assert_eq!(
-                    err.expect_err("truncated"),
-                    DecryptError::NotBlockAligned(short.len() as u64),
-                    "cut {cut}"
-                );
+                assert_eq!(err.expect_err("truncated"), DecryptError::NotBlockAligned(short.len() as u64), "cut {cut}");
             }
         }
         let d = Aes128CbcDecryptor::new(&KEY, &IV);
-        assert_eq!(
-            d.finish(&mut Vec::new()),
-            Err(DecryptError::NotBlockAligned(0))
-        );
+        assert_eq!(d.finish(&mut Vec::new()), Err(DecryptError::NotBlockAligned(0)));
     }
 
     proptest::proptest! {

@@ -164,9 +164,7 @@ pub async fn attempt(
     if range.is_some() && !partial {
         let whole_wanted = fragment.range.is_none();
         if !whole_wanted {
-            return Err(AttemptError::Mismatch(
-                "the whole file where a part was asked for".to_owned(),
-            ));
+            return Err(AttemptError::Mismatch("the whole file where a part was asked for".to_owned()));
         }
         // The bytes counted before stay counted: the size limit errs on
         // the safe side.
@@ -202,10 +200,7 @@ pub async fn attempt(
     file.flush().await?;
     if let Some(expected) = fragment.range.and_then(|r| r.len()) {
         if *have != expected {
-            return Err(AttemptError::Mismatch(format!(
-                "{} bytes where {expected} were expected",
-                *have
-            )));
+            return Err(AttemptError::Mismatch(format!("{} bytes where {expected} were expected", *have)));
         }
     }
     Ok(*have)
@@ -215,10 +210,7 @@ pub async fn attempt(
 /// resource from `have` on.
 fn effective_range(range: Option<ByteRange>, have: u64) -> Option<ByteRange> {
     match range {
-        Some(r) => Some(ByteRange {
-            start: r.start + have,
-            end: r.end,
-        }),
+        Some(r) => Some(ByteRange { start: r.start + have, end: r.end }),
         None if have > 0 => Some(ByteRange { start: have, end: None }),
         None => None,
     }
@@ -233,11 +225,8 @@ fn request_url(url: &Url, range: Option<ByteRange>, in_query: bool) -> Url {
         Some(end) => format!("{}-{end}", r.start),
         None => format!("{}-", r.start),
     };
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != "range")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let kept: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "range").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     url.query_pairs_mut().clear().extend_pairs(kept).append_pair("range", &value);
     url
 }
@@ -258,19 +247,10 @@ fn check_content_range(headers: &HeaderMap, asked: ByteRange) -> Result<(), Atte
     }
 }
 
-async fn open(
-    path: &Path,
-    placement: Placement,
-    have: u64,
-) -> std::io::Result<BufWriter<tokio::fs::File>> {
+async fn open(path: &Path, placement: Placement, have: u64) -> std::io::Result<BufWriter<tokio::fs::File>> {
     let mut file = match placement {
         Placement::OwnFile => {
-            let file = tokio::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(false)
-                .open(path)
-                .await?;
+            let file = tokio::fs::OpenOptions::new().create(true).write(true).truncate(false).open(path).await?;
             // Drop whatever a failed attempt wrote past what was counted.
             file.set_len(have).await?;
             file
@@ -291,10 +271,7 @@ pub fn header_map(headers: &[(String, String)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "host" | "content-length" | "connection" | "range" | "cookie" | "accept-encoding"
-        ) {
+        if matches!(lower.as_str(), "host" | "content-length" | "connection" | "range" | "cookie" | "accept-encoding") {
             continue;
         }
         if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
@@ -325,10 +302,7 @@ mod tests {
     fn ranges_resume_where_they_stopped() {
         assert_eq!(effective_range(None, 0), None);
         assert_eq!(effective_range(None, 10), Some(ByteRange { start: 10, end: None }));
-        assert_eq!(
-            effective_range(Some(ByteRange::new(100, 199)), 40),
-            Some(ByteRange::new(140, 199))
-        );
+        assert_eq!(effective_range(Some(ByteRange::new(100, 199)), 40), Some(ByteRange::new(140, 199)));
     }
 
     #[test]

@@ -88,9 +88,7 @@ pub fn parse_media_playlist(text: &[u8], base: &Url) -> Result<MediaPlaylist, Hl
     }
     let source = std::str::from_utf8(text).map_err(|_| invalid("not UTF-8"))?;
     if m3u8_rs::is_master_playlist(text) {
-        return Err(unsupported(
-            "a master playlist (a list of variants), not a media playlist",
-        ));
+        return Err(unsupported("a master playlist (a list of variants), not a media playlist"));
     }
     // Scanned first: it enforces MAX_SEGMENTS before m3u8-rs builds a
     // segment list of whatever size.
@@ -101,25 +99,16 @@ pub fn parse_media_playlist(text: &[u8], base: &Url) -> Result<MediaPlaylist, Hl
         Err(_) => return Err(invalid("m3u8-rs could not parse it")),
     };
     if playlist.i_frames_only {
-        return Err(unsupported(
-            "an I-frame-only playlist (trick play), not media",
-        ));
+        return Err(unsupported("an I-frame-only playlist (trick play), not media"));
     }
     if playlist.playlist_type == Some(m3u8_rs::MediaPlaylistType::Event) {
-        return Err(unsupported(
-            "a live event playlist (EXT-X-PLAYLIST-TYPE:EVENT)",
-        ));
+        return Err(unsupported("a live event playlist (EXT-X-PLAYLIST-TYPE:EVENT)"));
     }
     if !playlist.end_list {
         return Err(unsupported("a live playlist (no EXT-X-ENDLIST)"));
     }
-    let fragments =
-        Builder::new(base, playlist.media_sequence).build(&lines, &playlist.segments)?;
-    let total_duration = fragments
-        .iter()
-        .filter(|f| !f.is_init)
-        .filter_map(|f| f.duration)
-        .sum();
+    let fragments = Builder::new(base, playlist.media_sequence).build(&lines, &playlist.segments)?;
+    let total_duration = fragments.iter().filter(|f| !f.is_init).filter_map(|f| f.duration).sum();
     Ok(MediaPlaylist {
         fragments,
         // m3u8-rs reads a missing tag as 0, which is no target duration.
@@ -217,17 +206,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn build(
-        mut self,
-        lines: &[Line<'_>],
-        segments: &[m3u8_rs::MediaSegment],
-    ) -> Result<Vec<Fragment>, HlsError> {
+    fn build(mut self, lines: &[Line<'_>], segments: &[m3u8_rs::MediaSegment]) -> Result<Vec<Fragment>, HlsError> {
         // m3u8-rs and the scan classify lines alike; if they still disagree,
         // m3u8-rs swallowed or split a line (it takes the rest of an EXTINF
         // title after a comma for a URI, for one) and cannot be trusted with
         // this playlist, which may well be valid: yt-dlp's own parser gets it.
-        let misread =
-            || unsupported("a playlist m3u8-rs misreads (its segments differ from the URI lines)");
+        let misread = || unsupported("a playlist m3u8-rs misreads (its segments differ from the URI lines)");
         let mut segments = segments.iter();
         let mut position = 0u64;
         let mut duration = None;
@@ -277,9 +261,7 @@ impl<'a> Builder<'a> {
             // The same MAP repeated (e.g. after a discontinuity) initializes
             // nothing new.
             if self.current_map.as_ref() != Some(&id) {
-                self.previous_range = map
-                    .range
-                    .and_then(|r| Some((map.url.clone(), r.end?.checked_add(1)?)));
+                self.previous_range = map.range.and_then(|r| Some((map.url.clone(), r.end?.checked_add(1)?)));
                 self.push(Fragment {
                     index: 0,
                     size: map.range.and_then(|r| r.len()),
@@ -302,42 +284,21 @@ impl<'a> Builder<'a> {
         };
         let key = self.key.as_ref().map(|k| Aes128Key {
             uri: k.uri.clone(),
-            iv: k
-                .iv
-                .unwrap_or_else(|| sequence_iv(self.media_sequence, position)),
+            iv: k.iv.unwrap_or_else(|| sequence_iv(self.media_sequence, position)),
         });
-        self.push(Fragment {
-            index: 0,
-            url,
-            range,
-            key,
-            is_init: false,
-            duration,
-            size: range.and_then(|r| r.len()),
-        });
+        self.push(Fragment { index: 0, url, range, key, is_init: false, duration, size: range.and_then(|r| r.len()) });
         Ok(())
     }
 
     /// `EXT-X-BYTERANGE:<length>[@<offset>]` of `url`.
-    fn segment_range(
-        &mut self,
-        url: &Url,
-        length: u64,
-        offset: Option<u64>,
-    ) -> Result<ByteRange, HlsError> {
+    fn segment_range(&mut self, url: &Url, length: u64, offset: Option<u64>) -> Result<ByteRange, HlsError> {
         let start = match (offset, &self.previous_range) {
             (Some(offset), _) => offset,
             (None, Some((previous, next))) if previous == url => *next,
-            (None, _) => {
-                return Err(invalid(
-                    "EXT-X-BYTERANGE without offset, not following a range of the same URI",
-                ))
-            }
+            (None, _) => return Err(invalid("EXT-X-BYTERANGE without offset, not following a range of the same URI")),
         };
         let range = byte_range(length, start)?;
-        self.previous_range = range
-            .end
-            .and_then(|end| Some((url.clone(), end.checked_add(1)?)));
+        self.previous_range = range.end.and_then(|end| Some((url.clone(), end.checked_add(1)?)));
         Ok(range)
     }
 
@@ -349,12 +310,8 @@ impl<'a> Builder<'a> {
 
 /// `length` bytes from `start`.
 fn byte_range(length: u64, start: u64) -> Result<ByteRange, HlsError> {
-    let end = length
-        .checked_sub(1)
-        .ok_or_else(|| invalid("a byte range of 0 bytes"))?;
-    let end = start
-        .checked_add(end)
-        .ok_or_else(|| invalid("a byte range beyond 2^64"))?;
+    let end = length.checked_sub(1).ok_or_else(|| invalid("a byte range of 0 bytes"))?;
+    let end = start.checked_add(end).ok_or_else(|| invalid("a byte range beyond 2^64"))?;
     Ok(ByteRange::new(start, end))
 }
 
@@ -368,19 +325,14 @@ fn sequence_iv(media_sequence: u64, position: u64) -> [u8; 16] {
 /// `METHOD=NONE`.
 fn parse_key(attributes: &str, base: &Url) -> Result<Option<KeyState>, HlsError> {
     let attributes = Attributes::parse(attributes)?;
-    let method = attributes
-        .get("METHOD")
-        .ok_or_else(|| invalid("EXT-X-KEY without METHOD"))?;
+    let method = attributes.get("METHOD").ok_or_else(|| invalid("EXT-X-KEY without METHOD"))?;
     match method {
         "NONE" => return Ok(None),
         "AES-128" => {}
         // SAMPLE-AES, SAMPLE-AES-CTR, SAMPLE-AES-CENC, …: encryption inside
         // the media (usually with DRM), not of whole segments.
         other => {
-            return Err(unsupported(format!(
-                "encryption METHOD={} (only AES-128 is decrypted natively)",
-                clip(other)
-            )))
+            return Err(unsupported(format!("encryption METHOD={} (only AES-128 is decrypted natively)", clip(other))))
         }
     }
     // RFC 8216: no KEYFORMAT means "identity", a key fetched as 16 raw bytes;
@@ -402,31 +354,18 @@ fn parse_key(attributes: &str, base: &Url) -> Result<Option<KeyState>, HlsError>
 
 /// `IV=0x…`: up to 32 hex digits, left-padded with zeros.
 fn parse_iv(value: &str) -> Result<[u8; 16], HlsError> {
-    let bad = || {
-        invalid(format!(
-            "EXT-X-KEY IV {:?} is not a 128-bit hex number",
-            clip(value)
-        ))
-    };
-    let hex = value
-        .strip_prefix("0x")
-        .or_else(|| value.strip_prefix("0X"))
-        .ok_or_else(bad)?;
+    let bad = || invalid(format!("EXT-X-KEY IV {:?} is not a 128-bit hex number", clip(value)));
+    let hex = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")).ok_or_else(bad)?;
     if hex.is_empty() || hex.len() > 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
-    u128::from_str_radix(hex, 16)
-        .map(u128::to_be_bytes)
-        .map_err(|_| bad())
+    u128::from_str_radix(hex, 16).map(u128::to_be_bytes).map_err(|_| bad())
 }
 
 /// `#EXT-X-MAP`, encrypted with `key` if one is in effect.
 fn parse_map(attributes: &str, base: &Url, key: Option<&KeyState>) -> Result<Map, HlsError> {
     let attributes = Attributes::parse(attributes)?;
-    let uri = attributes
-        .get("URI")
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| invalid("EXT-X-MAP without URI"))?;
+    let uri = attributes.get("URI").filter(|u| !u.trim().is_empty()).ok_or_else(|| invalid("EXT-X-MAP without URI"))?;
     let url = resolve(base, uri, "EXT-X-MAP")?;
     let range = match attributes.get("BYTERANGE") {
         None => None,
@@ -448,16 +387,11 @@ fn parse_map(attributes: &str, base: &Url, key: Option<&KeyState>) -> Result<Map
     };
     let key = match key {
         None => None,
-        Some(KeyState { uri, iv: Some(iv) }) => Some(Aes128Key {
-            uri: uri.clone(),
-            iv: *iv,
-        }),
+        Some(KeyState { uri, iv: Some(iv) }) => Some(Aes128Key { uri: uri.clone(), iv: *iv }),
         // RFC 8216 §4.3.2.5 requires the IV here: an init section has no
         // media sequence number to derive one from.
         Some(KeyState { iv: None, .. }) => {
-            return Err(unsupported(
-                "an AES-128 encrypted EXT-X-MAP without the IV the RFC requires",
-            ))
+            return Err(unsupported("an AES-128 encrypted EXT-X-MAP without the IV the RFC requires"))
         }
     };
     Ok(Map { url, range, key })
@@ -465,9 +399,7 @@ fn parse_map(attributes: &str, base: &Url, key: Option<&KeyState>) -> Result<Map
 
 /// `#EXTINF:<duration>,[<title>]`.
 fn parse_duration(value: &str) -> Result<f64, HlsError> {
-    let number = value
-        .split_once(',')
-        .map_or(value, |(number, _title)| number);
+    let number = value.split_once(',').map_or(value, |(number, _title)| number);
     number
         .trim()
         .parse::<f64>()
@@ -478,9 +410,7 @@ fn parse_duration(value: &str) -> Result<f64, HlsError> {
 
 /// `uri` resolved against the playlist URL; only http(s) is fetched.
 fn resolve(base: &Url, uri: &str, what: &str) -> Result<Url, HlsError> {
-    let url = base
-        .join(uri.trim())
-        .map_err(|e| invalid(format!("{what} URI {:?}: {e}", clip(uri))))?;
+    let url = base.join(uri.trim()).map_err(|e| invalid(format!("{what} URI {:?}: {e}", clip(uri))))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
         // The scheme only: a data: URI can be long.
@@ -509,24 +439,16 @@ impl<'a> Attributes<'a> {
         let mut attributes = Vec::new();
         let mut rest = list.trim();
         while !rest.is_empty() {
-            let (name, after) = rest
-                .split_once('=')
-                .ok_or_else(|| bad("a name without value"))?;
+            let (name, after) = rest.split_once('=').ok_or_else(|| bad("a name without value"))?;
             let name = name.trim();
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
-            {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') {
                 return Err(bad("a malformed attribute name"));
             }
             let after = after.trim_start();
             // A quoted value runs to the next quote (it cannot contain one),
             // an unquoted one to the next comma.
             let (value, after) = match after.strip_prefix('"') {
-                Some(quoted) => quoted
-                    .split_once('"')
-                    .ok_or_else(|| bad("an unterminated quoted string"))?,
+                Some(quoted) => quoted.split_once('"').ok_or_else(|| bad("an unterminated quoted string"))?,
                 None => after.split_at(after.find(',').unwrap_or(after.len())),
             };
             let after = after.trim_start();
@@ -577,10 +499,7 @@ mod tests {
     fn assert_unsupported(text: &str, needle: &str) {
         match parse(text) {
             Err(HlsError::Unsupported(Unsupported(reason))) => {
-                assert!(
-                    reason.contains(needle),
-                    "{reason:?} should mention {needle:?}"
-                );
+                assert!(reason.contains(needle), "{reason:?} should mention {needle:?}");
             }
             other => panic!("expected Unsupported({needle:?}), got {other:?}"),
         }
@@ -589,10 +508,7 @@ mod tests {
     fn assert_invalid(text: &str, needle: &str) {
         match parse(text) {
             Err(HlsError::Invalid(reason)) => {
-                assert!(
-                    reason.contains(needle),
-                    "{reason:?} should mention {needle:?}"
-                );
+                assert!(reason.contains(needle), "{reason:?} should mention {needle:?}");
             }
             other => panic!("expected Invalid({needle:?}), got {other:?}"),
         }
@@ -695,10 +611,7 @@ index2.ts
     #[test]
     fn aes_playlist_from_ffmpeg() {
         let playlist = parsed(FFMPEG_AES);
-        let key = Aes128Key {
-            uri: Url::parse("https://media.example/vod/abc/k.key").expect("url"),
-            iv: [0; 16],
-        };
+        let key = Aes128Key { uri: Url::parse("https://media.example/vod/abc/k.key").expect("url"), iv: [0; 16] };
         assert_eq!(playlist.fragments.len(), 3);
         for fragment in &playlist.fragments {
             assert_eq!(fragment.key.as_ref(), Some(&key));
@@ -786,11 +699,7 @@ s9.ts
 #EXT-X-ENDLIST
 ",
         );
-        let ivs: Vec<_> = playlist
-            .fragments
-            .iter()
-            .map(|f| f.key.as_ref().expect("key").iv)
-            .collect();
+        let ivs: Vec<_> = playlist.fragments.iter().map(|f| f.key.as_ref().expect("key").iv).collect();
         let mut seven = [0u8; 16];
         seven[15] = 7;
         assert_eq!(ivs[0], seven);
@@ -822,30 +731,16 @@ s9.ts
 #EXT-X-ENDLIST
 ",
         );
-        let keys: Vec<_> = playlist
-            .fragments
-            .iter()
-            .map(|f| f.key.as_ref().map(|k| (k.uri.path().to_owned(), k.iv)))
-            .collect();
+        let keys: Vec<_> =
+            playlist.fragments.iter().map(|f| f.key.as_ref().map(|k| (k.uri.path().to_owned(), k.iv))).collect();
         let key = |name: &str, n| Some((format!("/vod/abc/{name}"), iv(n)));
-        assert_eq!(
-            keys,
-            [
-                key("k1", 0),
-                key("k1", 1),
-                key("k2", 2),
-                None,
-                None,
-                key("k3", 16)
-            ]
-        );
+        assert_eq!(keys, [key("k1", 0), key("k1", 1), key("k2", 2), None, None, key("k3", 16)]);
     }
 
     #[test]
     fn sample_aes_and_drm_are_refused() {
-        let with_key = |tag: &str| {
-            format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{tag}\n#EXTINF:10,\na.ts\n#EXT-X-ENDLIST\n")
-        };
+        let with_key =
+            |tag: &str| format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{tag}\n#EXTINF:10,\na.ts\n#EXT-X-ENDLIST\n");
         assert_unsupported(
             &with_key("#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://id\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\""),
             "METHOD=SAMPLE-AES",
@@ -854,10 +749,7 @@ s9.ts
             &with_key("#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,URI=\"data:text/plain;base64,AAAA\",KEYFORMAT=\"urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed\""),
             "METHOD=SAMPLE-AES-CTR",
         );
-        assert_unsupported(
-            &with_key("#EXT-X-KEY:METHOD=AES-256,URI=\"k\""),
-            "METHOD=AES-256",
-        );
+        assert_unsupported(&with_key("#EXT-X-KEY:METHOD=AES-256,URI=\"k\""), "METHOD=AES-256");
         assert_unsupported(
             &with_key("#EXT-X-KEY:METHOD=AES-128,URI=\"k\",KEYFORMAT=\"com.example.drm\""),
             "KEYFORMAT=\"com.example.drm\"",
@@ -898,12 +790,7 @@ b2.m4s
         let names: Vec<_> = playlist
             .fragments
             .iter()
-            .map(|f| {
-                (
-                    f.url.path().rsplit('/').next().unwrap_or_default(),
-                    f.is_init,
-                )
-            })
+            .map(|f| (f.url.path().rsplit('/').next().unwrap_or_default(), f.is_init))
             .collect();
         assert_eq!(
             names,
@@ -919,10 +806,7 @@ b2.m4s
             ]
         );
         let f = &playlist.fragments;
-        assert_eq!(
-            f.iter().map(|f| f.index).collect::<Vec<_>>(),
-            (0..8).collect::<Vec<_>>()
-        );
+        assert_eq!(f.iter().map(|f| f.index).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
         assert_eq!(f[4].range, None);
         assert_eq!(f[6].range, Some(ByteRange::new(100, 599)));
         assert_eq!(f[6].size, Some(500));
@@ -1047,10 +931,7 @@ f.mp4
 ",
         );
         let ranges: Vec<_> = playlist.fragments.iter().map(|f| f.range).collect();
-        assert_eq!(
-            ranges,
-            [Some(ByteRange::new(0, 699)), Some(ByteRange::new(700, 999))]
-        );
+        assert_eq!(ranges, [Some(ByteRange::new(0, 699)), Some(ByteRange::new(700, 999))]);
     }
 
     #[test]
@@ -1143,50 +1024,34 @@ f.ts
                 "#EXT-X-KEY:METHOD=AES-128,URI=\"data:text/plain;base64,AAAAAAAAAAAAAAAAAAAAAA==\"\n#EXTINF:10,\na.ts",
                 "key URI with scheme data:",
             ),
-            (
-                "#EXT-X-KEY:METHOD=AES-128,URI=\"file:///tmp/k\"\n#EXTINF:10,\na.ts",
-                "key URI with scheme file:",
-            ),
+            ("#EXT-X-KEY:METHOD=AES-128,URI=\"file:///tmp/k\"\n#EXTINF:10,\na.ts", "key URI with scheme file:"),
             ("#EXT-X-MAP:URI=\"file:///init.mp4\"\n#EXTINF:10,\na.m4s", "EXT-X-MAP URI with scheme file:"),
             ("#EXT-X-MAP:URI=\"ftp://h/init.mp4\"\n#EXTINF:10,\na.m4s", "scheme ftp:"),
             // Past the last segment too.
             ("#EXTINF:10,\na.ts\n#EXT-X-MAP:URI=\"gopher://h/x\"", "scheme gopher:"),
         ];
         for (body, needle) in cases {
-            assert_unsupported(
-                &format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{body}\n#EXT-X-ENDLIST\n"),
-                needle,
-            );
+            assert_unsupported(&format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{body}\n#EXT-X-ENDLIST\n"), needle);
         }
         // A playlist served from a non-HTTP base resolves everything there.
-        let err = parse_media_playlist(
-            FFMPEG_TS.as_bytes(),
-            &Url::parse("file:///srv/index.m3u8").expect("url"),
-        );
+        let err = parse_media_playlist(FFMPEG_TS.as_bytes(), &Url::parse("file:///srv/index.m3u8").expect("url"));
         assert!(matches!(err, Err(HlsError::Unsupported(_))), "{err:?}");
     }
 
     #[test]
     fn malformed_keys_are_invalid_not_ignored() {
-        let with_key = |tag: &str| {
-            format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{tag}\n#EXTINF:10,\na.ts\n#EXT-X-ENDLIST\n")
-        };
+        let with_key =
+            |tag: &str| format!("#EXTM3U\n#EXT-X-TARGETDURATION:10\n{tag}\n#EXTINF:10,\na.ts\n#EXT-X-ENDLIST\n");
         for (tag, needle) in [
             ("#EXT-X-KEY:URI=\"k\"", "without METHOD"),
             ("#EXT-X-KEY:METHOD=AES-128", "without URI"),
             ("#EXT-X-KEY:METHOD=AES-128,URI=\"\"", "without URI"),
             ("#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x", "IV"),
             ("#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=1234", "IV"),
-            (
-                "#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x0123456789abcdef0123456789abcdef0",
-                "IV",
-            ),
+            ("#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x0123456789abcdef0123456789abcdef0", "IV"),
             ("#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=0x12g4", "IV"),
             ("#EXT-X-KEY:METHOD=AES-128,URI=\"k", "unterminated"),
-            (
-                "#EXT-X-KEY:METHOD=AES-128,URI=\"k\"x",
-                "after a quoted value",
-            ),
+            ("#EXT-X-KEY:METHOD=AES-128,URI=\"k\"x", "after a quoted value"),
             ("#EXT-X-KEY:METHOD=AES-128,METHOD=NONE", "repeated"),
         ] {
             assert_invalid(&with_key(tag), needle);
@@ -1197,16 +1062,10 @@ f.ts
     fn not_a_media_playlist_is_invalid() {
         assert_invalid("", "#EXTM3U");
         assert_invalid("<html>403 Forbidden</html>", "#EXTM3U");
-        assert_invalid(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-ENDLIST\n",
-            "no segments",
-        );
+        assert_invalid("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-ENDLIST\n", "no segments");
         assert_invalid("#EXTM3U\n#EXTINF:ten,\na.ts\n#EXT-X-ENDLIST\n", "EXTINF");
         let latin1 = b"#EXTM3U\n#EXTINF:1,\n\xe9.ts\n#EXT-X-ENDLIST\n";
-        assert!(matches!(
-            parse_media_playlist(latin1, &base()),
-            Err(HlsError::Invalid(_))
-        ));
+        assert!(matches!(parse_media_playlist(latin1, &base()), Err(HlsError::Invalid(_))));
     }
 
     #[test]

@@ -109,21 +109,12 @@ pub fn fragments(url: &Url, size: u64, chunk: u64) -> Vec<Fragment> {
 
 /// One fragment for the whole resource (a server without range support).
 pub fn whole(url: &Url, size: Option<u64>) -> Vec<Fragment> {
-    vec![Fragment {
-        index: 0,
-        url: url.clone(),
-        range: None,
-        key: None,
-        is_init: false,
-        duration: None,
-        size,
-    }]
+    vec![Fragment { index: 0, url: url.clone(), range: None, key: None, is_init: false, duration: None, size }]
 }
 
 /// googlevideo takes the range as a query parameter (as yt-dlp sends it).
 pub fn wants_range_in_query(url: &Url) -> bool {
-    url.host_str()
-        .is_some_and(|h| h == "googlevideo.com" || h.ends_with(".googlevideo.com"))
+    url.host_str().is_some_and(|h| h == "googlevideo.com" || h.ends_with(".googlevideo.com"))
 }
 
 #[cfg(test)]

@@ -60,10 +60,7 @@ fn classify(head: &[u8]) -> Container {
 
 /// The step and ffmpeg arguments (after the inputs) that turn `tracks`
 /// into `output`; `None` when a rename does.
-pub fn recipe(
-    tracks: &[(PathBuf, Container, Option<String>)],
-    output: Output,
-) -> Option<(PostStep, Vec<String>)> {
+pub fn recipe(tracks: &[(PathBuf, Container, Option<String>)], output: Output) -> Option<(PostStep, Vec<String>)> {
     let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     match output {
         Output::Audio(format) => {
@@ -88,10 +85,8 @@ pub fn recipe(
                 return Some((PostStep::Merge, a));
             }
             let container = tracks.first().map(|t| t.1).unwrap_or(Container::Other);
-            let renamable = matches!(
-                (output, container),
-                (Output::Mp4, Container::Mp4) | (Output::Mkv, Container::Matroska)
-            );
+            let renamable =
+                matches!((output, container), (Output::Mp4, Container::Mp4) | (Output::Mkv, Container::Matroska));
             if renamable {
                 return None;
             }
@@ -103,28 +98,19 @@ pub fn recipe(
 }
 
 /// Runs ffmpeg on local files; the output is written to `out` (replaced).
-pub async fn run_ffmpeg(
-    ffmpeg: &Path,
-    inputs: &[PathBuf],
-    args: &[String],
-    out: &Path,
-) -> Result<(), EngineError> {
+pub async fn run_ffmpeg(ffmpeg: &Path, inputs: &[PathBuf], args: &[String], out: &Path) -> Result<(), EngineError> {
     let mut cmd = crate::process::command(ffmpeg);
     cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
     for input in inputs {
         cmd.args(["-protocol_whitelist", "file,pipe"]).arg("-i").arg(input);
     }
     cmd.args(args).arg(out);
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
     tracing::debug!(?inputs, ?args, "ffmpeg");
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => EngineError::Fetch {
             kind: FailureKind::Other,
-            message: "ffmpeg is not installed on the server, so the parts cannot be put together."
-                .to_owned(),
+            message: "ffmpeg is not installed on the server, so the parts cannot be put together.".to_owned(),
         },
         _ => EngineError::Spawn(e),
     })?;
@@ -171,10 +157,7 @@ mod tests {
         let t = |c| (PathBuf::from("x"), c, Some("mp4a.40.2".to_owned()));
         assert!(recipe(&[t(Container::Mp4)], Output::Mp4).is_none());
         assert_eq!(recipe(&[t(Container::Ts)], Output::Mp4).map(|r| r.0), Some(PostStep::Fixup));
-        assert_eq!(
-            recipe(&[t(Container::Mp4), t(Container::Mp4)], Output::Mp4).map(|r| r.0),
-            Some(PostStep::Merge)
-        );
+        assert_eq!(recipe(&[t(Container::Mp4), t(Container::Mp4)], Output::Mp4).map(|r| r.0), Some(PostStep::Merge));
         let (step, args) = recipe(&[t(Container::Ts)], Output::Audio(AudioFormat::M4a)).expect("audio");
         assert_eq!(step, PostStep::ExtractAudio);
         assert!(args.windows(2).any(|w| w == ["-c:a", "copy"]));

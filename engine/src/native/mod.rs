@@ -153,9 +153,7 @@ struct Shared {
 
 impl std::fmt::Debug for NativeEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NativeEngine")
-            .field("settings", &self.inner.settings)
-            .finish()
+        f.debug_struct("NativeEngine").field("settings", &self.inner.settings).finish()
     }
 }
 
@@ -189,7 +187,12 @@ impl NativeEngine {
 
     /// Whether the native engine takes this probe at this quality (no
     /// network): `Err` says why not.
-    pub fn select(&self, probe: &Probe, quality: QualityId, audio_format: AudioFormat) -> Result<Selection, Unsupported> {
+    pub fn select(
+        &self,
+        probe: &Probe,
+        quality: QualityId,
+        audio_format: AudioFormat,
+    ) -> Result<Selection, Unsupported> {
         source::select(&probe.info, &probe.raw, quality, audio_format)
     }
 
@@ -251,9 +254,10 @@ impl NativeEngine {
         let mut progress = fetched.progress.clone();
         match merge::recipe(&tracks, selection.output) {
             None => {
-                let from = tracks.first().map(|t| t.0.clone()).ok_or_else(|| {
-                    EngineError::Io(std::io::Error::other("no track was fetched"))
-                })?;
+                let from = tracks
+                    .first()
+                    .map(|t| t.0.clone())
+                    .ok_or_else(|| EngineError::Io(std::io::Error::other("no track was fetched")))?;
                 tokio::fs::rename(&from, &out).await?;
             }
             Some((step, args)) => {
@@ -291,11 +295,7 @@ impl NativeEngine {
         progress.post_step = None;
         progress.stage = progress.stages;
         on_progress(progress);
-        Ok(DownloadedFile {
-            path: out,
-            size,
-            ext: ext.to_owned(),
-        })
+        Ok(DownloadedFile { path: out, size, ext: ext.to_owned() })
     }
 }
 

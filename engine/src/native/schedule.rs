@@ -95,13 +95,9 @@ impl Run<'_> {
         }
         let mut ready: VecDeque<(usize, usize)> = interleave(&tracks);
         let mut delayed: Vec<(Instant, usize, usize)> = Vec::new();
-        let mut pool = Pool::new(
-            self.settings.connections_per_download,
-            self.settings.max_connections_per_download,
-        );
+        let mut pool = Pool::new(self.settings.connections_per_download, self.settings.max_connections_per_download);
         let counter = Arc::new(Counter::default());
-        let mut in_flight: FuturesUnordered<futures::future::BoxFuture<'static, Outcome>> =
-            FuturesUnordered::new();
+        let mut in_flight: FuturesUnordered<futures::future::BoxFuture<'static, Outcome>> = FuturesUnordered::new();
         let mut reextracted = false;
         // Bumped when links are renewed: a 403 for an attempt made with the
         // old links is no reason to give up.
@@ -132,11 +128,7 @@ impl Run<'_> {
             if states.iter().all(|s| s.complete) {
                 break;
             }
-            let wake = delayed
-                .iter()
-                .map(|d| d.0)
-                .chain(pool.paused_until())
-                .min();
+            let wake = delayed.iter().map(|d| d.0).chain(pool.paused_until()).min();
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(EngineError::Cancelled.into()),
@@ -184,10 +176,7 @@ impl Run<'_> {
             connections = pool.target(),
             "native fetch done"
         );
-        Ok(Fetched {
-            tracks: tracks.iter().map(|t| (t.path.clone(), t.acodec.clone())).collect(),
-            progress,
-        })
+        Ok(Fetched { tracks: tracks.iter().map(|t| (t.path.clone(), t.acodec.clone())).collect(), progress })
     }
 
     fn check_size(&self, counter: &Counter) -> Result<(), EngineError> {
@@ -236,8 +225,7 @@ impl Run<'_> {
             let mut count = |n: u64| {
                 counter.add(n);
             };
-            let result =
-                fetch::attempt(&client, &fragment, &parts, &path, placement, &mut have, &mut count).await;
+            let result = fetch::attempt(&client, &fragment, &parts, &path, placement, &mut have, &mut count).await;
             (t, i, have, generation, result)
         })
     }
@@ -256,10 +244,8 @@ impl Run<'_> {
                 None => None,
             };
             let path = track.fragment_path(i);
-            let out = state
-                .out
-                .as_mut()
-                .ok_or_else(|| EngineError::Io(std::io::Error::other("track file not open")))?;
+            let out =
+                state.out.as_mut().ok_or_else(|| EngineError::Io(std::io::Error::other("track file not open")))?;
             append(out, &path, key).await?;
             let _ = tokio::fs::remove_file(&path).await;
             state.next_append += 1;
@@ -275,12 +261,7 @@ impl Run<'_> {
     }
 
     /// The AES-128 key at `uri` (fetched once per track).
-    async fn key(
-        &self,
-        track: &Track,
-        keys: &mut HashMap<Url, [u8; 16]>,
-        uri: &Url,
-    ) -> Result<[u8; 16], EngineError> {
+    async fn key(&self, track: &Track, keys: &mut HashMap<Url, [u8; 16]>, uri: &Url) -> Result<[u8; 16], EngineError> {
         if let Some(k) = keys.get(uri) {
             return Ok(*k);
         }
@@ -402,11 +383,7 @@ impl Run<'_> {
         };
         tracing::info!("the site refused a link; extracting again");
         let probe = reextract().await?;
-        let ctx = tracks::Context {
-            client: self.client,
-            settings: self.settings,
-            cookies: self.cookies,
-        };
+        let ctx = tracks::Context { client: self.client, settings: self.settings, cookies: self.cookies };
         for track in tracks.iter_mut() {
             let changed = || EngineError::Fetch {
                 kind: FailureKind::Other,
@@ -453,19 +430,9 @@ fn interleave(tracks: &[Track]) -> VecDeque<(usize, usize)> {
 }
 
 async fn prepare(track: &Track) -> std::io::Result<TrackState> {
-    let file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&track.path)
-        .await?;
+    let file = tokio::fs::OpenOptions::new().create(true).write(true).truncate(true).open(&track.path).await?;
     let out = if track.direct {
-        let size = track
-            .fragments
-            .iter()
-            .filter_map(|f| f.range.and_then(|r| r.end).map(|e| e + 1))
-            .max()
-            .unwrap_or(0);
+        let size = track.fragments.iter().filter_map(|f| f.range.and_then(|r| r.end).map(|e| e + 1)).max().unwrap_or(0);
         file.set_len(size).await?;
         None
     } else {
@@ -565,11 +532,7 @@ impl Meter {
     }
 
     fn progress(&mut self, tracks: &[Track], states: &[TrackState], downloaded: u64) -> Progress {
-        let estimate: u64 = tracks
-            .iter()
-            .zip(states)
-            .map(|(track, state)| track_estimate(track, state))
-            .sum();
+        let estimate: u64 = tracks.iter().zip(states).map(|(track, state)| track_estimate(track, state)).sum();
         let total = estimate.max(downloaded);
         let fraction = if total > 0 { downloaded as f64 / total as f64 } else { 0.0 };
         self.percent = self.percent.max((fraction * FETCH_SHARE).min(FETCH_SHARE - 0.5));

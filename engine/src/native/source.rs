@@ -98,21 +98,13 @@ impl NativeFormat {
 
     /// The request headers yt-dlp would send (string values only).
     pub fn headers(&self) -> Vec<(String, String)> {
-        self.http_headers
-            .iter()
-            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-            .collect()
+        self.http_headers.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect()
     }
 
     /// The format's media URL, which must be http(s).
     pub fn media_url(&self) -> Result<Url, Unsupported> {
-        let raw = self
-            .url
-            .as_deref()
-            .ok_or_else(|| Unsupported::new(format!("format {} has no URL", self.id())))?;
-        http_url(raw).ok_or_else(|| {
-            Unsupported::new(format!("format {} has a URL that is not http(s)", self.id()))
-        })
+        let raw = self.url.as_deref().ok_or_else(|| Unsupported::new(format!("format {} has no URL", self.id())))?;
+        http_url(raw).ok_or_else(|| Unsupported::new(format!("format {} has a URL that is not http(s)", self.id())))
     }
 
     /// Decides the protocol, or why the native engine leaves this format to
@@ -213,13 +205,10 @@ pub fn select(
     quality: QualityId,
     audio_format: AudioFormat,
 ) -> Result<Selection, Unsupported> {
-    let top: Value = serde_json::from_str(raw)
-        .map_err(|e| Unsupported::new(format!("the info JSON does not parse: {e}")))?;
+    let top: Value =
+        serde_json::from_str(raw).map_err(|e| Unsupported::new(format!("the info JSON does not parse: {e}")))?;
     if top.get("is_live").is_some_and(truthy)
-        || matches!(
-            top.get("live_status").and_then(Value::as_str),
-            Some("is_live" | "is_upcoming" | "post_live")
-        )
+        || matches!(top.get("live_status").and_then(Value::as_str), Some("is_live" | "is_upcoming" | "post_live"))
     {
         return Err(Unsupported::new("a live stream"));
     }
@@ -231,18 +220,14 @@ pub fn select(
         // A single-format result (e.g. a direct file) describes itself.
         _ => vec![top.clone()],
     };
-    let choice = model_choice(info, quality)
-        .ok_or_else(|| Unsupported::new("no quality choice matches"))?;
+    let choice = model_choice(info, quality).ok_or_else(|| Unsupported::new("no quality choice matches"))?;
     let mut ids: Vec<String> = choice.format.split('+').map(str::to_owned).collect();
-    let exact = ids
-        .iter()
-        .all(|id| !id.is_empty() && !id.contains(['/', '*', '[', ']', ',']));
+    let exact = ids.iter().all(|id| !id.is_empty() && !id.contains(['/', '*', '[', ']', ',']));
     if !exact {
         // `auto` on a video without standard heights (a direct file): what
         // `bv*+ba/b` takes.
-        ids = best_ids(info).ok_or_else(|| {
-            Unsupported::new(format!("the selector {:?} names no exact formats", choice.format))
-        })?;
+        ids = best_ids(info)
+            .ok_or_else(|| Unsupported::new(format!("the selector {:?} names no exact formats", choice.format)))?;
     }
     let mut chosen = Vec::new();
     for id in &ids {
@@ -255,17 +240,13 @@ pub fn select(
         _ if chosen.iter().all(|(f, _)| fits_mp4(f)) => Output::Mp4,
         _ => Output::Mkv,
     };
-    Ok(Selection {
-        formats: chosen,
-        output,
-        duration: info.duration.filter(|d| d.is_finite() && *d > 0.0),
-    })
+    Ok(Selection { formats: chosen, output, duration: info.duration.filter(|d| d.is_finite() && *d > 0.0) })
 }
 
 /// The format `id` of a (re-extracted) info JSON.
 pub fn find_format(raw: &str, id: &str) -> Result<NativeFormat, Unsupported> {
-    let top: Value = serde_json::from_str(raw)
-        .map_err(|e| Unsupported::new(format!("the info JSON does not parse: {e}")))?;
+    let top: Value =
+        serde_json::from_str(raw).map_err(|e| Unsupported::new(format!("the info JSON does not parse: {e}")))?;
     let formats: Vec<Value> = match top.get("formats") {
         Some(Value::Array(list)) if !list.is_empty() => list.clone(),
         _ => vec![top],
@@ -327,9 +308,7 @@ mod tests {
     use super::*;
 
     fn sample(name: &str) -> (InfoJson, String) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
         let raw = std::fs::read_to_string(&path).unwrap_or_default();
         let info: InfoJson = serde_json::from_str(&raw).unwrap_or_default();
         (info, raw)
@@ -362,11 +341,7 @@ mod tests {
         let (info, raw) = sample("youtube-sample.info.json");
         let s = select(&info, &raw, QualityId::P1080, AudioFormat::M4a).expect("native");
         assert!(s.formats.iter().all(|(_, p)| *p == Protocol::Progressive));
-        let chunk = s.formats[0]
-            .0
-            .downloader_options
-            .as_ref()
-            .and_then(|o| o.http_chunk_size);
+        let chunk = s.formats[0].0.downloader_options.as_ref().and_then(|o| o.http_chunk_size);
         assert_eq!(chunk, Some(10_485_760));
     }
 

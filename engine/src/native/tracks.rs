@@ -64,10 +64,7 @@ impl Track {
 /// A failure a person can read, with the refusal marker the server
 /// recognises when the guard said no.
 pub fn refused(refusal: &Refusal) -> EngineError {
-    EngineError::Fetch {
-        kind: FailureKind::Other,
-        message: format!("{REFUSAL_PREFIX}: {refusal}"),
-    }
+    EngineError::Fetch { kind: FailureKind::Other, message: format!("{REFUSAL_PREFIX}: {refusal}") }
 }
 
 fn http_failure(status: u16, what: &str) -> EngineError {
@@ -86,11 +83,7 @@ fn unreachable(what: &str, detail: &str) -> EngineError {
 }
 
 /// Plans every selected format.
-pub(crate) async fn plan(
-    ctx: &Context<'_>,
-    selection: &Selection,
-    dir: &Path,
-) -> Result<Vec<Track>, NativeError> {
+pub(crate) async fn plan(ctx: &Context<'_>, selection: &Selection, dir: &Path) -> Result<Vec<Track>, NativeError> {
     let mut tracks = Vec::with_capacity(selection.formats.len());
     for (format, protocol) in &selection.formats {
         tracks.push(build(ctx, format, *protocol, dir, selection.duration).await?);
@@ -120,10 +113,8 @@ pub(crate) async fn build(
         _ => CookieJar::default(),
     };
     let cookies = format_cookies.merged(ctx.cookies);
-    let estimate_from_format = format
-        .filesize
-        .or(format.filesize_approx)
-        .or_else(|| Some((format.tbr? * 1000.0 / 8.0 * duration?) as u64));
+    let estimate_from_format =
+        format.filesize.or(format.filesize_approx).or_else(|| Some((format.tbr? * 1000.0 / 8.0 * duration?) as u64));
 
     let mut track = Track {
         format_id: format.id().to_owned(),
@@ -252,11 +243,7 @@ impl RetryClass for PlaylistError {
 
 /// GETs a media playlist (bounded), returning its bytes and the URL it came
 /// from after redirects (segment URIs are relative to that).
-async fn read_playlist(
-    client: &GuardedClient,
-    url: &Url,
-    track: &Track,
-) -> Result<(Vec<u8>, Url), NativeError> {
+async fn read_playlist(client: &GuardedClient, url: &Url, track: &Track) -> Result<(Vec<u8>, Url), NativeError> {
     let got = with_retries(|| async {
         let mut request = client.get(url.clone()).map_err(PlaylistError::Refused)?;
         request = request.headers(track.headers.clone());

@@ -122,10 +122,7 @@ mod tests {
             (Phase::Error, "error"),
             (Phase::Cancelled, "cancelled"),
         ] {
-            assert_eq!(
-                serde_json::to_string(&phase).ok(),
-                Some(format!("\"{name}\""))
-            );
+            assert_eq!(serde_json::to_string(&phase).ok(), Some(format!("\"{name}\"")));
         }
     }
 }

@@ -114,11 +114,7 @@ pub fn parse_line(line: &str) -> Option<YtDlpEvent> {
 }
 
 fn after_carriage_return(text: &str) -> String {
-    let kept = text
-        .split('\r')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>();
+    let kept = text.split('\r').map(str::trim).filter(|part| !part.is_empty()).collect::<Vec<_>>();
     kept.join(" ")
 }
 
@@ -131,11 +127,7 @@ fn parse_tick(json: &str) -> Option<DownloadTick> {
         Some("error") => TickStatus::Error,
         _ => TickStatus::Other,
     };
-    let num = |key: &str| {
-        obj.get(key)
-            .and_then(serde_json::Value::as_f64)
-            .filter(|v| v.is_finite() && *v >= 0.0)
-    };
+    let num = |key: &str| obj.get(key).and_then(serde_json::Value::as_f64).filter(|v| v.is_finite() && *v >= 0.0);
     // Non-negative and finite, so the float-to-int `as` is exact enough.
     let whole = |key: &str| num(key).map(|v| v.round() as u64);
     Some(DownloadTick {
@@ -148,10 +140,7 @@ fn parse_tick(json: &str) -> Option<DownloadTick> {
         elapsed: num("elapsed"),
         fragment_index: whole("fragment_index"),
         fragment_count: whole("fragment_count").filter(|c| *c > 0),
-        filename: obj
-            .get("filename")
-            .and_then(|s| s.as_str())
-            .map(str::to_owned),
+        filename: obj.get("filename").and_then(|s| s.as_str()).map(str::to_owned),
         percent: num("_percent").map(|p| p.min(100.0)),
     })
 }
@@ -165,15 +154,8 @@ fn parse_postprocess(json: &str) -> Option<PostProcessEvent> {
         Some("finished") => PostStatus::Finished,
         _ => PostStatus::Other,
     };
-    let postprocessor = obj
-        .get("postprocessor")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    Some(PostProcessEvent {
-        status,
-        postprocessor,
-    })
+    let postprocessor = obj.get("postprocessor").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+    Some(PostProcessEvent { status, postprocessor })
 }
 
 #[cfg(test)]

@@ -9,11 +9,7 @@ pub fn format_bytes(bytes: u64) -> String {
 
 /// `"2.50 MiB/s"`, `"512 B/s"`.
 pub fn format_speed(bytes_per_sec: f64) -> String {
-    let b = if bytes_per_sec.is_finite() && bytes_per_sec > 0.0 {
-        bytes_per_sec.round() as u64
-    } else {
-        0
-    };
+    let b = if bytes_per_sec.is_finite() && bytes_per_sec > 0.0 { bytes_per_sec.round() as u64 } else { 0 };
     format!("{}/s", format_bytes(b))
 }
 
@@ -82,20 +78,10 @@ mod tests {
             stages: 1,
             post_step: None,
         };
-        assert_eq!(
-            status_text(&p),
-            "50.5% of ~100.00 MiB at 2.50 MiB/s, ETA 10s"
-        );
-        let merging = Progress {
-            phase: Phase::Merging,
-            post_step: Some(PostStep::Merge),
-            ..p.clone()
-        };
+        assert_eq!(status_text(&p), "50.5% of ~100.00 MiB at 2.50 MiB/s, ETA 10s");
+        let merging = Progress { phase: Phase::Merging, post_step: Some(PostStep::Merge), ..p.clone() };
         assert_eq!(status_text(&merging), "Merging video and audio…");
-        let extracting = Progress {
-            post_step: Some(PostStep::ExtractAudio),
-            ..merging
-        };
+        let extracting = Progress { post_step: Some(PostStep::ExtractAudio), ..merging };
         assert_eq!(status_text(&extracting), "Extracting audio…");
     }
 }

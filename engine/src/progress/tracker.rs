@@ -54,21 +54,10 @@ impl ProgressTracker {
     /// unknown size counts as the mean of the known ones, and with none
     /// known all stages weigh the same.
     pub fn new(stage_sizes: Vec<Option<u64>>) -> Self {
-        let planned = if stage_sizes.is_empty() {
-            vec![None]
-        } else {
-            stage_sizes
-        };
+        let planned = if stage_sizes.is_empty() { vec![None] } else { stage_sizes };
         let known: Vec<f64> = planned.iter().flatten().map(|s| *s as f64).collect();
-        let mean = if known.is_empty() {
-            1.0
-        } else {
-            known.iter().sum::<f64>() / known.len() as f64
-        };
-        let raw: Vec<f64> = planned
-            .iter()
-            .map(|s| s.map_or(mean, |s| s as f64).max(1.0))
-            .collect();
+        let mean = if known.is_empty() { 1.0 } else { known.iter().sum::<f64>() / known.len() as f64 };
+        let raw: Vec<f64> = planned.iter().map(|s| s.map_or(mean, |s| s as f64).max(1.0)).collect();
         let sum: f64 = raw.iter().sum();
         let weights = raw.iter().map(|w| w / sum).collect();
         ProgressTracker {
@@ -129,11 +118,7 @@ impl ProgressTracker {
             eta: self.eta,
             stage,
             stages,
-            post_step: if self.phase == Phase::Merging {
-                self.post_step
-            } else {
-                None
-            },
+            post_step: if self.phase == Phase::Merging { self.post_step } else { None },
         }
     }
 
@@ -168,16 +153,8 @@ impl ProgressTracker {
         } else {
             self.planned.first().copied().flatten()?
         };
-        let rest = self
-            .planned
-            .iter()
-            .skip(index + 1)
-            .try_fold(0u64, |acc, s| s.map(|s| acc.saturating_add(s)))?;
-        Some(
-            self.done_bytes
-                .saturating_add(current.max(self.stage.downloaded))
-                .saturating_add(rest),
-        )
+        let rest = self.planned.iter().skip(index + 1).try_fold(0u64, |acc, s| s.map(|s| acc.saturating_add(s)))?;
+        Some(self.done_bytes.saturating_add(current.max(self.stage.downloaded)).saturating_add(rest))
     }
 
     fn finish_stage(&mut self) {
@@ -206,10 +183,7 @@ impl ProgressTracker {
             } else {
                 self.index = Some(0);
             }
-            self.stage = Stage {
-                filename: tick.filename.clone(),
-                ..Stage::default()
-            };
+            self.stage = Stage { filename: tick.filename.clone(), ..Stage::default() };
         }
         self.phase = Phase::Downloading;
         self.post_step = None;

@@ -16,9 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{
-    JobRecord, JobStore, LoadedJob, OwnerFilter, StoreError, StoreFuture, StoredRequest, UnfinishedCounts,
-};
+use super::{JobRecord, JobStore, LoadedJob, OwnerFilter, StoreError, StoreFuture, StoredRequest, UnfinishedCounts};
 use crate::download::AudioFormat;
 use crate::jobs::{FinishedFile, JobFailure, JobOwner, JobSnapshot};
 use crate::progress::{Phase, Progress};
@@ -115,13 +113,11 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
         if version < 1 {
-            conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} PRAGMA user_version = 1; COMMIT;"))
-                .map_err(classify)?;
+            conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} PRAGMA user_version = 1; COMMIT;")).map_err(classify)?;
             tracing::info!(path = %path.display(), "created the job database");
         }
         if version < 2 {
-            conn.execute_batch(&format!("BEGIN; {SCHEMA_V2} PRAGMA user_version = 2; COMMIT;"))
-                .map_err(classify)?;
+            conn.execute_batch(&format!("BEGIN; {SCHEMA_V2} PRAGMA user_version = 2; COMMIT;")).map_err(classify)?;
             if version == 1 {
                 tracing::info!(path = %path.display(), "upgraded the job database to version 2");
             }
@@ -225,8 +221,7 @@ impl JobStore for SqliteStore {
             let sql = format!("SELECT {COLUMNS} FROM jobs WHERE ({filter}) AND {bound} ORDER BY n DESC LIMIT ?3");
             let mut select = conn.prepare(&sql)?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = select
-                .query_map(params![key, before.map(|b| b.to_string()), limit], read_record)?;
+            let rows = select.query_map(params![key, before.map(|b| b.to_string()), limit], read_record)?;
             rows.filter_map(|r| r.transpose()).collect()
         })
     }
@@ -243,9 +238,7 @@ impl JobStore for SqliteStore {
     fn unfinished(&self, client: String) -> StoreFuture<'_, UnfinishedCounts> {
         self.run(move |conn| {
             conn.query_row(
-                &format!(
-                    "SELECT COUNT(*), COALESCE(SUM(client = ?1), 0) FROM jobs WHERE phase IN {UNFINISHED}"
-                ),
+                &format!("SELECT COUNT(*), COALESCE(SUM(client = ?1), 0) FROM jobs WHERE phase IN {UNFINISHED}"),
                 [client],
                 |row| {
                     let total: i64 = row.get(0)?;
@@ -260,7 +253,11 @@ impl JobStore for SqliteStore {
     }
 }
 
-fn write_state(tx: &rusqlite::Transaction<'_>, s: &JobSnapshot, expires_at: Option<SystemTime>) -> rusqlite::Result<()> {
+fn write_state(
+    tx: &rusqlite::Transaction<'_>,
+    s: &JobSnapshot,
+    expires_at: Option<SystemTime>,
+) -> rusqlite::Result<()> {
     let progress = serde_json::to_string(&s.progress).unwrap_or_else(|_| "{}".to_owned());
     let file = s.file.as_ref();
     tx.prepare_cached(
@@ -304,7 +301,11 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
         };
         let phase: Phase = enum_from(&row.get::<_, String>(6).ok()?)?;
         let progress: Progress = serde_json::from_str(&row.get::<_, String>(8).ok()?).unwrap_or_default();
-        let file = match (row.get::<_, Option<String>>(13).ok()?, row.get::<_, Option<i64>>(14).ok()?, row.get::<_, Option<Vec<u8>>>(15).ok()?) {
+        let file = match (
+            row.get::<_, Option<String>>(13).ok()?,
+            row.get::<_, Option<i64>>(14).ok()?,
+            row.get::<_, Option<Vec<u8>>>(15).ok()?,
+        ) {
             (Some(file_name), Some(size), Some(path)) => Some(FinishedFile {
                 path: PathBuf::from(std::ffi::OsStr::from_bytes(&path)),
                 file_name,
@@ -315,7 +316,8 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
         let error = row.get::<_, Option<String>>(12).ok()?.map(|message| {
             let kind: Option<crate::error::FailureKind> =
                 row.get::<_, Option<String>>(11).ok().flatten().and_then(|k| enum_from(&k));
-            let code = row.get::<_, Option<String>>("error_code").ok().flatten().map(|c| contract::ErrorCode::from_name(&c));
+            let code =
+                row.get::<_, Option<String>>("error_code").ok().flatten().map(|c| contract::ErrorCode::from_name(&c));
             let detail: contract::Detail = row
                 .get::<_, Option<String>>("error_detail")
                 .ok()

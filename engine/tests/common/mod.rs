@@ -28,9 +28,7 @@ pub fn ffmpeg_program() -> PathBuf {
 }
 
 pub fn data_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }
 
 pub fn load_info(name: &str) -> InfoJson {
@@ -44,16 +42,7 @@ pub async fn make_mp4(path: &Path) {
         .args(["-hide_banner", "-loglevel", "error", "-y"])
         .args(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25"])
         .args(["-f", "lavfi", "-i", "sine"])
-        .args([
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-        ])
+        .args(["-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
         .arg(path)
         .status()
         .await
@@ -69,11 +58,7 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}/{}",
-            self.port,
-            path.trim_start_matches('/')
-        )
+        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
     }
 }
 
@@ -84,9 +69,7 @@ impl Drop for TestServer {
 }
 
 async fn bind() -> (TcpListener, u16) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local addr").port();
     (listener, port)
 }
@@ -119,13 +102,7 @@ async fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
     let head = String::from_utf8_lossy(&request);
     let mut parts = head.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts
-        .next()
-        .unwrap_or("/")
-        .split('?')
-        .next()
-        .unwrap_or("/")
-        .to_owned();
+    let path = parts.next().unwrap_or("/").split('?').next().unwrap_or("/").to_owned();
     let name = path.trim_start_matches('/');
     let file = (!name.is_empty() && !name.contains("..")).then(|| root.join(name));
     let body = match file {
@@ -134,18 +111,10 @@ async fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
     };
     let (status, content_type, body) = match body {
         Some(body) => {
-            let ct = if name.ends_with(".mp4") {
-                "video/mp4"
-            } else {
-                "text/html; charset=utf-8"
-            };
+            let ct = if name.ends_with(".mp4") { "video/mp4" } else { "text/html; charset=utf-8" };
             ("200 OK", ct, body)
         }
-        None => (
-            "404 Not Found",
-            "text/html; charset=utf-8",
-            b"<h1>Not found</h1>".to_vec(),
-        ),
+        None => ("404 Not Found", "text/html; charset=utf-8", b"<h1>Not found</h1>".to_vec()),
     };
     let header = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -184,11 +153,7 @@ pub async fn serve_silence() -> SilentServer {
             });
         }
     });
-    SilentServer {
-        server: TestServer { port, task },
-        accepted,
-        closed,
-    }
+    SilentServer { server: TestServer { port, task }, accepted, closed }
 }
 
 /// A port on 127.0.0.1 that nothing listens on.

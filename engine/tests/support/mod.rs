@@ -34,20 +34,11 @@ type ProbeCache = std::sync::Mutex<Vec<(String, Arc<Probe>)>>;
 pub async fn probe(url: &str) -> Arc<Probe> {
     static CACHE: OnceLock<ProbeCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache
-        .lock()
-        .expect("probe cache")
-        .iter()
-        .find(|(u, _)| u == url)
-        .map(|(_, p)| Arc::clone(p))
-    {
+    if let Some(hit) = cache.lock().expect("probe cache").iter().find(|(u, _)| u == url).map(|(_, p)| Arc::clone(p)) {
         return hit;
     }
     let probe = Arc::new(ytdlp().probe(url).await.expect("fixture page probes"));
-    cache
-        .lock()
-        .expect("probe cache")
-        .push((url.to_owned(), Arc::clone(&probe)));
+    cache.lock().expect("probe cache").push((url.to_owned(), Arc::clone(&probe)));
     probe
 }
 

@@ -33,10 +33,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 
@@ -68,9 +65,7 @@ impl Site {
     /// spelling of "this machine" (0.0.0.0 and ::ffff:127.0.0.1 included).
     pub async fn start_local(name: &'static str) -> Site {
         for _ in 0..20 {
-            let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .await
-                .expect("bind 127.0.0.1");
+            let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind 127.0.0.1");
             let port = v4.local_addr().expect("addr").port();
             match TcpListener::bind((Ipv6Addr::LOCALHOST, port)).await {
                 Ok(v6) => return Self::serve(vec![v4, v6], name),
@@ -98,13 +93,7 @@ impl Site {
                 }
             }));
         }
-        Site {
-            addrs,
-            name,
-            accepted,
-            requests,
-            tasks,
-        }
+        Site { addrs, name, accepted, requests, tasks }
     }
 
     pub fn port(&self) -> u16 {
@@ -139,10 +128,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.ends_with(b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await.ok()?.ok()?;
         if n == 0 || head.len() > 16 * 1024 {
             return None;
         }
@@ -160,11 +146,7 @@ fn parse_head(head: &str) -> Option<Request> {
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Some(Request {
-        method,
-        target,
-        headers,
-    })
+    Some(Request { method, target, headers })
 }
 
 struct Reply {
@@ -175,11 +157,7 @@ struct Reply {
 
 impl Reply {
     fn new(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
+        Reply { status, headers: Vec::new(), body: body.into() }
     }
 
     fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
@@ -196,17 +174,9 @@ impl Reply {
 /// - anything else: 200 "NAME PATH".
 fn route(name: &str, request: &Request) -> Reply {
     let url = url::Url::parse(&format!("http://site{}", request.target)).ok();
-    let path = url
-        .as_ref()
-        .map(|u| u.path().to_owned())
-        .unwrap_or_default();
-    let query = |key: &str| {
-        url.as_ref().and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.into_owned())
-        })
-    };
+    let path = url.as_ref().map(|u| u.path().to_owned()).unwrap_or_default();
+    let query =
+        |key: &str| url.as_ref().and_then(|u| u.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned()));
     if path == "/media" {
         let media = media();
         let range = request
@@ -216,8 +186,9 @@ fn route(name: &str, request: &Request) -> Reply {
             .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
             .filter(|&(a, b)| a <= b && b < media.len());
         return match range {
-            Some((a, b)) => Reply::new(206, &media[a..=b])
-                .header("Content-Range", format!("bytes {a}-{b}/{}", media.len())),
+            Some((a, b)) => {
+                Reply::new(206, &media[a..=b]).header("Content-Range", format!("bytes {a}-{b}/{}", media.len()))
+            }
             None => Reply::new(200, media),
         };
     }
@@ -251,10 +222,7 @@ async fn answer(mut stream: TcpStream, name: &'static str, log: Arc<Mutex<Vec<Re
     }
     // One request per connection keeps the accepted-connection count an
     // exact count of requests.
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        reply.body.len()
-    ));
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", reply.body.len()));
     let _ = stream.write_all(head.as_bytes()).await;
     if request.method != "HEAD" {
         let _ = stream.write_all(&reply.body).await;
@@ -265,9 +233,7 @@ async fn answer(mut stream: TcpStream, name: &'static str, log: Arc<Mutex<Vec<Re
 /// `send()` with a deadline, so a broken guard fails the test instead of
 /// hanging it.
 pub async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, reqwest::Error> {
-    tokio::time::timeout(Duration::from_secs(20), request.send())
-        .await
-        .expect("request finished within 20 s")
+    tokio::time::timeout(Duration::from_secs(20), request.send()).await.expect("request finished within 20 s")
 }
 
 /// The error and its `source()` chain, one line per layer, for messages.

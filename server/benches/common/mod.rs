@@ -85,14 +85,8 @@ pub async fn download(client: &reqwest::Client, base: &str, url: &str, quality: 
         .expect("json");
     let id = reply["download_id"].as_str().unwrap_or_else(|| panic!("no id: {reply}")).to_string();
     let status = loop {
-        let status: serde_json::Value = client
-            .get(format!("{base}/api/status/{id}"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("json");
+        let status: serde_json::Value =
+            client.get(format!("{base}/api/status/{id}")).send().await.expect("status").json().await.expect("json");
         match status["status"].as_str() {
             Some("completed") => break status,
             Some("error" | "cancelled") => panic!("download failed: {status}"),

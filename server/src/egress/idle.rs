@@ -20,12 +20,7 @@ pub(crate) struct IdleTimeout<S> {
 impl<S> IdleTimeout<S> {
     pub(crate) fn new(inner: S, idle: Duration) -> Self {
         let now = Instant::now();
-        Self {
-            inner,
-            idle,
-            last_activity: now,
-            timer: Box::pin(tokio::time::sleep_until(now + idle)),
-        }
+        Self { inner, idle, last_activity: now, timer: Box::pin(tokio::time::sleep_until(now + idle)) }
     }
 
     fn touch(&mut self) {
@@ -53,11 +48,7 @@ impl<S> IdleTimeout<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for IdleTimeout<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -70,11 +61,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleTimeout<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_write(cx, buf) {
             Poll::Ready(result) => {
@@ -139,10 +126,7 @@ mod tests {
         let started = Instant::now();
         let mut byte = [0u8; 1];
         for _ in 0..5 {
-            wrapped
-                .read_exact(&mut byte)
-                .await
-                .expect("traffic every 150 ms");
+            wrapped.read_exact(&mut byte).await.expect("traffic every 150 ms");
         }
         let quiet_since = Instant::now();
         let err = wrapped.read(&mut byte).await.expect_err("idle");

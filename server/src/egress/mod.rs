@@ -48,10 +48,7 @@ pub fn egress_refusal_message(output: &str) -> Option<String> {
             ')' => depth = depth.saturating_sub(1),
             '.' if depth == 0 => {
                 let next = chars.peek().map(|&(_, n)| n);
-                if matches!(
-                    next,
-                    None | Some(' ' | '\n' | '\r' | '"' | '\'' | '\\' | ')' | '>' | '.')
-                ) {
+                if matches!(next, None | Some(' ' | '\n' | '\r' | '"' | '\'' | '\\' | ')' | '>' | '.')) {
                     let sentence = rest[..=i].replace("\\'", "'");
                     return (!sentence.trim().is_empty()).then_some(sentence);
                 }
@@ -82,9 +79,7 @@ mod tests {
                             addresses (127.0.0.1, a loopback address).";
 
     fn data(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/egress")
-            .join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/egress").join(name);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
@@ -100,11 +95,7 @@ mod tests {
         ] {
             let text = data(name);
             assert!(is_egress_refusal(&text), "{name}");
-            assert_eq!(
-                egress_refusal_message(&text).as_deref(),
-                Some(SENTENCE),
-                "{name}"
-            );
+            assert_eq!(egress_refusal_message(&text).as_deref(), Some(SENTENCE), "{name}");
         }
         let stderr = data("yt-dlp-hls-segment-refused.stderr.txt");
         assert!(!is_egress_refusal(&stderr), "that stderr has no refusal");

@@ -57,10 +57,7 @@ pub struct ProxyTimeouts {
 
 impl Default for ProxyTimeouts {
     fn default() -> Self {
-        Self {
-            connect: CONNECT_TIMEOUT,
-            idle: IDLE_TIMEOUT,
-        }
+        Self { connect: CONNECT_TIMEOUT, idle: IDLE_TIMEOUT }
     }
 }
 
@@ -100,10 +97,7 @@ impl EgressProxy {
     }
 
     /// Like [`start`](Self::start) with other timeouts.
-    pub async fn start_with(
-        policy: Arc<EgressPolicy>,
-        timeouts: ProxyTimeouts,
-    ) -> io::Result<EgressProxy> {
+    pub async fn start_with(policy: Arc<EgressPolicy>, timeouts: ProxyTimeouts) -> io::Result<EgressProxy> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         // 122 random bits from the operating system's generator.
@@ -119,12 +113,7 @@ impl EgressProxy {
         });
         tokio::spawn(accept_loop(listener, shared.clone()));
         tracing::debug!(%addr, "egress proxy listening");
-        Ok(EgressProxy {
-            addr,
-            token,
-            shared,
-            _stop: stop.drop_guard(),
-        })
+        Ok(EgressProxy { addr, token, shared, _stop: stop.drop_guard() })
     }
 
     /// The proxy URL with its credential, for `yt-dlp --proxy` and ffmpeg's
@@ -184,19 +173,12 @@ async fn serve_client(stream: TcpStream, shared: Arc<Shared>) {
     }
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    shared: Arc<Shared>,
-) -> Result<Response<ProxyBody>, Infallible> {
+async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<ProxyBody>, Infallible> {
     if !shared.authorized(req.headers()) {
         tracing::info!("egress proxy: refused a request without the proxy credential");
         return Ok(proxy_auth_required());
     }
-    Ok(if req.method() == Method::CONNECT {
-        tunnel(req, shared).await
-    } else {
-        forward(req, shared).await
-    })
+    Ok(if req.method() == Method::CONNECT { tunnel(req, shared).await } else { forward(req, shared).await })
 }
 
 impl Shared {
@@ -223,9 +205,9 @@ impl Shared {
     async fn check(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Response<ProxyBody>> {
         let checked = self.policy.check_host(host, port).await.and_then(|addrs| {
             let own = self.own_addr;
-            let loops = addrs.iter().any(|addr| {
-                addr.port() == own.port() && (addr.ip() == own.ip() || addr.ip().is_unspecified())
-            });
+            let loops = addrs
+                .iter()
+                .any(|addr| addr.port() == own.port() && (addr.ip() == own.ip() || addr.ip().is_unspecified()));
             if loops {
                 Err(Refusal::ProxyLoop)
             } else {
@@ -250,20 +232,12 @@ impl Shared {
             }
             Err(failure) => {
                 tracing::info!(host, port, reason = %failure, "egress proxy could not resolve a destination");
-                Err(text_response(
-                    StatusCode::BAD_GATEWAY,
-                    UNREACHABLE_REASON,
-                    &failure.to_string(),
-                ))
+                Err(text_response(StatusCode::BAD_GATEWAY, UNREACHABLE_REASON, &failure.to_string()))
             }
         }
     }
 
-    async fn connect(
-        &self,
-        host: &str,
-        addrs: &[SocketAddr],
-    ) -> Result<TcpStream, Response<ProxyBody>> {
+    async fn connect(&self, host: &str, addrs: &[SocketAddr]) -> Result<TcpStream, Response<ProxyBody>> {
         let mut last_error = None;
         for addr in addrs {
             match tokio::time::timeout(self.timeouts.connect, TcpStream::connect(addr)).await {
@@ -273,10 +247,7 @@ impl Shared {
                 }
                 Ok(Err(e)) => last_error = Some(e.to_string()),
                 Err(_) => {
-                    last_error = Some(format!(
-                        "no answer within {} seconds",
-                        self.timeouts.connect.as_secs_f32()
-                    ))
+                    last_error = Some(format!("no answer within {} seconds", self.timeouts.connect.as_secs_f32()))
                 }
             }
         }
@@ -293,16 +264,8 @@ impl Shared {
 /// `CONNECT host:port`: check, connect to the checked addresses, then copy
 /// bytes both ways once the client has the 200.
 async fn tunnel(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyBody> {
-    let Some((host, port)) = req
-        .uri()
-        .authority()
-        .and_then(|a| Some((a.host().to_owned(), a.port_u16()?)))
-    else {
-        return text_response(
-            StatusCode::BAD_REQUEST,
-            "Bad Request",
-            "CONNECT needs a host:port target.",
-        );
+    let Some((host, port)) = req.uri().authority().and_then(|a| Some((a.host().to_owned(), a.port_u16()?))) else {
+        return text_response(StatusCode::BAD_REQUEST, "Bad Request", "CONNECT needs a host:port target.");
     };
     let addrs = match shared.check(&host, port).await {
         Ok(addrs) => addrs,
@@ -335,9 +298,7 @@ async fn tunnel(mut req: Request<Incoming>, shared: Arc<Shared>) -> Response<Pro
         }
     });
     let mut response = Response::new(empty());
-    response
-        .extensions_mut()
-        .insert(ReasonPhrase::from_static(b"Connection established"));
+    response.extensions_mut().insert(ReasonPhrase::from_static(b"Connection established"));
     response
 }
 
@@ -363,11 +324,7 @@ async fn forward(req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyB
         }
     }
     let Some(authority) = parts.uri.authority().cloned() else {
-        return text_response(
-            StatusCode::BAD_REQUEST,
-            "Bad Request",
-            "The request has no host.",
-        );
+        return text_response(StatusCode::BAD_REQUEST, "Bad Request", "The request has no host.");
     };
     let host = authority.host();
     let port = authority.port_u16().unwrap_or(80);
@@ -416,17 +373,9 @@ async fn forward(req: Request<Incoming>, shared: Arc<Shared>) -> Response<ProxyB
         Ok(value) => {
             parts.headers.insert(header::HOST, value);
         }
-        Err(_) => {
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                "Bad Request",
-                "The host is not valid.",
-            )
-        }
+        Err(_) => return text_response(StatusCode::BAD_REQUEST, "Bad Request", "The host is not valid."),
     }
-    parts
-        .headers
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    parts.headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
 
     match sender.send_request(Request::from_parts(parts, body)).await {
         Ok(response) => {
@@ -477,9 +426,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 fn refused(refusal: &Refusal) -> Response<ProxyBody> {
     let message = format!("{REFUSAL_PREFIX}: {refusal}");
     let mut response = text_response(StatusCode::FORBIDDEN, &message, &message);
-    response
-        .headers_mut()
-        .insert("x-kachay-egress", HeaderValue::from_static("refused"));
+    response.headers_mut().insert("x-kachay-egress", HeaderValue::from_static("refused"));
     response
 }
 
@@ -489,20 +436,14 @@ fn proxy_auth_required() -> Response<ProxyBody> {
         "Proxy Authentication Required",
         "This is Kachay's egress proxy; it serves only Kachay's own downloads.",
     );
-    response.headers_mut().insert(
-        header::PROXY_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"kachay\""),
-    );
+    response.headers_mut().insert(header::PROXY_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kachay\""));
     response
 }
 
 fn text_response(status: StatusCode, reason: &str, body: &str) -> Response<ProxyBody> {
     let mut response = Response::new(full(format!("{body}\n")));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     if let Ok(reason) = ReasonPhrase::try_from(reason.as_bytes()) {
         response.extensions_mut().insert(reason);
     }
@@ -510,15 +451,11 @@ fn text_response(status: StatusCode, reason: &str, body: &str) -> Response<Proxy
 }
 
 fn full(text: String) -> ProxyBody {
-    Full::new(Bytes::from(text))
-        .map_err(|never| match never {})
-        .boxed()
+    Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed()
 }
 
 fn empty() -> ProxyBody {
-    Full::new(Bytes::new())
-        .map_err(|never| match never {})
-        .boxed()
+    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -543,10 +480,7 @@ mod tests {
             ("user-agent", "yt-dlp"),
             ("range", "bytes=0-"),
         ] {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
+            headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
         }
         strip_hop_by_hop(&mut headers);
         let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
@@ -567,13 +501,7 @@ mod tests {
         let refusal = Refusal::MissingHost;
         let response = refused(&refusal);
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        let reason = response
-            .extensions()
-            .get::<ReasonPhrase>()
-            .expect("reason phrase");
-        assert_eq!(
-            std::str::from_utf8(reason.as_bytes()).expect("ascii"),
-            format!("{REFUSAL_PREFIX}: {refusal}")
-        );
+        let reason = response.extensions().get::<ReasonPhrase>().expect("reason phrase");
+        assert_eq!(std::str::from_utf8(reason.as_bytes()).expect("ascii"), format!("{REFUSAL_PREFIX}: {refusal}"));
     }
 }

@@ -25,12 +25,12 @@ pub use text::render_text;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use contract::Lang;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use contract::Lang;
 use engine::diagnostics;
 use moka::future::Cache;
 use serde::Deserialize;
