@@ -93,6 +93,8 @@ pub struct Tr {
     pub announce_failed: &'static str,
     pub announce_cancelled: &'static str,
     pub announce_merging: &'static str,
+    pub page_not_found: &'static str,
+    pub go_home: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -163,6 +165,8 @@ static EN: Tr = Tr {
     announce_failed: "Download failed",
     announce_cancelled: "Download cancelled",
     announce_merging: "Almost done, finishing the file",
+    page_not_found: "Page not found.",
+    go_home: "Go to the main page",
 };
 
 pub(crate) static RU: Tr = Tr {
@@ -233,6 +237,8 @@ pub(crate) static RU: Tr = Tr {
     announce_failed: "Загрузка не удалась",
     announce_cancelled: "Загрузка отменена",
     announce_merging: "Почти готово, собираем файл",
+    page_not_found: "Такой страницы нет.",
+    go_home: "На главную",
 };
 
 /// A failed call as the page knows it: the server's stable code (or one of

@@ -104,14 +104,8 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn NotFound(prefs: Prefs) -> impl IntoView {
-    let text = move || match prefs.lang.get() {
-        i18n::Lang::En => "Page not found.",
-        i18n::Lang::Ru => "Такой страницы нет.",
-    };
-    let home = move || match prefs.lang.get() {
-        i18n::Lang::En => "Go to the main page",
-        i18n::Lang::Ru => "На главную",
-    };
+    let text = move || prefs.lang.get().tr().page_not_found;
+    let home = move || prefs.lang.get().tr().go_home;
     view! {
         <main class="not-found">
             <p>{text}</p>
