@@ -8,7 +8,7 @@
 //! counts every connection and must count none. Clients on loopback get
 //! their own addresses by binding to 127.0.1.x.
 
-mod common;
+use crate::common;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

@@ -1,7 +1,7 @@
 //! The progress parser and tracker on real yt-dlp output captured from the
 //! fixture site (`tests/data/progress/*.txt`, see `capture.py` there).
 
-mod common;
+use crate::common;
 
 use engine::download::{plan, AudioFormat};
 use engine::progress::{

@@ -1,7 +1,7 @@
 //! Downloads through the API against the fixture site, with the real yt-dlp
 //! and ffmpeg: status, server-sent events, cancel, the file with Range.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::{FixtureSite, MAIN};

@@ -1,7 +1,7 @@
 //! The guards, each shown holding against a running server: bad input, SSRF
 //! (live cases on loopback only), rate limits, login, limits, headers.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::FixtureSite;

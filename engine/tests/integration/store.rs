@@ -2,7 +2,7 @@
 //! damaged and newer files), and the job manager taking up an earlier run's
 //! jobs from it with the real yt-dlp, ffmpeg and the fixture site.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Quality choices from real and realistic yt-dlp answers.
 
-mod common;
+use crate::common;
 
 use engine::{choices, Format, InfoJson, QualityChoice, QualityId};
 

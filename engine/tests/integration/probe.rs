@@ -1,6 +1,6 @@
 //! `YtDlp` against real yt-dlp and servers on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};

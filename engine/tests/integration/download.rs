@@ -2,7 +2,7 @@
 //! what a user would notice (the picture height, the sound, the container,
 //! a clean directory), plus cancellation and failures.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Choices for the yt-dlp answers captured from the offline fixture site
 //! (`fixture/`), as saved in tests/data/fixture-*.info.json.
 
-mod common;
+use crate::common;
 
 use engine::{choices, QualityChoice, QualityId};
 

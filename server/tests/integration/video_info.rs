@@ -1,6 +1,6 @@
 //! `POST /api/video-info` against the offline fixture site, with the real yt-dlp.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::{FixtureSite, MAIN, MUXED, PROGRESSIVE};

@@ -1,7 +1,7 @@
 //! Playlists and several links at once, against the fixture's RSS feed
 //! (yt-dlp's generic extractor reads a feed as a playlist).
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::{FixtureSite, MAIN, MUXED, PROGRESSIVE};

@@ -5,7 +5,7 @@
 //! YouTube (engine/tests/data/stderr/youtube-*.txt): the server never knows
 //! the difference, and no request leaves the machine.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::json;

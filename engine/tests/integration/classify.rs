@@ -1,7 +1,7 @@
 //! The stderr classifier on texts captured from yt-dlp 2026.10.26 run
 //! against 127.0.0.1 (see tests/data/README.md).
 
-mod common;
+use crate::common;
 
 use engine::error::classify;
 use engine::FailureKind;

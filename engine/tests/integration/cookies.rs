@@ -6,7 +6,7 @@
 //! script that, after the real yt-dlp has finished, records the `--cookies`
 //! path, its mode and its content (which yt-dlp has just rewritten).
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

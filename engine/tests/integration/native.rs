@@ -3,7 +3,7 @@
 //! what a user gets (ffprobe, and the decoded picture hashed against the
 //! source), and every fault it must ride out or report.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! and DATA_DIR, with the real yt-dlp, ffmpeg, SQLite and the fixture site.
 //! Also the history, `GET /api/downloads`, and a damaged or newer database.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::FixtureSite;

@@ -1,6 +1,6 @@
 //! `GET /api/health` on a running server with the real yt-dlp and ffmpeg.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

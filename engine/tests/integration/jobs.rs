@@ -1,6 +1,6 @@
 //! The job manager against real yt-dlp and ffmpeg and the fixture site.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

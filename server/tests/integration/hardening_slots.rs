@@ -5,7 +5,7 @@
 //!
 //! Clients differ by their socket's address: 127.0.1.x on loopback.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use fixture::FixtureSite;
