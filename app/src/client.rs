@@ -10,8 +10,8 @@
 #![cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 
 use crate::api::{
-    BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadList, DownloadListItem, DownloadRequest,
-    DownloadStarted, JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
+    BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, JobStatus, VideoInfo,
+    VideoInfoRequest, VideoInfoResponse,
 };
 use crate::i18n::{Failure, Lang};
 use contract::ErrorCode;
@@ -78,12 +78,21 @@ pub async fn job_status(id: String) -> Result<JobStatus, StatusError> {
 
 /// The caller's downloads on the server, newest first (`GET /api/downloads`):
 /// at most `limit`; `None` when they could not be fetched.
-pub async fn download_list(limit: usize) -> Option<Vec<DownloadListItem>> {
+pub async fn download_list(limit: usize) -> Option<Vec<JobStatus>> {
     let reply = fetch(Method::Get, &format!("/api/downloads?limit={limit}"), None).await.ok()?;
     if !reply.ok() {
         return None;
     }
-    reply.json::<DownloadList>().map(|list| list.downloads)
+    reply.json::<Statuses>().map(|list| list.downloads)
+}
+
+/// `GET /api/downloads` as the page reads it: only the statuses. Reading
+/// `contract::api::DownloadList` itself would bring serde's buffering
+/// deserializer for its `#[serde(flatten)]` into the WASM (kilobytes) for
+/// two times the page does not show.
+#[derive(serde::Deserialize)]
+struct Statuses {
+    downloads: Vec<JobStatus>,
 }
 
 /// Follows a download's events, calling `on_status` for each, until its

@@ -208,8 +208,7 @@ impl Downloads {
         let mut known: Vec<String> = self.list.with_untracked(|list| list.iter().map(|e| e.id.clone()).collect());
         known.extend(dismissed());
         let mut added = Vec::new();
-        for item in items {
-            let status = item.status;
+        for status in items {
             if status.id.is_empty() || known.contains(&status.id) {
                 continue;
             }
