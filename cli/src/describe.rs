@@ -1,6 +1,7 @@
 //! What a probe says about a video, in words and in JSON, and which quality
 //! a download will really get.
 
+use contract::format::group_thousands;
 use engine::progress::format_bytes;
 use engine::{InfoJson, Probe, QualityChoice, QualityId};
 use serde::Serialize;
@@ -84,19 +85,6 @@ pub fn format_duration(seconds: f64) -> String {
     }
 }
 
-/// `1,234,567`.
-fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn size_text(size: Option<u64>) -> String {
     size.map(|s| format!("~{}", format_bytes(s))).unwrap_or_else(|| "size unknown".to_owned())
 }
@@ -111,7 +99,7 @@ fn byline(info: &InfoJson) -> String {
         parts.push(format_duration(d));
     }
     if let Some(v) = info.view_count {
-        parts.push(format!("{} views", format_count(v)));
+        parts.push(format!("{} views", group_thousands(v)));
     }
     parts.join(" · ")
 }
@@ -160,7 +148,7 @@ pub fn table(url: &str, probe: &Probe) -> String {
         field("Duration", format_duration(d));
     }
     if let Some(v) = info.view_count {
-        field("Views", format_count(v));
+        field("Views", group_thousands(v));
     }
     field("URL", url.to_owned());
 
@@ -318,9 +306,5 @@ mod tests {
         assert_eq!(format_duration(725.4), "12:05");
         assert_eq!(format_duration(3723.0), "1:02:03");
         assert_eq!(format_duration(f64::NAN), "?");
-        assert_eq!(format_count(0), "0");
-        assert_eq!(format_count(999), "999");
-        assert_eq!(format_count(1000), "1,000");
-        assert_eq!(format_count(1_234_567), "1,234,567");
     }
 }
