@@ -146,15 +146,14 @@ fn is_refusal(message: &str) -> bool {
         || message.contains("Destination refused by Kachay\\'s egress guard")
 }
 
-/// yt-dlp's message, cut to one line and stripped of anything path-like.
-pub fn first_sentence(message: &str) -> String {
+/// yt-dlp's message, cut to one line and stripped of anything path-like,
+/// at most 200 characters and the `…`.
+fn first_sentence(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default().trim();
     let cleaned: Vec<&str> =
         line.split_whitespace().filter(|word| !word.contains('/') || word.starts_with("http")).collect();
     let mut text = cleaned.join(" ");
-    if text.chars().count() > 200 {
-        text = text.chars().take(200).collect::<String>() + "…";
-    }
+    crate::info::truncate_chars(&mut text, 201);
     text
 }
 
