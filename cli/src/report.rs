@@ -83,6 +83,7 @@ fn kind_word(kind: FailureKind) -> (&'static str, Option<u16>) {
         FailureKind::Unreachable => ("unreachable", None),
         FailureKind::FormatUnavailable => ("format_unavailable", None),
         FailureKind::BotCheck => ("bot_check", None),
+        FailureKind::PoTokenUnavailable => ("po_token_unavailable", None),
         FailureKind::Private => ("private", None),
         FailureKind::MembersOnly => ("members_only", None),
         FailureKind::AgeRestricted => ("age_restricted", None),

@@ -281,6 +281,9 @@ pub struct HealthReport {
     pub ffmpeg: ToolHealth,
     pub js_runtime: JsRuntimeHealth,
     pub pot_provider: PotProviderHealth,
+    /// Kachay's own PO-token service (absent from older servers).
+    #[serde(default)]
+    pub pot_service: PotServiceHealth,
     /// Whether a cookies file is in use (never its content or place).
     pub cookies_configured: bool,
     pub disk: DiskHealth,
@@ -339,6 +342,40 @@ pub struct PotProviderHealth {
     pub reachable: Option<bool>,
     /// The server's version, from `/ping`.
     pub server_version: Option<String>,
+}
+
+/// Kachay's PO-token service: its minter and what it did since the start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PotServiceHealth {
+    pub running: bool,
+    /// Where tokens are minted (`POT_PROVIDER_URL`, without credentials).
+    pub minter: Option<String>,
+    /// The minter answered its ping (`None`: no minter, or not checked).
+    #[serde(default)]
+    pub minter_reachable: Option<bool>,
+    /// The minter's version, from its ping.
+    #[serde(default)]
+    pub minter_version: Option<String>,
+    /// yt-dlp loaded Kachay's provider (`kachay` among its PO-token providers).
+    #[serde(default)]
+    pub provider_loaded: bool,
+    /// yt-dlp loaded Kachay's cache provider.
+    #[serde(default)]
+    pub cache_loaded: bool,
+    /// Tokens the minter made.
+    pub minted: u64,
+    /// Tokens handed out without a mint of their own.
+    pub served_from_cache: u64,
+    /// Mints that failed.
+    pub failures: u64,
+    /// Tokens kept now.
+    pub tokens_cached: u64,
+    /// yt-dlp cache entries kept for its processes to share.
+    pub shared_entries: u64,
+    /// Lookups of those entries that found one.
+    pub shared_hits: u64,
+    /// Entries yt-dlp stored.
+    pub shared_stores: u64,
 }
 
 /// One PO-token provider yt-dlp loaded.

@@ -132,6 +132,8 @@ error_codes! {
     FormatUnavailable = "format_unavailable",
     /// YouTube's "not a bot" check.
     BotCheck = "bot_check",
+    /// YouTube wanted a PO token and the server could not get one.
+    PoTokenUnavailable = "po_token_unavailable",
     /// A private video.
     PrivateVideo = "private_video",
     /// For the channel's members only.

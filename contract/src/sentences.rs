@@ -192,6 +192,10 @@ fn english(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
             "YouTube asked this server to prove it is not a bot.",
             "Set up cookies (COOKIES_FILE) or a PO-token provider (POT_PROVIDER_URL): see the README's YouTube section. Trying again later may also help.",
         ),
+        C::PoTokenUnavailable => with_hint(
+            "YouTube asked for a PO token, and the server could not get one.",
+            "The administrator should check that the PO-token minter (POT_PROVIDER_URL) is running and answers: the status panel below says, and docs/youtube.md explains how to start it. Cookies (COOKIES_FILE) also help.",
+        ),
         C::PrivateVideo => with_hint(
             "This video is private: only people the uploader has invited can watch it.",
             "Ask the uploader for access. The server can download it only with the cookies (COOKIES_FILE) of an account that has been granted access.",
@@ -370,6 +374,10 @@ fn russian(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
         C::BotCheck => with_hint(
             "YouTube попросил этот сервер доказать, что он не бот.",
             "Настройте cookies (COOKIES_FILE) или провайдер PO-токенов (POT_PROVIDER_URL): см. раздел о YouTube в README. Может помочь и повторная попытка позже.",
+        ),
+        C::PoTokenUnavailable => with_hint(
+            "YouTube запросил PO-токен, а сервер не смог его получить.",
+            "Администратору стоит проверить, что генератор PO-токенов (POT_PROVIDER_URL) запущен и отвечает: это видно в панели состояния внизу страницы, а как его запустить — в docs/youtube.md. Помогают и cookies (COOKIES_FILE).",
         ),
         C::PrivateVideo => with_hint(
             "Это видео приватное: смотреть его могут только те, кого пригласил автор.",

@@ -48,6 +48,10 @@ pub struct VerboseReport {
     /// PO-token providers loaded; `None` when the line was missing (the
     /// YouTube extractor did not start).
     pub pot_providers: Option<Vec<PotProvider>>,
+    /// PO-token cache providers loaded (`memory`, `kachay`, …); `None` when
+    /// the line was missing.
+    #[serde(default)]
+    pub pot_cache_providers: Option<Vec<PotProvider>>,
     /// Plugin directories yt-dlp searched (`none` when empty).
     pub plugin_dirs: Vec<String>,
 }
@@ -72,6 +76,12 @@ pub fn parse_verbose(stderr: &str) -> VerboseReport {
             report.js_runtimes = if v.starts_with("none") { Vec::new() } else { split_top_level(v) };
         } else if let Some(v) = rest.strip_prefix("[youtube] [pot] PO Token Providers: ") {
             report.pot_providers = Some(if v.trim() == "none" {
+                Vec::new()
+            } else {
+                split_top_level(v).iter().map(|p| parse_provider(p)).collect()
+            });
+        } else if let Some(v) = rest.strip_prefix("[youtube] [pot] PO Token Cache Providers: ") {
+            report.pot_cache_providers = Some(if v.trim() == "none" {
                 Vec::new()
             } else {
                 split_top_level(v).iter().map(|p| parse_provider(p)).collect()
@@ -284,6 +294,8 @@ ERROR: [youtube] aqz-KE-bpKQ: Unable to download API page: ('Unable to connect t
         );
         assert_eq!(providers[1].name, "bgutil:script-node");
         assert!(!providers[1].available);
+        let caches = r.pot_cache_providers.expect("listed");
+        assert_eq!(caches, [PotProvider { name: "memory".into(), version: None, external: false, available: true }]);
     }
 
     #[test]

@@ -170,6 +170,7 @@ impl FailureKind {
             FailureKind::Unreachable => ErrorCode::RemoteUnreachable,
             FailureKind::FormatUnavailable => ErrorCode::FormatUnavailable,
             FailureKind::BotCheck => ErrorCode::BotCheck,
+            FailureKind::PoTokenUnavailable => ErrorCode::PoTokenUnavailable,
             FailureKind::Private => ErrorCode::PrivateVideo,
             FailureKind::MembersOnly => ErrorCode::MembersOnly,
             FailureKind::AgeRestricted => ErrorCode::AgeRestricted,
@@ -200,6 +201,10 @@ pub enum FailureKind {
     /// YouTube wants proof that this is not a bot ("Sign in to confirm
     /// you're not a bot", or a captcha): cookies or a PO-token provider help.
     BotCheck,
+    /// YouTube wanted a PO token and none could be had (Kachay's provider
+    /// failed, or yt-dlp skipped formats for want of one), and the run then
+    /// failed the way a missing token makes it fail.
+    PoTokenUnavailable,
     /// A private video ("Private video. Sign in if you've been granted access").
     Private,
     /// For the channel's paying members only ("Join this channel to get
@@ -251,7 +256,22 @@ pub fn classify(stderr: &str) -> (FailureKind, String) {
 
     // Classify on the chosen line; without an ERROR line, on everything.
     let haystack = error_line.unwrap_or(stderr);
-    (kind_of(haystack), message)
+    let kind = kind_of(haystack);
+    // A missing token shows as one of these; the warnings before say why.
+    let for_want_of_token = matches!(
+        kind,
+        FailureKind::FormatUnavailable | FailureKind::Http(403) | FailureKind::BotCheck | FailureKind::Other
+    ) && po_token_went_missing(stderr);
+    (if for_want_of_token { FailureKind::PoTokenUnavailable } else { kind }, message)
+}
+
+/// yt-dlp's own warnings that a PO token was wanted and not had: Kachay's
+/// provider failed (yt-dlp's PO-token director names the provider), or
+/// formats were skipped for want of one.
+fn po_token_went_missing(stderr: &str) -> bool {
+    const MARKERS: &[&str] = &["from \"kachay\" provider", "po token which was not provided"];
+    let lower = stderr.to_ascii_lowercase();
+    MARKERS.iter().any(|m| lower.contains(m))
 }
 
 /// Phrases of each kind, in the order they are tried (lower case). The

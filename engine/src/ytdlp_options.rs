@@ -20,9 +20,6 @@ use crate::download::resolve_program;
 /// The JavaScript runtimes yt-dlp 2026 knows, in its order of preference.
 pub const JS_RUNTIMES: &[&str] = &["deno", "node", "quickjs", "bun"];
 
-/// The extractor key the bgutil HTTP provider reads its settings from.
-pub const BGUTIL_HTTP_KEY: &str = "youtubepot-bgutilhttp";
-
 /// A setting yt-dlp would misread.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
@@ -294,7 +291,7 @@ fn is_word(s: &str) -> bool {
 }
 
 /// Checks a bgutil HTTP server address (`POT_PROVIDER_URL`) and returns it
-/// without a trailing `/` (the plugin appends `/ping` and `/get_pot`).
+/// without a trailing `/` (the minter's `/ping` and `/get_pot` are appended).
 pub fn provider_base_url(url: &str) -> Result<String, OptionsError> {
     let bad = |why| OptionsError::BadProviderUrl { url: url.to_owned(), why };
     let trimmed = url.trim();
@@ -331,8 +328,9 @@ pub fn provider_base_url(url: &str) -> Result<String, OptionsError> {
 pub struct YtDlpOptions {
     /// `--js-runtimes NAME:PATH`.
     pub js_runtime: Option<JsRuntime>,
-    /// The bgutil HTTP server: `youtubepot-bgutilhttp:base_url=…`.
-    pub pot_provider_url: Option<String>,
+    /// Kachay's PO-token plugin settings, a whole extractor-argument entry
+    /// (`youtubepot-kachay:url=…;key=…;mint=1`, from the server's token service).
+    pub pot_service: Option<String>,
     /// `--plugin-dirs` each (after `--plugin-dirs default`, so plugins
     /// installed next to yt-dlp keep loading).
     pub plugin_dirs: Vec<PathBuf>,
@@ -341,12 +339,12 @@ pub struct YtDlpOptions {
 }
 
 impl YtDlpOptions {
-    /// The merged extractor arguments: the provider URL first, then the
+    /// The merged extractor arguments: the token service's first, then the
     /// user's; the same argument with two values is an error.
     pub fn merged_extractor_args(&self) -> Result<ExtractorArgs, OptionsError> {
         let mut merged = ExtractorArgs::new();
-        if let Some(url) = &self.pot_provider_url {
-            merged.set(BGUTIL_HTTP_KEY, "base_url", &provider_base_url(url)?)?;
+        if let Some(entry) = &self.pot_service {
+            merged.add_entry(entry)?;
         }
         merged.merge(&self.extractor_args)?;
         Ok(merged)
@@ -400,20 +398,18 @@ mod tests {
     }
 
     #[test]
-    fn the_provider_url_merges_with_the_same_key() {
+    fn the_service_entry_merges_with_the_same_key() {
         let options = YtDlpOptions {
-            pot_provider_url: Some("http://127.0.0.1:4416/".into()),
-            extractor_args: ExtractorArgs::parse(
-                "youtubepot-bgutilhttp:disable_innertube youtube:player_client=default,mweb",
-            )
-            .expect("valid"),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=1".into()),
+            extractor_args: ExtractorArgs::parse("youtubepot-kachay:extra=1 youtube:player_client=default,mweb")
+                .expect("valid"),
             ..YtDlpOptions::default()
         };
         assert_eq!(
             strings(&options.to_args().expect("valid")),
             [
                 "--extractor-args",
-                "youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416;disable_innertube",
+                "youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=1;extra=1",
                 "--extractor-args",
                 "youtube:player_client=default,mweb",
             ]
@@ -423,14 +419,13 @@ mod tests {
     #[test]
     fn two_values_for_one_argument_are_refused() {
         let options = YtDlpOptions {
-            pot_provider_url: Some("http://127.0.0.1:4416".into()),
-            extractor_args: ExtractorArgs::parse("youtubepot-bgutilhttp:base_url=http://other:1")
-                .expect("valid on its own"),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k".into()),
+            extractor_args: ExtractorArgs::parse("youtubepot-kachay:url=http://other:1").expect("valid on its own"),
             ..YtDlpOptions::default()
         };
         let err = options.to_args().expect_err("conflict");
         assert!(matches!(err, OptionsError::Conflict { .. }), "{err}");
-        assert!(err.to_string().contains("base_url"), "{err}");
+        assert!(err.to_string().contains("url"), "{err}");
         // The same value twice is no conflict.
         assert!(ExtractorArgs::parse("youtube:a=1 youtube:a=1").is_ok());
         assert!(ExtractorArgs::parse("youtube:a=1 youtube:a=2").is_err());
@@ -506,7 +501,7 @@ mod tests {
     fn all_options_in_order() {
         let options = YtDlpOptions {
             js_runtime: Some(JsRuntime { name: "deno".into(), path: "/v/bin/deno".into() }),
-            pot_provider_url: Some("http://127.0.0.1:4416".into()),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=0".into()),
             plugin_dirs: vec!["/srv/plugins".into()],
             extractor_args: ExtractorArgs::new(),
         };
@@ -520,7 +515,7 @@ mod tests {
                 "--plugin-dirs",
                 "/srv/plugins",
                 "--extractor-args",
-                "youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416",
+                "youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=0",
             ]
         );
         assert!(YtDlpOptions::default().to_args().expect("valid").is_empty());

@@ -273,6 +273,20 @@ impl EgressPolicy {
         Self { mode: Mode::Refuse(allowed.into_iter().map(|net| net.trunc()).collect()), extra_ports: Vec::new() }
     }
 
+    /// This policy with `nets` allowed as well (with `true` nothing changes):
+    /// for an address the operator named in a setting of its own, such as
+    /// the PO-token minter's.
+    pub fn also_allowing(&self, nets: impl IntoIterator<Item = IpNet>) -> Self {
+        match &self.mode {
+            Mode::AllowAll => self.clone(),
+            Mode::Refuse(allowed) => {
+                let mut all = allowed.clone();
+                all.extend(nets.into_iter().map(|net| net.trunc()));
+                Self { mode: Mode::Refuse(all), extra_ports: self.extra_ports.clone() }
+            }
+        }
+    }
+
     /// Also allows public addresses on `ports` (`EGRESS_PORTS`).
     pub fn with_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
         for port in ports {
@@ -582,6 +596,20 @@ mod tests {
 
     fn refuse_all() -> EgressPolicy {
         EgressPolicy::from_setting(None).expect("default policy")
+    }
+
+    #[test]
+    fn also_allowing_adds_exactly_those_addresses() {
+        let base = EgressPolicy::from_setting(Some("10.0.0.0/8")).expect("policy").with_ports([8080]);
+        let minter: IpAddr = "127.0.0.1".parse().expect("ip");
+        let wider = base.also_allowing([IpNet::from(minter)]);
+        assert!(wider.check_ip(minter).is_ok());
+        assert!(wider.check_port(minter, 4416).is_ok());
+        assert!(wider.check_ip("127.0.0.2".parse().expect("ip")).is_err());
+        assert!(wider.check_ip("10.1.2.3".parse().expect("ip")).is_ok());
+        assert_eq!(wider.public_ports(), base.public_ports());
+        assert!(base.check_ip(minter).is_err(), "the instance's own policy is unchanged");
+        assert!(EgressPolicy::allow_all().also_allowing([IpNet::from(minter)]).allows_everything());
     }
 
     fn class_of(policy: &EgressPolicy, ip: &str) -> Option<AddressClass> {

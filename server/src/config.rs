@@ -70,10 +70,13 @@ pub struct Config {
     /// yt-dlp, then deno on PATH.
     #[serde(default, deserialize_with = "string_like")]
     pub js_runtime: Option<String>,
-    /// `POT_PROVIDER_URL`: a bgutil PO-token HTTP server (e.g.
-    /// `http://127.0.0.1:4416`); needs the bgutil-ytdlp-pot-provider plugin.
+    /// `POT_PROVIDER_URL`: the PO-token minter, a bgutil-compatible HTTP
+    /// server (e.g. `http://127.0.0.1:4416`), asked by Kachay's token service.
     #[serde(default, deserialize_with = "string_like")]
     pub pot_provider_url: Option<String>,
+    /// `POT_CACHE_ENTRIES`: PO tokens the token service keeps (and as many
+    /// yt-dlp cache entries).
+    pub pot_cache_entries: u64,
     /// `YTDLP_PLUGIN_DIRS`: more yt-dlp plugin directories, `:`-separated.
     #[serde(default, deserialize_with = "string_like")]
     pub ytdlp_plugin_dirs: Option<String>,
@@ -171,6 +174,7 @@ impl Default for Config {
             session_days: 30,
             js_runtime: None,
             pot_provider_url: None,
+            pot_cache_entries: 1000,
             ytdlp_plugin_dirs: None,
             ytdlp_extractor_args: None,
             cookies_file: None,
@@ -286,6 +290,7 @@ const VARIABLES: &[&str] = &[
     "session_days",
     "js_runtime",
     "pot_provider_url",
+    "pot_cache_entries",
     "ytdlp_plugin_dirs",
     "ytdlp_extractor_args",
     "cookies_file",
@@ -397,6 +402,23 @@ impl Config {
                 self.download_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("data")
             }
         }
+    }
+
+    /// `POT_PROVIDER_URL`, checked: an `http://` or `https://` address
+    /// without query or fragment; `None` when unset.
+    pub fn pot_minter_url(&self) -> Result<Option<url::Url>, ConfigError> {
+        let Some(setting) = self.pot_provider_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let base = engine::ytdlp_options::provider_base_url(setting)
+            .map_err(|e| ConfigError::invalid("POT_PROVIDER_URL", e.to_string()))?;
+        url::Url::parse(&base).map(Some).map_err(|e| ConfigError::invalid("POT_PROVIDER_URL", e.to_string()))
+    }
+
+    /// Where the yt-dlp plugin is written at start: `ytdlp-plugins` in
+    /// [`data_dir`](Self::data_dir).
+    pub fn plugin_dir(&self) -> PathBuf {
+        self.data_dir().join("ytdlp-plugins")
     }
 
     /// The job database: `jobs.sqlite3` in [`data_dir`](Self::data_dir).

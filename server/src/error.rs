@@ -145,7 +145,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::RemoteError
         | C::RemoteUnreachable
         | C::RemoteFailed
-        | C::BotCheck => StatusCode::BAD_GATEWAY,
+        | C::BotCheck
+        | C::PoTokenUnavailable => StatusCode::BAD_GATEWAY,
         C::ServerMisconfigured | C::Network | C::BadAnswer | C::HttpStatus | C::Unknown => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -12,6 +12,7 @@ pub mod downloads;
 pub mod egress;
 pub mod error;
 pub mod health;
+pub mod pot;
 pub mod security;
 pub mod state;
 pub mod visible;

@@ -3,6 +3,7 @@
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError};
 use crate::egress::{EgressPolicy, EgressProxy};
+use crate::pot::{BgutilMinter, Minter, PotLimits, PotService};
 use crate::security::{HostPolicy, PostLimiter, StreamCounter, TrustedProxies};
 use axum::extract::FromRef;
 use engine::jobs::{JobManager, JobOwner, JobSettings};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub egress: Arc<EgressPolicy>,
     /// The proxy every yt-dlp and ffmpeg connection goes through.
     pub egress_proxy: Arc<EgressProxy>,
+    /// PO tokens for yt-dlp's YouTube extractor, shared by all its runs.
+    pub pot: Arc<PotService>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub post_limiter: Arc<PostLimiter>,
     pub auth: Arc<Auth>,
@@ -62,6 +65,10 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("could not start the egress proxy: {0}")]
     Proxy(#[from] std::io::Error),
+    #[error("could not start the PO-token service: {0}")]
+    PotService(std::io::Error),
+    #[error("could not write the yt-dlp plugin to {dir}: {error}")]
+    Plugin { dir: std::path::PathBuf, error: std::io::Error },
     #[error("could not set up the download engine's HTTP client: {0}")]
     Client(String),
     #[error(transparent)]
@@ -94,8 +101,16 @@ fn native_engine(
     Ok(NativeEngine::new(client, settings, config.ffmpeg_program(), cookies))
 }
 
+/// The token service, with the minter `POT_PROVIDER_URL` names (if any).
+async fn start_pot_service(config: &Config, egress: &Arc<EgressPolicy>) -> Result<PotService, StartError> {
+    let minter =
+        config.pot_minter_url()?.map(|url| Arc::new(BgutilMinter::new(url, Arc::clone(egress))) as Arc<dyn Minter>);
+    let entries = config.pot_cache_entries.max(1);
+    PotService::start(minter, PotLimits { tokens: entries, shared: entries }).await.map_err(StartError::PotService)
+}
+
 impl AppState {
-    /// Checks the settings and starts the egress proxy.
+    /// Checks the settings and starts the egress proxy and the token service.
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<AppState, StartError> {
         let egress_ports = EgressPolicy::parse_ports(config.egress_ports.as_deref())
             .map_err(|e| ConfigError::invalid("EGRESS_PORTS", e.to_string()))?;
@@ -111,9 +126,16 @@ impl AppState {
         let min_free_disk = config.min_free_disk_bytes()?;
         let speed_floor = config.speed_floor()?;
         let egress_proxy = Arc::new(EgressProxy::start(egress.clone()).await?);
+        let pot = Arc::new(start_pot_service(&config, &egress).await?);
 
         let mut extra_args: Vec<std::ffi::OsString> = vec!["--proxy".into(), egress_proxy.url().into()];
-        extra_args.extend(crate::ytdlp_args::ytdlp_args(&config)?);
+        let mut options = crate::ytdlp_args::ytdlp_options(&config)?;
+        let plugin_dir = config.plugin_dir();
+        let plugin_dir = crate::pot::install_plugin(&plugin_dir)
+            .map_err(|error| StartError::Plugin { dir: plugin_dir.clone(), error })?;
+        options.plugin_dirs.insert(0, plugin_dir);
+        options.pot_service = Some(pot.extractor_arg());
+        extra_args.extend(options.to_args().map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?);
         let mut ytdlp = YtDlp::new(config.ytdlp_program())
             .with_probe_timeout(config.probe_timeout())
             .with_download_timeout(Duration::from_secs(config.download_timeout_secs.max(1)))
@@ -169,6 +191,7 @@ impl AppState {
             jobs,
             egress,
             egress_proxy,
+            pot,
             trusted_proxies: Arc::new(trusted_proxies),
             post_limiter: Arc::new(post_limiter),
             auth: Arc::new(auth),

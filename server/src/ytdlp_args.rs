@@ -1,7 +1,9 @@
 //! Extra yt-dlp options from the settings: the JavaScript runtime
-//! (`JS_RUNTIME`), the PO-token provider (`POT_PROVIDER_URL`), plugin
-//! directories (`YTDLP_PLUGIN_DIRS`), extractor arguments
-//! (`YTDLP_EXTRACTOR_ARGS`) and the cookies file (`COOKIES_FILE`).
+//! (`JS_RUNTIME`), plugin directories (`YTDLP_PLUGIN_DIRS`), extractor arguments
+//! (`YTDLP_EXTRACTOR_ARGS`) and the cookies file (`COOKIES_FILE`); the
+//! PO-token minter's address (`POT_PROVIDER_URL`) is checked here too. The
+//! token service's own plugin directory and extractor argument are added by
+//! [`crate::state`] once the service runs.
 //!
 //! The rules live in [`engine::ytdlp_options`]; this module reads the
 //! settings, checks that the paths exist and names the variable in every
@@ -23,26 +25,27 @@ pub fn ytdlp_args(config: &Config) -> Result<Vec<OsString>, ConfigError> {
 
 /// The settings read and checked, before they become arguments.
 pub fn ytdlp_options(config: &Config) -> Result<YtDlpOptions, ConfigError> {
-    let pot_provider_url = match non_empty(config.pot_provider_url.as_deref()) {
-        Some(url) => Some(
-            engine::ytdlp_options::provider_base_url(url)
-                .map_err(|e| ConfigError::invalid("POT_PROVIDER_URL", e.to_string()))?,
-        ),
-        None => None,
-    };
+    config.pot_minter_url()?;
     let extractor_args = match non_empty(config.ytdlp_extractor_args.as_deref()) {
         Some(text) => {
             ExtractorArgs::parse(text).map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?
         }
         None => ExtractorArgs::new(),
     };
+    // The token service's address and credential change with every start:
+    // only the server may set them.
+    if extractor_args.entries().iter().any(|e| e.starts_with(&format!("{}:", crate::pot::EXTRACTOR_KEY))) {
+        return Err(ConfigError::invalid(
+            "YTDLP_EXTRACTOR_ARGS",
+            format!("{} is set by Kachay itself", crate::pot::EXTRACTOR_KEY),
+        ));
+    }
     let options = YtDlpOptions {
         js_runtime: js_runtime(config)?,
-        pot_provider_url,
+        pot_service: None,
         plugin_dirs: plugin_dirs(config)?,
         extractor_args,
     };
-    // Conflicts between POT_PROVIDER_URL and YTDLP_EXTRACTOR_ARGS show here.
     options.merged_extractor_args().map_err(|e| ConfigError::invalid("YTDLP_EXTRACTOR_ARGS", e.to_string()))?;
     Ok(options)
 }
@@ -148,12 +151,12 @@ mod tests {
     }
 
     #[test]
-    fn provider_and_extractor_args_merge_per_key() {
+    fn extractor_args_merge_per_key_and_the_service_key_is_kachays() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config {
             js_runtime: None,
             pot_provider_url: Some("http://127.0.0.1:4416/".into()),
-            ytdlp_extractor_args: Some("youtube:player_client=web\n youtubepot-bgutilhttp:disable_innertube=1".into()),
+            ytdlp_extractor_args: Some("youtube:player_client=web\n youtube:pot_trace=true".into()),
             ..bare(dir.path())
         };
         let args = strings(&ytdlp_args(&config).expect("valid"));
@@ -163,10 +166,12 @@ mod tests {
             .filter(|(flag, _)| *flag == "--extractor-args")
             .map(|(_, value)| value)
             .collect();
-        assert_eq!(
-            extractor,
-            ["youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416;disable_innertube=1", "youtube:player_client=web",]
-        );
+        // POT_PROVIDER_URL is the token service's business, not yt-dlp's.
+        assert_eq!(extractor, ["youtube:player_client=web;pot_trace=true"]);
+        let own =
+            Config { ytdlp_extractor_args: Some("youtubepot-kachay:url=http://evil:1".into()), ..bare(dir.path()) };
+        let err = ytdlp_args(&own).expect_err("reserved").to_string();
+        assert!(err.contains("YTDLP_EXTRACTOR_ARGS") && err.contains("set by Kachay"), "{err}");
     }
 
     #[test]
@@ -178,12 +183,9 @@ mod tests {
                 Config { ytdlp_extractor_args: Some("player_client=web".into()), ..bare(dir.path()) },
                 "YTDLP_EXTRACTOR_ARGS",
             ),
+            (Config { pot_provider_url: Some("http://a:1/?x=1".into()), ..bare(dir.path()) }, "POT_PROVIDER_URL"),
             (
-                Config {
-                    pot_provider_url: Some("http://a:1".into()),
-                    ytdlp_extractor_args: Some("youtubepot-bgutilhttp:base_url=http://b:2".into()),
-                    ..bare(dir.path())
-                },
+                Config { ytdlp_extractor_args: Some("youtube:a=1 youtube:a=2".into()), ..bare(dir.path()) },
                 "YTDLP_EXTRACTOR_ARGS",
             ),
             (Config { ytdlp_plugin_dirs: Some("/no/such/plugins".into()), ..bare(dir.path()) }, "YTDLP_PLUGIN_DIRS"),
@@ -215,12 +217,10 @@ mod tests {
             let config = Config::from_env().map_err(|e| e.to_string())?;
             let args = strings(&ytdlp_args(&config).map_err(|e| e.to_string())?);
             let joined = args.join(" ");
-            assert!(
-                joined.contains(
-                    "--extractor-args youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416 \
-                     --extractor-args youtube:player_client=default,mweb;pot_trace=true"
-                ),
-                "{joined}"
+            assert!(joined.contains("--extractor-args youtube:player_client=default,mweb;pot_trace=true"), "{joined}");
+            assert_eq!(
+                config.pot_minter_url().map_err(|e| e.to_string())?.map(String::from).as_deref(),
+                Some("http://127.0.0.1:4416/")
             );
             Ok(())
         });

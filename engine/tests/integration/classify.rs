@@ -90,6 +90,20 @@ fn no_message_keeps_the_prefix_or_tag() {
     assert!(seen >= 8);
 }
 
+/// A failure that only looks like a missing token is not called one: the
+/// same final error without the warnings stays what it was.
+#[test]
+fn a_missing_po_token_needs_yt_dlps_own_warning() {
+    let text = captured("youtube-po-token-unavailable");
+    let last = text.lines().last().unwrap_or_default();
+    assert_eq!(classify(last).0, FailureKind::FormatUnavailable);
+    let skipped_only: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(classify(&skipped_only).0, FailureKind::PoTokenUnavailable);
+    // A removed video stays removed, whatever the warnings.
+    let removed = format!("{}\nERROR: [youtube] x: Video unavailable", text.lines().next().unwrap_or_default());
+    assert_eq!(classify(&removed).0, FailureKind::Removed);
+}
+
 /// The YouTube texts: yt-dlp 2026.10.26's own output for YouTube's
 /// playability answers (see tests/data/README.md), and HTTP errors.
 #[test]
@@ -134,6 +148,10 @@ fn youtube_failures() {
         ("youtube-http-403", FailureKind::Http(403), "Unable to download webpage: HTTP Error 403: Forbidden"),
         ("youtube-video-data-403", FailureKind::Http(403), "unable to download video data: HTTP Error 403: Forbidden"),
         ("youtube-format-unavailable", FailureKind::FormatUnavailable, "Requested format is not available."),
+        // Composed from yt-dlp 2026.10.26's message templates (its PO-token
+        // director's warning and `_report_pot_format_skipped`) and the
+        // Kachay plugin's own sentence: a minter that is down.
+        ("youtube-po-token-unavailable", FailureKind::PoTokenUnavailable, "Requested format is not available."),
     ];
     for (file, kind, start) in cases {
         let (got, message) = classify(&captured(file));

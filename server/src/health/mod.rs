@@ -2,8 +2,8 @@
 //!
 //! Reports yt-dlp's version and age (YouTube breaks old ones), ffmpeg, the
 //! JavaScript runtime and PO-token providers yt-dlp loads (read from its own
-//! `-v` output, see [`engine::diagnostics`]), whether the configured provider
-//! server answers, whether cookies are in use (a yes or no, nothing more) and
+//! `-v` output, see [`engine::diagnostics`]), whether the PO-token minter
+//! answers and what Kachay's token service did (see [`crate::pot`]), whether cookies are in use (a yes or no, nothing more) and
 //! the free space of `DOWNLOAD_DIR`. Running the tools takes a second or two,
 //! so their answers are kept for five minutes and concurrent requests share
 //! one check; disk space and the cookies file are looked at every time.
@@ -113,12 +113,29 @@ mod fixtures {
                 version: Some("2026.10.26".into()),
                 channel: Some("stable".into()),
                 js_runtimes: vec!["deno-2.9.8".into()],
-                pot_providers: Some(vec![PotProvider {
-                    name: "bgutil:http".into(),
-                    version: Some("2.0.2".into()),
-                    external: true,
-                    available: true,
-                }]),
+                pot_providers: Some(vec![
+                    PotProvider {
+                        name: "kachay".into(),
+                        version: Some("1.0.0".into()),
+                        external: true,
+                        available: true,
+                    },
+                    PotProvider {
+                        name: "bgutil:http".into(),
+                        version: Some("2.0.2".into()),
+                        external: true,
+                        available: true,
+                    },
+                ]),
+                pot_cache_providers: Some(vec![
+                    PotProvider { name: "memory".into(), version: None, external: false, available: true },
+                    PotProvider {
+                        name: "kachay".into(),
+                        version: Some("1.0.0".into()),
+                        external: true,
+                        available: true,
+                    },
+                ]),
                 plugin_dirs: Vec::new(),
             }),
             ffmpeg: Some("5.1.9-0+deb12u1".into()),
@@ -133,6 +150,14 @@ mod fixtures {
             cookies_configured: false,
             cookies_broken: false,
             free_bytes: Some(50 << 30),
+            pot_service: contract::api::PotServiceHealth {
+                running: true,
+                minter: Some("http://127.0.0.1:4416".into()),
+                minted: 3,
+                served_from_cache: 7,
+                tokens_cached: 2,
+                ..Default::default()
+            },
         }
     }
 

@@ -2,15 +2,15 @@
 
 use super::{Settings, Tools, LOW_DISK_BYTES, OUTDATED_AFTER_DAYS, UPDATE_COMMAND};
 use contract::api::{
-    DiskHealth, HealthReport, HealthWarning, JsRuntimeHealth, PotProviderHealth, PotProviderInfo, ToolHealth,
-    YtDlpHealth,
+    DiskHealth, HealthReport, HealthWarning, JsRuntimeHealth, PotProviderHealth, PotProviderInfo, PotServiceHealth,
+    ToolHealth, YtDlpHealth,
 };
 use contract::Lang;
 use engine::diagnostics;
 use std::time::UNIX_EPOCH;
 
-/// The plugin that talks to a bgutil provider server.
-const BGUTIL_HTTP: &str = "bgutil:http";
+/// The name Kachay's plugin gives its provider and its cache provider.
+const KACHAY: &str = "kachay";
 
 /// Something the administrator should fix, with what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,16 +67,18 @@ impl Problem {
             (Problem::JsRuntimeMissing, Lang::Ru) => "У yt-dlp нет JavaScript-движка, и YouTube отдаёт мало форматов или ни одного. \
                  Установите deno (это делает scripts/setup.sh) или укажите JS_RUNTIME."
                 .into(),
-            (Problem::PotPluginMissing, Lang::En) => "POT_PROVIDER_URL is set, but yt-dlp has no bgutil PO-token plugin. Install it: \
-                 .venv/bin/pip install bgutil-ytdlp-pot-provider (or run KACHAY_POT_PROVIDER=1 scripts/setup.sh)."
+            (Problem::PotPluginMissing, Lang::En) => "yt-dlp did not load Kachay's PO-token plugin, so every yt-dlp run \
+                 mints its own tokens, or none. Check that DATA_DIR is writable (the plugin is written to \
+                 DATA_DIR/ytdlp-plugins at start) and that yt-dlp is 2025.06 or newer."
                 .into(),
-            (Problem::PotPluginMissing, Lang::Ru) => "POT_PROVIDER_URL указан, но у yt-dlp нет плагина bgutil для PO-токенов. Установите его: \
-                 .venv/bin/pip install bgutil-ytdlp-pot-provider (или KACHAY_POT_PROVIDER=1 scripts/setup.sh)."
+            (Problem::PotPluginMissing, Lang::Ru) => "yt-dlp не загрузил плагин PO-токенов Kachay, и каждый запуск yt-dlp \
+                 получает токены сам или не получает вовсе. Проверьте, что в DATA_DIR можно писать (плагин \
+                 записывается в DATA_DIR/ytdlp-plugins при запуске) и что yt-dlp не старше 2025.06."
                 .into(),
-            (Problem::PotProviderUnreachable, Lang::En) => "The PO-token provider at POT_PROVIDER_URL does not answer. \
+            (Problem::PotProviderUnreachable, Lang::En) => "The PO-token minter at POT_PROVIDER_URL does not answer. \
                  Start it (see docs/youtube.md) or correct the address."
                 .into(),
-            (Problem::PotProviderUnreachable, Lang::Ru) => "Провайдер PO-токенов по адресу POT_PROVIDER_URL не отвечает. \
+            (Problem::PotProviderUnreachable, Lang::Ru) => "Генератор PO-токенов по адресу POT_PROVIDER_URL не отвечает. \
                  Запустите его (см. docs/youtube.md) или исправьте адрес."
                 .into(),
             (Problem::CookiesUnreadable, Lang::En) => {
@@ -119,8 +121,12 @@ pub fn problems(tools: &Tools, settings: &Settings, today: i64) -> Vec<Problem> 
         if report.js_runtimes.is_empty() {
             found.push(Problem::JsRuntimeMissing);
         }
-        let has_bgutil = report.pot_providers.as_deref().unwrap_or_default().iter().any(|p| p.name == BGUTIL_HTTP);
-        if settings.pot_provider_configured && !has_bgutil {
+        // Only when yt-dlp listed its providers at all (an old yt-dlp, or
+        // one that failed early, says nothing either way).
+        let listed = |list: &Option<Vec<diagnostics::PotProvider>>| {
+            list.as_ref().map(|providers| providers.iter().any(|p| p.name == KACHAY))
+        };
+        if listed(&report.pot_providers) == Some(false) || listed(&report.pot_cache_providers) == Some(false) {
             found.push(Problem::PotPluginMissing);
         }
     }
@@ -159,6 +165,16 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
         .map(|p| PotProviderInfo { name: p.name, version: p.version, available: p.available })
         .collect();
 
+    let loaded =
+        |list: Option<&Vec<diagnostics::PotProvider>>| list.is_some_and(|l| l.iter().any(|p| p.name == KACHAY));
+    let pot_service = PotServiceHealth {
+        minter_reachable: tools.provider_ping.as_ref().map(Option::is_some),
+        minter_version: tools.provider_ping.clone().flatten(),
+        provider_loaded: loaded(tools.ytdlp.as_ref().and_then(|r| r.pot_providers.as_ref())),
+        cache_loaded: loaded(tools.ytdlp.as_ref().and_then(|r| r.pot_cache_providers.as_ref())),
+        ..settings.pot_service.clone()
+    };
+
     let status = if warnings.is_empty() { "ok" } else { "warnings" };
     HealthReport {
         status: status.to_owned(),
@@ -182,6 +198,7 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
             reachable: tools.provider_ping.as_ref().map(Option::is_some),
             server_version: tools.provider_ping.clone().flatten(),
         },
+        pot_service,
         cookies_configured: settings.cookies_configured,
         disk: DiskHealth { free_bytes: settings.free_bytes },
         checked_at: u64::try_from(tools.checked_at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis())

@@ -16,6 +16,10 @@ struct Words {
     server: &'static str,
     answers: &'static str,
     silent: &'static str,
+    service: &'static str,
+    minted: &'static str,
+    from_cache: &'static str,
+    failed: &'static str,
     cookies: &'static str,
     configured: &'static str,
     not_configured: &'static str,
@@ -30,9 +34,13 @@ static EN_WORDS: Words = Words {
     js_runtime: "JS runtime",
     providers: "PO-token providers",
     none: "none",
-    server: "PO-token server",
+    server: "PO-token minter",
     answers: "answers",
     silent: "does not answer",
+    service: "PO-token service",
+    minted: "minted",
+    from_cache: "from cache",
+    failed: "failed",
     cookies: "Cookies",
     configured: "configured",
     not_configured: "not configured",
@@ -47,9 +55,13 @@ static RU_WORDS: Words = Words {
     js_runtime: "JS-движок",
     providers: "Провайдеры PO-токенов",
     none: "нет",
-    server: "Сервер PO-токенов",
+    server: "Генератор PO-токенов",
     answers: "отвечает",
     silent: "не отвечает",
+    service: "Сервис PO-токенов",
+    minted: "выпущено",
+    from_cache: "из кэша",
+    failed: "ошибок",
     cookies: "Cookies",
     configured: "настроены",
     not_configured: "не настроены",
@@ -99,6 +111,13 @@ pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> S
         };
         lines.push(format!("{}: {answer}", w.server));
     }
+    let service = &report.pot_service;
+    if service.running {
+        lines.push(format!(
+            "{}: {} {}, {} {}, {} {}",
+            w.service, w.minted, service.minted, w.from_cache, service.served_from_cache, w.failed, service.failures
+        ));
+    }
     let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
     lines.push(format!("{}: {cookies}", w.cookies));
     if let Some(free) = report.disk.free_bytes {
@@ -128,8 +147,9 @@ mod tests {
                 "yt-dlp: 2026.10.26 (26 days old)",
                 "ffmpeg: 5.1.9-0+deb12u1",
                 "JS runtime: deno 2.9.8",
-                "PO-token providers: bgutil:http 2.0.2",
-                "PO-token server: answers (2.0.2)",
+                "PO-token providers: kachay 1.0.0, bgutil:http 2.0.2",
+                "PO-token minter: answers (2.0.2)",
+                "PO-token service: minted 3, from cache 7, failed 0",
                 "Cookies: not configured",
                 "Free disk: 54\u{a0}GB",
             ]

@@ -1,6 +1,6 @@
-//! Offline proof that the yt-dlp arguments built from the settings
-//! (`server::ytdlp_args`) make yt-dlp load PO-token providers and use the
-//! configured bgutil server.
+//! Offline proof that the yt-dlp arguments the server builds make yt-dlp
+//! load PO-token providers: Kachay's own (its token service and shared
+//! cache), and any in `YTDLP_PLUGIN_DIRS`.
 //!
 //! yt-dlp lists its PO-token providers only when its YouTube extractor
 //! starts, which a fixture-site page never does. So the listing comes from a
@@ -9,13 +9,12 @@
 //! extractor starts, prints the providers and fails at once; nothing leaves
 //! the machine. The fixture-site run shows the same arguments are accepted by
 //! a normal run and that the JS runtime is reported. Finally yt-dlp's own
-//! PO-token framework is asked for a token, and a fake bgutil server on
-//! 127.0.0.1 answers `/ping` and `/get_pot`.
-//!
-//! The bgutil tests need the `bgutil-ytdlp-pot-provider` plugin next to
-//! yt-dlp (`KACHAY_POT_PROVIDER=1 scripts/setup.sh`); without it they say
-//! so loudly and pass without checking, installing nothing.
+//! PO-token framework is asked for a token in separate processes: Kachay's
+//! provider gets it from the server's token service, which asks a fake
+//! bgutil minter on 127.0.0.1 (`/ping`, `/get_pot`) once. The plugin's own
+//! tests, in Python, are in `ytdlp-plugins/tests`.
 
+use crate::common::TestApp;
 use engine::YtDlp;
 use server::config::Config;
 use std::ffi::OsString;
@@ -126,13 +125,13 @@ async fn the_same_arguments_work_on_a_fixture_page_and_report_the_js_runtime() {
     let site = fixture::FixtureSite::start().await.expect("fixture site");
     let config = config(|c| {
         c.pot_provider_url = Some("http://127.0.0.1:4416".into());
-        c.ytdlp_extractor_args = Some("youtube:player_client=default".into());
+        c.ytdlp_extractor_args = Some("youtube:player_client=default;pot_trace=true".into());
     });
     let args = args_of(&config);
     let (ok, stderr) = verbose_run(&args, &site.url("/watch/main")).await;
     println!("yt-dlp -v on a fixture page:\n{}", debug_lines(&stderr));
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("'--extractor-args', 'youtubepot-bgutilhttp:base_url=http://127.0.0.1:4416'"), "{stderr}");
+    assert!(stderr.contains("'--extractor-args', 'youtube:player_client=default;pot_trace=true'"), "{stderr}");
     let has_runtime_flag = args.iter().any(|a| a == "--js-runtimes");
     if has_runtime_flag {
         assert!(stderr.contains("[debug] JS runtimes: deno-"), "{stderr}");
@@ -143,24 +142,6 @@ async fn the_same_arguments_work_on_a_fixture_page_and_report_the_js_runtime() {
         );
     }
     site.stop().await;
-}
-
-/// Whether yt-dlp loads the bgutil plugin; says so loudly when it does not.
-async fn bgutil_installed() -> bool {
-    let report = YtDlp::new(ytdlp_program()).diagnose().await.expect("yt-dlp -v runs");
-    let installed = report.pot_providers.unwrap_or_default().iter().any(|p| p.name == "bgutil:http");
-    if !installed {
-        eprintln!(
-            "\n\
-             ************************************************************************\n\
-             SKIPPED: the bgutil-ytdlp-pot-provider plugin is not installed next to\n\
-             {}, so the PO-token provider cannot be tested.\n\
-             Install it with: KACHAY_POT_PROVIDER=1 scripts/setup.sh\n\
-             ************************************************************************\n",
-            ytdlp_program().display()
-        );
-    }
-    installed
 }
 
 /// What the fake bgutil server was asked.
@@ -236,35 +217,6 @@ async fn fake_bgutil_server(token: &'static str) -> (String, Arc<Mutex<Vec<Asked
     (base, asked, task)
 }
 
-#[tokio::test]
-async fn bgutil_provider_is_loaded_with_our_settings() {
-    if !bgutil_installed().await {
-        return;
-    }
-    let (base, _asked, server) = fake_bgutil_server("a2FjaGF5LWZha2UtcG8tdG9rZW4=").await;
-    let config = config(|c| c.pot_provider_url = Some(format!("{base}/")));
-    let args = args_of(&config);
-
-    let (_, stderr) = verbose_run(&args, "https://www.youtube.com/watch?v=jNQXAC9IVRw").await;
-    println!("yt-dlp -v with Kachay's arguments:\n{}", debug_lines(&stderr));
-    assert!(stderr.contains(&format!("youtubepot-bgutilhttp:base_url={base}'")), "the trailing / is dropped: {stderr}");
-    let providers = stderr
-        .lines()
-        .find(|l| l.contains("[pot] PO Token Providers:"))
-        .unwrap_or_else(|| panic!("no provider line in:\n{stderr}"));
-    assert!(providers.contains("bgutil:http-"), "{providers}");
-
-    let report = YtDlp::new(ytdlp_program()).with_extra_args(args).diagnose().await.expect("diagnose");
-    let bgutil = report
-        .pot_providers
-        .unwrap_or_default()
-        .into_iter()
-        .find(|p| p.name == "bgutil:http")
-        .expect("bgutil:http listed");
-    assert!(bgutil.external && bgutil.available, "{bgutil:?}");
-    server.abort();
-}
-
 /// Asks yt-dlp's PO-token framework (the YouTube extractor's
 /// `fetch_po_token`, as it does before a player request) for a token, with
 /// yt-dlp's own option parsing of our arguments.
@@ -288,59 +240,121 @@ with yt_dlp.YoutubeDL(parsed.ydl_opts) as ydl:
     print('PO_TOKEN=' + str(token))
 "#;
 
-#[tokio::test]
-async fn bgutil_provider_gets_a_token_from_the_configured_server() {
-    if !bgutil_installed().await {
-        return;
-    }
+/// Runs [`FETCH_TOKEN`] with the server's yt-dlp arguments and `proxy` (a
+/// dead one, for anything that would go to YouTube): stdout and stderr. The
+/// proxy is part of a token's key, so runs that should share a token share
+/// a proxy, as the server's runs share its egress proxy.
+async fn fetch_token(app: &TestApp, proxy: &str) -> (String, String) {
     // The virtualenv's Python sits next to its yt-dlp.
     let python = ytdlp_program().with_file_name("python");
-    if !python.is_file() {
-        eprintln!(
-            "\n*** SKIPPED: no Python next to {} (not a virtualenv install), so yt-dlp's PO-token \
-             framework cannot be driven directly. ***\n",
-            ytdlp_program().display()
-        );
-        return;
-    }
-    let token = "a2FjaGF5LWZha2UtcG8tdG9rZW4=";
-    let (base, asked, server) = fake_bgutil_server(token).await;
-    let config = config(|c| c.pot_provider_url = Some(base.clone()));
+    assert!(python.is_file(), "no Python next to {}", ytdlp_program().display());
     let dir = tempfile::tempdir().expect("tempdir");
     let script = dir.path().join("fetch_token.py");
     std::fs::write(&script, FETCH_TOKEN).expect("script");
-
     let out = tokio::process::Command::new(&python)
         .arg(&script)
         .args(["-v", "--ignore-config", "--no-update", "--no-cache-dir"])
-        .args(args_of(&config))
-        // Everything but the provider (which yt-dlp calls without a proxy)
-        // would go to a dead proxy on 127.0.0.1.
-        .args(["--proxy", &format!("http://127.0.0.1:{}", closed_port())])
+        .args(app.ytdlp.extra_args())
+        .args(["--proxy", proxy])
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
         .expect("python runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{}", debug_lines(&stderr));
-    for line in
-        stderr.lines().filter(|l| !l.starts_with("[debug] params") && (l.contains("PO Token") || l.contains("bgutil")))
-    {
-        println!("{line}");
-    }
-    assert!(stdout.contains(&format!("PO_TOKEN={token}")), "stdout: {stdout}\nstderr: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
 
-    let asked = asked.lock().expect("asked").clone();
-    println!("the fake bgutil server was asked: {asked:?}");
-    assert!(asked.iter().any(|a| a.method == "GET" && a.path == "/ping"), "{asked:?}");
-    let get_pot = asked
+fn mints(asked: &Mutex<Vec<Asked>>) -> Vec<serde_json::Value> {
+    let asked = asked.lock().expect("asked");
+    asked
         .iter()
-        .find(|a| a.method == "POST" && a.path == "/get_pot")
-        .unwrap_or_else(|| panic!("no /get_pot in {asked:?}"));
-    let body: serde_json::Value = serde_json::from_str(&get_pot.body).expect("JSON body");
-    assert_eq!(body["content_binding"], "jNQXAC9IVRw");
-    assert_eq!(body["innertube_context"]["client"]["clientName"], "WEB");
-    server.abort();
+        .filter(|a| a.method == "POST" && a.path == "/get_pot")
+        .map(|a| serde_json::from_str(&a.body).expect("JSON body"))
+        .collect()
+}
+
+#[tokio::test]
+async fn kachays_provider_and_cache_are_loaded_and_the_health_page_says_so() {
+    let (base, _asked, minter) = fake_bgutil_server("a2FjaGF5LWZha2UtcG8tdG9rZW4=").await;
+    let app = TestApp::start_with(|c| c.pot_provider_url = Some(format!("{base}/"))).await;
+    let args: Vec<String> = app.ytdlp.extra_args().iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let service = args.iter().find(|a| a.starts_with("youtubepot-kachay:")).expect("the service's argument");
+    assert!(
+        service.starts_with("youtubepot-kachay:url=http://127.0.0.1:") && service.ends_with(";mint=1"),
+        "{service}"
+    );
+    assert!(!args.iter().any(|a| a.contains("bgutilhttp")), "the minter is the service's business: {args:?}");
+
+    let (_, body) = app.get_json("/api/health").await;
+    let pot = &body["pot_service"];
+    assert_eq!(pot["running"], true, "{body}");
+    assert_eq!(pot["provider_loaded"], true, "{body}");
+    assert_eq!(pot["cache_loaded"], true, "{body}");
+    assert_eq!(pot["minter"], base.as_str(), "{body}");
+    assert_eq!(pot["minter_reachable"], true, "{body}");
+    assert_eq!(pot["minter_version"], "2.0.2", "{body}");
+    let warnings = body["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(!warnings.iter().any(|w| w["code"].as_str().is_some_and(|c| c.starts_with("pot_"))), "{body}");
+    let kachay = body["pot_provider"]["providers"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "kachay").cloned())
+        .unwrap_or_else(|| panic!("kachay listed: {body}"));
+    assert_eq!(kachay["available"], true, "{kachay}");
+    // The credential is never shown.
+    let key = service.split(";key=").nth(1).and_then(|k| k.split(';').next()).expect("key");
+    assert!(!body.to_string().contains(key), "{body}");
+    let text =
+        app.client.get(app.url("/api/health?format=text")).send().await.expect("text").text().await.expect("body");
+    assert!(text.contains("PO-token service: minted 0, from cache 0, failed 0"), "{text}");
+    assert!(!text.contains(key), "{text}");
+    minter.abort();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_yt_dlp_runs_share_one_minted_token() {
+    let token = "a2FjaGF5LWZha2UtcG8tdG9rZW4=";
+    let (base, asked, minter) = fake_bgutil_server(token).await;
+    let app = TestApp::start_with(|c| c.pot_provider_url = Some(base.clone())).await;
+    let proxy = format!("http://127.0.0.1:{}", closed_port());
+    for run in 1..=2 {
+        let (stdout, stderr) = fetch_token(&app, &proxy).await;
+        println!("run {run}:\n{}", debug_lines(&stderr));
+        assert!(stdout.contains(&format!("PO_TOKEN={token}")), "run {run}: stdout: {stdout}\nstderr: {stderr}");
+    }
+    let mints = mints(&asked);
+    assert_eq!(mints.len(), 1, "one mint for two processes: {mints:?}");
+    assert_eq!(mints[0]["content_binding"], "jNQXAC9IVRw");
+    assert_eq!(mints[0]["innertube_context"]["client"]["clientName"], "WEB");
+    // The minter fetches from YouTube through the proxy yt-dlp was given.
+    assert_eq!(mints[0]["proxy"], proxy.as_str());
+    let (_, body) = app.get_json("/api/health").await;
+    assert_eq!(body["pot_service"]["minted"], 1, "{body}");
+    assert_eq!(body["pot_service"]["failures"], 0, "{body}");
+    minter.abort();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_minter_that_is_down_is_named_in_yt_dlps_output_and_on_the_health_page() {
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let app = TestApp::start_with(|c| c.pot_provider_url = Some(dead.clone())).await;
+    let (stdout, stderr) = fetch_token(&app, &format!("http://127.0.0.1:{}", closed_port())).await;
+    assert!(stdout.contains("PO_TOKEN=None"), "stdout: {stdout}\nstderr: {stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("from \"kachay\" provider"))
+        .unwrap_or_else(|| panic!("no warning from the provider in:\n{stderr}"));
+    assert!(warning.contains(&format!("The PO-token minter at {dead} did not answer")), "{warning}");
+    // What a lookup that then fails would be reported as.
+    let failed = format!("{stderr}\nERROR: [youtube] jNQXAC9IVRw: Requested format is not available");
+    assert_eq!(engine::error::classify(&failed).0, engine::FailureKind::PoTokenUnavailable);
+    let (_, body) = app.get_json("/api/health").await;
+    assert_eq!(body["pot_service"]["failures"], 1, "{body}");
+    assert_eq!(body["pot_service"]["minter_reachable"], false, "{body}");
+    assert!(
+        body["warnings"].as_array().is_some_and(|w| w.iter().any(|w| w["code"] == "pot_provider_unreachable")),
+        "{body}"
+    );
+    app.stop().await;
 }

@@ -36,6 +36,13 @@ async fn lookups_say_what_youtube_refused_and_what_helps() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
         ("bot-check", 502, "bot_check", "YouTube asked this server to prove it is not a bot.", "POT_PROVIDER_URL"),
+        (
+            "po-token-unavailable",
+            502,
+            "po_token_unavailable",
+            "YouTube asked for a PO token, and the server could not get one.",
+            "POT_PROVIDER_URL",
+        ),
         ("age-restricted", 422, "age_restricted", "YouTube shows this video only to signed-in adults.", "COOKIES_FILE"),
         ("members-only", 422, "members_only", "This video is only for the channel's paying members.", "member"),
         ("private", 422, "private_video", "This video is private", "access"),

@@ -11,6 +11,8 @@ pub struct TestApp {
     refusals: std::sync::Arc<server::egress::EgressProxy>,
     pub download_dir: std::path::PathBuf,
     pub client: reqwest::Client,
+    /// The yt-dlp of the server, with every argument it adds.
+    pub ytdlp: std::sync::Arc<engine::YtDlp>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     _download_dir: tempfile::TempDir,
@@ -41,6 +43,7 @@ impl TestApp {
         let options = LeptosOptions::builder().output_name("kachay").site_root("target/site").build();
         let state = AppState::build(config, options).await.expect("state");
         let refusals = state.egress_proxy.clone();
+        let ytdlp = state.ytdlp.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -54,6 +57,7 @@ impl TestApp {
             refusals,
             download_dir: download_dir.path().to_path_buf(),
             client,
+            ytdlp,
             stop: Some(stop),
             task,
             _download_dir: download_dir,
@@ -182,6 +186,7 @@ impl TestApp {
         let options = LeptosOptions::builder().output_name("kachay").site_root("target/site").build();
         let state = AppState::build(config, options).await?;
         let refusals = state.egress_proxy.clone();
+        let ytdlp = state.ytdlp.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -194,6 +199,7 @@ impl TestApp {
             refusals,
             download_dir: download_dir.to_path_buf(),
             client,
+            ytdlp,
             stop: Some(stop),
             task,
             // Not the files' directory: that one stays with the caller.
