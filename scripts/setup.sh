@@ -13,7 +13,8 @@ cd "$ROOT"
 CARGO_LEPTOS_VERSION="0.3.5"      # 0.3.11 needs a newer rustc than stable 1.95
 YTDLP_VERSION="2026.10.26"
 DENO_VERSION="2.9.8"              # the JS runtime yt-dlp uses for YouTube
-BGUTIL_POT_VERSION="2.0.2"        # PO-token provider plugin, only with KACHAY_POT_PROVIDER=1
+BGUTIL_POT_VERSION="2.0.2"        # bgutil's own PO-token plugin, only with KACHAY_POT_PROVIDER=1
+PYTEST_VERSION="8.3.4"            # the yt-dlp plugin's tests, only with KACHAY_TEST_TOOLS=1
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 
 step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -113,15 +114,26 @@ else
   step "deno $DENO_VERSION present"
 fi
 
-# --- Optional: the bgutil PO-token provider plugin (YouTube), with
-# KACHAY_POT_PROVIDER=1. It talks to a bgutil server (POT_PROVIDER_URL, see
-# docs/youtube.md); keep the plugin on the server's major version.
+# --- Optional: bgutil's own PO-token provider plugin, with
+# KACHAY_POT_PROVIDER=1. Kachay's own plugin (built into the server) has
+# replaced it; the tests install it to prove that yt-dlp prefers Kachay's.
 if [ "${KACHAY_POT_PROVIDER:-0}" = "1" ]; then
   if [ "$(.venv/bin/pip show bgutil-ytdlp-pot-provider 2>/dev/null | awk '/^Version:/ { print $2 }')" != "$BGUTIL_POT_VERSION" ]; then
     step "Installing bgutil-ytdlp-pot-provider $BGUTIL_POT_VERSION into .venv (PO tokens for YouTube)"
     .venv/bin/pip install -q --disable-pip-version-check "bgutil-ytdlp-pot-provider==$BGUTIL_POT_VERSION"
   else
     step "bgutil-ytdlp-pot-provider $BGUTIL_POT_VERSION present"
+  fi
+fi
+
+# --- Test tools: pytest for the yt-dlp plugin's tests (ytdlp-plugins/tests),
+# with KACHAY_TEST_TOOLS=1 (scripts/test.sh sets it).
+if [ "${KACHAY_TEST_TOOLS:-0}" = "1" ]; then
+  if [ "$(.venv/bin/python -m pytest --version 2>/dev/null | awk '{ print $2 }')" != "$PYTEST_VERSION" ]; then
+    step "Installing pytest $PYTEST_VERSION into .venv (the yt-dlp plugin's tests)"
+    .venv/bin/pip install -q --disable-pip-version-check "pytest==$PYTEST_VERSION"
+  else
+    step "pytest $PYTEST_VERSION present"
   fi
 fi
 

@@ -2,8 +2,9 @@
 # Runs every test: Rust unit and integration tests (engine, server, fixture
 # site) and the Playwright suite in Chromium. Installs what is missing first.
 set -euo pipefail
-# The PO-token provider plugin is optional for users; the tests prove it loads.
-export KACHAY_POT_PROVIDER=1
+# bgutil's plugin is optional for users; the tests prove yt-dlp prefers
+# Kachay's own to it. pytest runs the plugin's tests.
+export KACHAY_POT_PROVIDER=1 KACHAY_TEST_TOOLS=1
 "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -20,6 +21,10 @@ t_lint=$SECONDS
 
 step "Rust tests (contract, netguard, engine, fixture site, server, app, CLI)"
 cargo test --locked -p contract -p netguard -p engine -p fixture -p app -p server -p cli
+
+step "yt-dlp plugin tests (pytest, against the real server binary and a fake minter)"
+cargo build --locked -p server
+KACHAY_SERVER_BIN="$ROOT/target/debug/server" .venv/bin/python -m pytest -q -p no:cacheprovider ytdlp-plugins/tests
 t1=$SECONDS
 
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"

@@ -70,6 +70,9 @@ test("the status panel shows what the server's downloader runs on, in the page's
   await expect(panel).toContainText(/JS runtime: deno \d/);
   // scripts/test.sh installs the bgutil plugin; yt-dlp's own -v lists it.
   await expect(panel).toContainText(/PO-token providers: [^\n]*bgutil:http/);
+  // Kachay's own plugin is always loaded; no minter is configured here.
+  await expect(panel).toContainText(/PO-token service: Kachay's plugin loaded; minted 0, from cache 0, failed 0/);
+  await expect(panel).toContainText("PO-token minter: not configured (POT_PROVIDER_URL)");
   await expect(panel).toContainText("Cookies: not configured");
   await expect(panel).toContainText(/Free disk: [\d.]+\s[KMGT]B/);
 
@@ -78,5 +81,7 @@ test("the status panel shows what the server's downloader runs on, in the page's
   await expect(panel.locator("summary")).toHaveText("Состояние сервера");
   await expect(panel).toContainText(/JS-движок: deno \d/);
   await expect(panel).toContainText("Cookies: не настроены");
+  await expect(panel).toContainText(/Сервис PO-токенов: плагин Kachay загружен; выпущено 0/);
+  await expect(panel).toContainText("Генератор PO-токенов: не настроен (POT_PROVIDER_URL)");
   await expect(panel).not.toContainText("JS runtime");
 });

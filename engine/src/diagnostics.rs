@@ -222,7 +222,7 @@ impl YtDlp {
     /// about itself (see the module documentation). Takes about a second.
     pub async fn diagnose(&self) -> Result<VerboseReport, EngineError> {
         let dead_proxy = format!("http://127.0.0.1:{}", closed_port()?);
-        let mut cmd = crate::process::ytdlp_command(self.program());
+        let mut cmd = self.command();
         cmd.args(["-v", "--ignore-config", "--no-update", "--no-cache-dir"])
             .args(self.extra_args())
             // Last, so that it wins over any --proxy in the extra arguments.

@@ -41,6 +41,9 @@ pub struct YtDlp {
     max_filesize: Option<u64>,
     max_playlist_items: usize,
     extra_args: Vec<OsString>,
+    /// Variables for yt-dlp's environment: a secret goes here rather than on
+    /// its command line, which `ps` and yt-dlp's own `-v` show.
+    extra_env: Vec<(OsString, OsString)>,
     cookies_file: Option<PathBuf>,
 }
 
@@ -78,6 +81,7 @@ impl YtDlp {
             max_filesize: None,
             max_playlist_items: DEFAULT_MAX_PLAYLIST_ITEMS,
             extra_args: Vec::new(),
+            extra_env: Vec::new(),
             cookies_file: None,
         }
     }
@@ -132,6 +136,12 @@ impl YtDlp {
         self
     }
 
+    /// Sets `name` in every yt-dlp run's environment.
+    pub fn with_env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.extra_env.push((name.into(), value.into()));
+        self
+    }
+
     /// Gives yt-dlp the cookies in `path` (Netscape format; check it first
     /// with [`check_cookies_file`](crate::cookies::check_cookies_file)).
     ///
@@ -164,9 +174,22 @@ impl YtDlp {
         &self.extra_args
     }
 
+    /// The extra environment variables.
+    pub fn extra_env(&self) -> &[(OsString, OsString)] {
+        &self.extra_env
+    }
+
+    /// A command for this yt-dlp, hardened (see [`crate::process`]), with its
+    /// environment variables; the caller adds the arguments.
+    pub(crate) fn command(&self) -> tokio::process::Command {
+        let mut cmd = crate::process::ytdlp_command(&self.program);
+        cmd.envs(self.extra_env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
     /// yt-dlp's version, e.g. `"2026.10.26"`.
     pub async fn version(&self) -> Result<String, EngineError> {
-        let mut cmd = crate::process::ytdlp_command(&self.program);
+        let mut cmd = self.command();
         cmd.arg("--version");
         let out = self.run(cmd).await?;
         if !out.status.success() {
@@ -204,7 +227,7 @@ impl YtDlp {
             Some(source) => Some(TempCopy::new(source).await?),
             None => None,
         };
-        let mut cmd = crate::process::ytdlp_command(&self.program);
+        let mut cmd = self.command();
         cmd.args([
             "-J",
             "--no-playlist",

@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn the_service_entry_merges_with_the_same_key() {
         let options = YtDlpOptions {
-            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=1".into()),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;mint=1".into()),
             extractor_args: ExtractorArgs::parse("youtubepot-kachay:extra=1 youtube:player_client=default,mweb")
                 .expect("valid"),
             ..YtDlpOptions::default()
@@ -409,7 +409,7 @@ mod tests {
             strings(&options.to_args().expect("valid")),
             [
                 "--extractor-args",
-                "youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=1;extra=1",
+                "youtubepot-kachay:url=http://127.0.0.1:4000;mint=1;extra=1",
                 "--extractor-args",
                 "youtube:player_client=default,mweb",
             ]
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn two_values_for_one_argument_are_refused() {
         let options = YtDlpOptions {
-            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k".into()),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000".into()),
             extractor_args: ExtractorArgs::parse("youtubepot-kachay:url=http://other:1").expect("valid on its own"),
             ..YtDlpOptions::default()
         };
@@ -501,7 +501,7 @@ mod tests {
     fn all_options_in_order() {
         let options = YtDlpOptions {
             js_runtime: Some(JsRuntime { name: "deno".into(), path: "/v/bin/deno".into() }),
-            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=0".into()),
+            pot_service: Some("youtubepot-kachay:url=http://127.0.0.1:4000;mint=0".into()),
             plugin_dirs: vec!["/srv/plugins".into()],
             extractor_args: ExtractorArgs::new(),
         };
@@ -515,7 +515,7 @@ mod tests {
                 "--plugin-dirs",
                 "/srv/plugins",
                 "--extractor-args",
-                "youtubepot-kachay:url=http://127.0.0.1:4000;key=k;mint=0",
+                "youtubepot-kachay:url=http://127.0.0.1:4000;mint=0",
             ]
         );
         assert!(YtDlpOptions::default().to_args().expect("valid").is_empty());

@@ -140,7 +140,8 @@ impl AppState {
             .with_probe_timeout(config.probe_timeout())
             .with_download_timeout(Duration::from_secs(config.download_timeout_secs.max(1)))
             .with_max_playlist_items(config.max_playlist_items.max(1))
-            .with_extra_args(extra_args);
+            .with_extra_args(extra_args)
+            .with_env(crate::pot::KEY_VARIABLE, pot.key());
         if let Some(limit) = max_filesize {
             ytdlp = ytdlp.with_max_filesize(limit);
         }

@@ -42,7 +42,7 @@ impl YtDlp {
         quality: QualityId,
         cookies: Option<&TempCopy>,
     ) -> Result<Running, EngineError> {
-        let mut cmd = crate::process::ytdlp_command(self.program());
+        let mut cmd = self.command();
         cmd.args(self.download_args(dir, ffmpeg, plan));
         if let Some(copy) = cookies {
             cmd.arg("--cookies").arg(copy.path());

@@ -17,6 +17,9 @@ struct Words {
     answers: &'static str,
     silent: &'static str,
     service: &'static str,
+    plugin_loaded: &'static str,
+    plugin_missing: &'static str,
+    minter_unset: &'static str,
     minted: &'static str,
     from_cache: &'static str,
     failed: &'static str,
@@ -38,6 +41,9 @@ static EN_WORDS: Words = Words {
     answers: "answers",
     silent: "does not answer",
     service: "PO-token service",
+    plugin_loaded: "Kachay's plugin loaded",
+    plugin_missing: "Kachay's plugin not loaded",
+    minter_unset: "not configured (POT_PROVIDER_URL)",
     minted: "minted",
     from_cache: "from cache",
     failed: "failed",
@@ -59,6 +65,9 @@ static RU_WORDS: Words = Words {
     answers: "отвечает",
     silent: "не отвечает",
     service: "Сервис PO-токенов",
+    plugin_loaded: "плагин Kachay загружен",
+    plugin_missing: "плагин Kachay не загружен",
+    minter_unset: "не настроен (POT_PROVIDER_URL)",
     minted: "выпущено",
     from_cache: "из кэша",
     failed: "ошибок",
@@ -103,21 +112,21 @@ pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> S
         .collect();
     let providers = if providers.is_empty() { w.none.to_owned() } else { providers.join(", ") };
     lines.push(format!("{}: {providers}", w.providers));
-    if let Some(reachable) = report.pot_provider.reachable {
-        let answer = match (reachable, &report.pot_provider.server_version) {
-            (true, Some(v)) => format!("{} ({v})", w.answers),
-            (true, None) => w.answers.to_owned(),
-            (false, _) => w.silent.to_owned(),
-        };
-        lines.push(format!("{}: {answer}", w.server));
-    }
     let service = &report.pot_service;
     if service.running {
+        let plugin = if service.provider_loaded && service.cache_loaded { w.plugin_loaded } else { w.plugin_missing };
         lines.push(format!(
-            "{}: {} {}, {} {}, {} {}",
+            "{}: {plugin}; {} {}, {} {}, {} {}",
             w.service, w.minted, service.minted, w.from_cache, service.served_from_cache, w.failed, service.failures
         ));
     }
+    let minter = match (service.minter_reachable, &service.minter_version) {
+        (Some(true), Some(v)) => format!("{} ({v})", w.answers),
+        (Some(true), None) => w.answers.to_owned(),
+        (Some(false), _) => w.silent.to_owned(),
+        (None, _) => w.minter_unset.to_owned(),
+    };
+    lines.push(format!("{}: {minter}", w.server));
     let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
     lines.push(format!("{}: {cookies}", w.cookies));
     if let Some(free) = report.disk.free_bytes {
@@ -148,8 +157,8 @@ mod tests {
                 "ffmpeg: 5.1.9-0+deb12u1",
                 "JS runtime: deno 2.9.8",
                 "PO-token providers: kachay 1.0.0, bgutil:http 2.0.2",
+                "PO-token service: Kachay's plugin loaded; minted 3, from cache 7, failed 0",
                 "PO-token minter: answers (2.0.2)",
-                "PO-token service: minted 3, from cache 7, failed 0",
                 "Cookies: not configured",
                 "Free disk: 54\u{a0}GB",
             ]

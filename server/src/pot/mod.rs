@@ -13,8 +13,12 @@
 //! - `GET /v1/ping`.
 //!
 //! Like the egress proxy it listens on 127.0.0.1 only and answers 401 to
-//! anyone without the per-start credential, which reaches yt-dlp only as an
-//! extractor argument (`youtubepot-kachay:url=…;key=…`) and is never logged.
+//! anyone without the per-start credential. The address reaches yt-dlp as an
+//! extractor argument (`youtubepot-kachay:url=…;mint=1`), the credential in
+//! its environment ([`KEY_VARIABLE`]): a command line is visible to every
+//! user of the machine (`ps`) and printed by yt-dlp's own `-v`. The plugin
+//! takes it out of its environment at once, so yt-dlp's children (ffmpeg,
+//! deno) never see it. It is never logged.
 
 mod minter;
 mod shared;
@@ -46,6 +50,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 pub const PLUGIN_SOURCE: &str = include_str!("../../../ytdlp-plugins/kachay/yt_dlp_plugins/extractor/kachay_pot.py");
 /// The extractor-argument key both plugin classes read their settings from.
 pub const EXTRACTOR_KEY: &str = "youtubepot-kachay";
+/// The environment variable the plugin reads the credential from.
+pub const KEY_VARIABLE: &str = "KACHAY_POT_KEY";
 /// The largest request body the service reads.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -115,11 +121,16 @@ impl PotService {
     }
 
     /// The extractor argument that tells the plugin where the service is:
-    /// `youtubepot-kachay:url=…;key=…;mint=1|0` (`mint=0`: no minter, so the
+    /// `youtubepot-kachay:url=…;mint=1|0` (`mint=0`: no minter, so the
     /// provider says it is unavailable and only the cache is used).
     pub fn extractor_arg(&self) -> String {
         let mint = if self.inner.minter.is_some() { 1 } else { 0 };
-        format!("{EXTRACTOR_KEY}:url={};key={};mint={mint}", self.url(), self.inner.key)
+        format!("{EXTRACTOR_KEY}:url={};mint={mint}", self.url())
+    }
+
+    /// The credential, for yt-dlp's environment ([`KEY_VARIABLE`]).
+    pub fn key(&self) -> &str {
+        &self.inner.key
     }
 
     pub fn minter(&self) -> Option<&Arc<dyn Minter>> {
@@ -216,8 +227,9 @@ async fn pot(
     State(inner): State<Arc<Inner>>,
     body: Result<Json<MintRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(request)) = body else {
-        return refusal(StatusCode::BAD_REQUEST, "bad_request", "The request is not a PO-token request.");
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => return body_refusal(&rejection, "The request is not a PO-token request."),
     };
     if request.content_binding.trim().is_empty() || request.context.is_empty() || request.client.is_empty() {
         return refusal(
@@ -246,6 +258,18 @@ async fn pot(
     }
 }
 
+/// 413 for a body over [`MAX_BODY_BYTES`], else 400 with `what`.
+fn body_refusal(rejection: &axum::extract::rejection::JsonRejection, what: &str) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("The body is larger than {MAX_BODY_BYTES} bytes."),
+        );
+    }
+    refusal(StatusCode::BAD_REQUEST, "bad_request", what)
+}
+
 #[derive(Deserialize)]
 struct Store {
     value: String,
@@ -269,8 +293,9 @@ async fn cache_put(
     Path(key): Path<String>,
     body: Result<Json<Store>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(store)) = body else {
-        return refusal(StatusCode::BAD_REQUEST, "bad_request", "The body is not {\"value\", \"expires_at\"}.");
+    let store = match body {
+        Ok(Json(store)) => store,
+        Err(rejection) => return body_refusal(&rejection, "The body is not {\"value\", \"expires_at\"}."),
     };
     match inner.shared.store(&key, &store.value, store.expires_at).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

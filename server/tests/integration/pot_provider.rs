@@ -255,6 +255,7 @@ async fn fetch_token(app: &TestApp, proxy: &str) -> (String, String) {
         .arg(&script)
         .args(["-v", "--ignore-config", "--no-update", "--no-cache-dir"])
         .args(app.ytdlp.extra_args())
+        .envs(app.ytdlp.extra_env().iter().map(|(k, v)| (k, v)))
         .args(["--proxy", proxy])
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -284,6 +285,11 @@ async fn kachays_provider_and_cache_are_loaded_and_the_health_page_says_so() {
         "{service}"
     );
     assert!(!args.iter().any(|a| a.contains("bgutilhttp")), "the minter is the service's business: {args:?}");
+    // The credential is in yt-dlp's environment, never on its command line.
+    let (_, key) = app.ytdlp.extra_env().iter().find(|(k, _)| k == "KACHAY_POT_KEY").expect("the key variable");
+    let key = key.to_string_lossy().into_owned();
+    assert_eq!(key.len(), 32, "a fresh random key");
+    assert!(!args.iter().any(|a| a.contains(&key)), "{args:?}");
 
     let (_, body) = app.get_json("/api/health").await;
     let pot = &body["pot_service"];
@@ -301,12 +307,12 @@ async fn kachays_provider_and_cache_are_loaded_and_the_health_page_says_so() {
         .unwrap_or_else(|| panic!("kachay listed: {body}"));
     assert_eq!(kachay["available"], true, "{kachay}");
     // The credential is never shown.
-    let key = service.split(";key=").nth(1).and_then(|k| k.split(';').next()).expect("key");
-    assert!(!body.to_string().contains(key), "{body}");
+    assert!(!body.to_string().contains(&key), "{body}");
     let text =
         app.client.get(app.url("/api/health?format=text")).send().await.expect("text").text().await.expect("body");
-    assert!(text.contains("PO-token service: minted 0, from cache 0, failed 0"), "{text}");
-    assert!(!text.contains(key), "{text}");
+    assert!(text.contains("PO-token service: Kachay's plugin loaded; minted 0, from cache 0, failed 0"), "{text}");
+    assert!(text.contains("PO-token minter: answers (2.0.2)"), "{text}");
+    assert!(!text.contains(&key), "{text}");
     minter.abort();
     app.stop().await;
 }

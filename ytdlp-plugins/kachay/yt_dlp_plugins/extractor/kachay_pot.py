@@ -1,7 +1,10 @@
 """PO tokens for YouTube from Kachay's token service.
 
 The Kachay server runs a token service on 127.0.0.1 and hands yt-dlp its
-address and key as `--extractor-args "youtubepot-kachay:url=…;key=…;mint=1"`.
+address as `--extractor-args "youtubepot-kachay:url=…;mint=1"` and its key in
+the environment, as KACHAY_POT_KEY (a command line is visible to every user
+of the machine and printed by `yt-dlp -v`); `key=…` in the extractor
+arguments works too, for running yt-dlp by hand.
 Two providers use it: KachayPTP asks it for PO tokens (it mints them through
 the configured minter, once per binding, and caches them), KachayPCP keeps
 yt-dlp's PO-token cache in it, so that the many short-lived yt-dlp processes
@@ -15,8 +18,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import urllib.parse
+
+# Taken out of the environment as soon as yt-dlp loads the plugin, so that
+# the processes yt-dlp starts (ffmpeg, deno) do not inherit it.
+_KEY_FROM_ENVIRONMENT = os.environ.pop('KACHAY_POT_KEY', None) or None
 
 try:
     from yt_dlp.cookies import YoutubeDLCookieJar
@@ -90,7 +98,7 @@ else:
 
         @functools.cached_property
         def _key(self):
-            return self._setting('key')
+            return self._setting('key') or _KEY_FROM_ENVIRONMENT
 
         def _service_request(self, method, path, body=None, *, timeout):
             headers = {'Authorization': f'Bearer {self._key}'}
