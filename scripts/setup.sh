@@ -36,6 +36,11 @@ have python3 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 have cc || missing+=(build-essential)
 have pkg-config || missing+=(pkg-config)
+# redis-server for the tests of several nodes (they start their own on a
+# loopback port); Kachay itself needs one only with REDIS_URL.
+if [ "${KACHAY_TEST_TOOLS:-0}" = "1" ]; then
+  have redis-server || missing+=(redis-server)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -eq 0 ]; then

@@ -90,6 +90,9 @@ error_codes! {
     LookupsBusy = "lookups_busy",
     /// The server's queue is full, or it cannot count it right now.
     ServerBusy = "server_busy",
+    /// The server cannot reach its shared state (Redis) just now
+    /// (`retry_after_secs`).
+    SharedStateUnavailable = "shared_state_unavailable",
     /// This client has as many unfinished downloads as it may
     /// (`detail.limit`, and `detail.count` it has).
     TooManyDownloads = "too_many_downloads",

@@ -94,6 +94,10 @@ fn english(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
             None => "Too many live progress streams are open from your address. Close some tabs.".into(),
         }),
         C::ServerBusy => plain("The server has too many downloads waiting. Try again in a few minutes."),
+        C::SharedStateUnavailable => with_hint(
+            retry("The server cannot reach its shared database just now."),
+            "If this lasts, the administrator should check that Redis (REDIS_URL) is running and reachable.",
+        ),
         C::TooManyDownloads => plain(match (d.count, d.limit) {
             (Some(mine), Some(limit)) => format!(
                 "You already have {mine} downloads waiting or running (the limit is {limit}). Wait for some to finish."
@@ -282,6 +286,10 @@ fn russian(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
             None => "С вашего адреса открыто слишком много потоков прогресса. Закройте часть вкладок.".into(),
         }),
         C::ServerBusy => plain("На сервере слишком много загрузок в очереди. Попробуйте через несколько минут."),
+        C::SharedStateUnavailable => with_hint(
+            retry("Сервер сейчас не может связаться со своей общей базой данных."),
+            "Если это надолго, администратору стоит проверить, что Redis (REDIS_URL) работает и доступен.",
+        ),
         C::TooManyDownloads => plain(match (d.count, d.limit) {
             (Some(mine), Some(limit)) => format!(
                 "У вас уже {mine} {} в очереди или в работе (предел — {limit}). Дождитесь, пока часть закончится.",

@@ -116,6 +116,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `MAX_SSE_PER_CLIENT`: open `/api/events` streams per client address.
     pub max_sse_per_client: usize,
+    /// `REDIS_URL`: state shared by several Kachay nodes (so far the POST
+    /// rate limit); unset, everything stays in this process.
+    #[serde(default, deserialize_with = "string_like")]
+    pub redis_url: Option<String>,
     /// `MAX_RUNNING_PER_CLIENT`: downloads one client may run at once; `0`
     /// (the default) means one fewer than `MAX_CONCURRENT_DOWNLOADS` (at
     /// least 1), so a slot is always left for someone else.
@@ -188,6 +192,7 @@ impl Default for Config {
             allowed_hosts: None,
             public_url: None,
             max_sse_per_client: 16,
+            redis_url: None,
             max_running_per_client: 0,
             min_speed: Some("10K".into()),
             min_speed_window_secs: default_min_speed_window(),
@@ -303,6 +308,7 @@ const VARIABLES: &[&str] = &[
     "info_cache_size",
     "allowed_hosts",
     "public_url",
+    "redis_url",
     "max_sse_per_client",
     "max_running_per_client",
     "min_speed",

@@ -55,6 +55,9 @@ pub enum ApiError {
     /// This client has as many event streams open as it may.
     #[error("too many event streams ({limit})")]
     TooManyStreams { limit: usize },
+    /// Redis (`REDIS_URL`) does not answer.
+    #[error("shared state unavailable")]
+    SharedStateUnavailable,
 }
 
 impl ApiError {
@@ -95,6 +98,9 @@ impl ApiError {
             ApiError::HostNotAllowed => (ErrorCode::HostNotAllowed, Detail::default()),
             ApiError::AccountPage(_) => (ErrorCode::AccountPage, Detail::default()),
             ApiError::TooManyStreams { limit } => (ErrorCode::TooManyStreams, Detail::limit(*limit as u64)),
+            ApiError::SharedStateUnavailable => {
+                (ErrorCode::SharedStateUnavailable, Detail::retry_after(crate::cluster::RETRY_AFTER_SECS))
+            }
         }
     }
 }
@@ -121,7 +127,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::RateLimited | C::LoginLocked | C::TooManyStreams | C::TooManyDownloads => StatusCode::TOO_MANY_REQUESTS,
         C::HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
         C::AccountPage | C::DestinationRefused => StatusCode::FORBIDDEN,
-        C::LookupsBusy | C::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+        C::LookupsBusy | C::ServerBusy | C::SharedStateUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         C::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
         C::Timeout | C::TooSlow => StatusCode::GATEWAY_TIMEOUT,
         // The link is fine, but this video cannot be had (by anyone here).

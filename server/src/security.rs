@@ -82,18 +82,51 @@ pub async fn client_ip(State(state): State<AppState>, mut request: Request, next
 /// Per-client limits on POST requests.
 pub struct PostLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// With `REDIS_URL`: the same limit, held by all nodes together (the
+    /// local one is then unused).
+    shared: Option<crate::cluster::limits::SharedLimiter>,
+}
+
+/// Why a POST may not go on.
+#[derive(Debug)]
+pub enum Throttled {
+    /// Too fast: wait this long.
+    Wait(Duration),
+    /// The shared limit cannot be read (Redis is down).
+    Unavailable(crate::cluster::Unavailable),
 }
 
 impl PostLimiter {
     pub fn new(per_minute: u32, burst: u32) -> PostLimiter {
         let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        PostLimiter { limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)) }
+        PostLimiter { limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)), shared: None }
     }
 
-    /// `Err(wait)` when this client must wait before its next request.
+    /// The same limit, shared through Redis by every node.
+    pub fn shared(redis: std::sync::Arc<crate::cluster::Redis>, per_minute: u32, burst: u32) -> PostLimiter {
+        PostLimiter {
+            shared: Some(crate::cluster::limits::SharedLimiter::new(redis, per_minute, burst)),
+            ..PostLimiter::new(per_minute, burst)
+        }
+    }
+
+    /// `Err(wait)` when this client must wait before its next request
+    /// (this node's own count).
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Whether this client may send a POST now, by the shared count when
+    /// there is one.
+    pub async fn admit(&self, ip: IpAddr) -> Result<(), Throttled> {
+        match &self.shared {
+            Some(shared) => match shared.check(ip).await {
+                Ok(result) => result.map_err(Throttled::Wait),
+                Err(e) => Err(Throttled::Unavailable(e)),
+            },
+            None => self.check(ip).map_err(Throttled::Wait),
+        }
     }
 
     /// Forgets clients that have not been seen for a while.
@@ -107,9 +140,16 @@ impl PostLimiter {
 pub async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() == Method::POST {
         let ip = request.extensions().get::<ClientIp>().map(|c| c.0).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        if let Err(wait) = state.post_limiter.check(ip) {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return ApiError::RateLimited { retry_after: secs.max(1) }.into_response();
+        match state.post_limiter.admit(ip).await {
+            Ok(()) => {}
+            Err(Throttled::Wait(wait)) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                return ApiError::RateLimited { retry_after: secs.max(1) }.into_response();
+            }
+            Err(Throttled::Unavailable(e)) => {
+                tracing::warn!(error = %e, "POST refused: the shared rate limit cannot be read");
+                return ApiError::SharedStateUnavailable.into_response();
+            }
         }
     }
     next.run(request).await

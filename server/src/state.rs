@@ -34,6 +34,8 @@ pub struct AppState {
     pub egress_proxy: Arc<EgressProxy>,
     /// PO tokens for yt-dlp's YouTube extractor, shared by all its runs.
     pub pot: Arc<PotService>,
+    /// What several nodes share (`REDIS_URL`); `None`: this process alone.
+    pub redis: Option<Arc<crate::cluster::Redis>>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub post_limiter: Arc<PostLimiter>,
     pub auth: Arc<Auth>,
@@ -174,7 +176,18 @@ impl AppState {
             .max_capacity(config.info_cache_bytes()?)
             .time_to_live(config.info_cache_ttl())
             .build();
-        let post_limiter = PostLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst);
+        let redis = match config.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Some(Arc::new(
+                crate::cluster::Redis::new(url).map_err(|e| ConfigError::invalid("REDIS_URL", e.to_string()))?,
+            )),
+            None => None,
+        };
+        let post_limiter = match &redis {
+            Some(redis) => {
+                PostLimiter::shared(Arc::clone(redis), config.rate_limit_per_minute, config.rate_limit_burst)
+            }
+            None => PostLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
+        };
         let public_url = config.public_url()?;
         let auth = Auth::new(config.access_password.clone(), config.secret_key.as_deref(), config.session_days)
             .with_secure_cookies(public_url.as_ref().is_some_and(|u| u.scheme() == "https"));
@@ -193,6 +206,7 @@ impl AppState {
             egress,
             egress_proxy,
             pot,
+            redis,
             trusted_proxies: Arc::new(trusted_proxies),
             post_limiter: Arc::new(post_limiter),
             auth: Arc::new(auth),

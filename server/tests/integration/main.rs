@@ -5,6 +5,7 @@
 
 mod common;
 
+mod cluster;
 mod downloads;
 mod egress;
 mod hardening_egress;

@@ -1,6 +1,8 @@
 //! A running Kachay server on 127.0.0.1:0 for integration tests.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use leptos::config::LeptosOptions;
 use server::{serve, AppState, Config};
 use std::net::SocketAddr;
