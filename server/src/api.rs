@@ -73,14 +73,26 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
     let slots = Arc::clone(&state.lookup_slots);
     let wait = state.config.lookup_wait();
     let key = url.clone();
+    let shared = state.shared_info.clone();
     // The slot is taken inside the loader, so that lookups of one link
-    // waiting for the same run do not hold slots of their own.
+    // waiting for the same run do not hold slots of their own; an answer
+    // another node shared needs none.
     let loader = async move {
+        if let Some(probe) = match &shared {
+            Some(shared) => shared.get(&url).await,
+            None => None,
+        } {
+            return Ok(Arc::new(probe));
+        }
         let _slot = match tokio::time::timeout(wait, slots.acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) | Err(_) => return Err(LookupFailure::Busy { waited: wait }),
         };
-        ytdlp.probe(&url).await.map(Arc::new).map_err(|e| LookupFailure::Engine(Arc::new(e)))
+        let probe = ytdlp.probe(&url).await.map_err(|e| LookupFailure::Engine(Arc::new(e)))?;
+        if let Some(shared) = &shared {
+            shared.put(&url, &probe).await;
+        }
+        Ok(Arc::new(probe))
     };
     state.info_cache.try_get_with(key, loader).await.map_err(|failure| match &*failure {
         LookupFailure::Busy { waited } => {

@@ -36,6 +36,8 @@ pub struct AppState {
     pub pot: Arc<PotService>,
     /// What several nodes share (`REDIS_URL`); `None`: this process alone.
     pub redis: Option<Arc<crate::cluster::Redis>>,
+    /// Lookups shared with the other nodes (with `REDIS_URL`).
+    pub shared_info: Option<Arc<crate::cluster::info::SharedInfo>>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub post_limiter: Arc<PostLimiter>,
     pub auth: Arc<Auth>,
@@ -182,6 +184,9 @@ impl AppState {
             )),
             None => None,
         };
+        let shared_info = redis
+            .as_ref()
+            .map(|r| Arc::new(crate::cluster::info::SharedInfo::new(Arc::clone(r), config.info_cache_ttl())));
         let post_limiter = match &redis {
             Some(redis) => {
                 PostLimiter::shared(Arc::clone(redis), config.rate_limit_per_minute, config.rate_limit_burst)
@@ -206,6 +211,7 @@ impl AppState {
             egress,
             egress_proxy,
             pot,
+            shared_info,
             redis,
             trusted_proxies: Arc::new(trusted_proxies),
             post_limiter: Arc::new(post_limiter),

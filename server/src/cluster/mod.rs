@@ -2,15 +2,16 @@
 //! (`REDIS_URL`). Without it, nothing here is used and the server keeps
 //! everything in its own process.
 //!
-//! So far: the connection ([`Redis`]) and the rate limit shared by every web
-//! node ([`limits::SharedLimiter`]). The job queue, records and progress
-//! follow (issue 16).
+//! So far: the connection ([`Redis`]), the rate limit shared by every web
+//! node ([`limits::SharedLimiter`]) and the lookups ([`info::SharedInfo`]).
+//! The job queue, records and progress follow (issue 16).
 //!
 //! A node must never hang on Redis: the first connection is made on first
 //! use (a node starts while Redis is down, and answers 503 until it is
 //! back), every command has a short timeout, and a lost connection is
 //! re-established in the background by redis-rs's `ConnectionManager`.
 
+pub mod info;
 pub mod limits;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -107,3 +107,31 @@ async fn a_node_starts_while_redis_is_down() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_lookup_on_one_node_serves_the_other_nodes_preview_and_download() {
+    let site = fixture::FixtureSite::start().await.expect("fixture");
+    let redis = RedisServer::start().await;
+    let (a, b) = (node(&redis.url(), 1000, 1000).await, node(&redis.url(), 1000, 1000).await);
+    let page = site.url("/watch/main");
+
+    let (status, first) = a.post_json("/api/video-info", json!({ "url": page })).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(site.path_hits("/watch/main"), 1, "yt-dlp read the page once");
+
+    // The other node answers from what the first one shared: no yt-dlp run.
+    let (status, second) = b.post_json("/api/video-info", json!({ "url": page })).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["title"], first["title"]);
+    assert_eq!(second["formats"], first["formats"]);
+    assert_eq!(site.path_hits("/watch/main"), 1, "the second node ran no lookup of its own");
+
+    // A download on that node reuses the extraction too, and completes.
+    let id = b.start_download(&page, "360").await;
+    let done = b.wait_terminal(&id, Duration::from_secs(90)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(site.path_hits("/watch/main"), 1, "no extraction for the download either");
+
+    a.stop().await;
+    b.stop().await;
+}
