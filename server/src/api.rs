@@ -1,5 +1,6 @@
 //! The JSON API (seed-compatible routes under `/api`).
 
+use crate::cluster::slots::NoSlot;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{FromRequest, State};
@@ -40,6 +41,8 @@ enum LookupFailure {
         waited: std::time::Duration,
     },
     Engine(Arc<engine::EngineError>),
+    /// The shared lookup limit cannot be read (Redis is down).
+    Unavailable(crate::cluster::Unavailable),
 }
 
 /// Looks a link up, answering from the cache when it was seen recently.
@@ -73,24 +76,33 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
     let slots = Arc::clone(&state.lookup_slots);
     let wait = state.config.lookup_wait();
     let key = url.clone();
-    let shared = state.shared_info.clone();
+    let shared = state.shared.clone();
     // The slot is taken inside the loader, so that lookups of one link
     // waiting for the same run do not hold slots of their own; an answer
     // another node shared needs none.
     let loader = async move {
         if let Some(probe) = match &shared {
-            Some(shared) => shared.get(&url).await,
+            Some(shared) => shared.info.get(&url).await,
             None => None,
         } {
             return Ok(Arc::new(probe));
         }
-        let _slot = match tokio::time::timeout(wait, slots.acquire_owned()).await {
+        let deadline = tokio::time::Instant::now() + wait;
+        let _slot = match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) | Err(_) => return Err(LookupFailure::Busy { waited: wait }),
         };
+        // With several nodes, the limit is for all of them together.
+        let _lease = match &shared {
+            Some(shared) => Some(shared.lookups.acquire(deadline).await.map_err(|e| match e {
+                NoSlot::Busy => LookupFailure::Busy { waited: wait },
+                NoSlot::Unavailable(e) => LookupFailure::Unavailable(e),
+            })?),
+            None => None,
+        };
         let probe = ytdlp.probe(&url).await.map_err(|e| LookupFailure::Engine(Arc::new(e)))?;
         if let Some(shared) = &shared {
-            shared.put(&url, &probe).await;
+            shared.info.put(&url, &probe).await;
         }
         Ok(Arc::new(probe))
     };
@@ -100,6 +112,10 @@ pub async fn lookup(state: &AppState, url: String) -> Result<Arc<Probe>, ApiErro
             ApiError::LookupsBusy { retry_after: waited.as_secs().clamp(2, 30) }
         }
         LookupFailure::Engine(err) => ApiError::Engine(Arc::clone(err)),
+        LookupFailure::Unavailable(e) => {
+            tracing::warn!(error = %e, "lookup refused: the shared lookup limit cannot be read");
+            ApiError::SharedStateUnavailable
+        }
     })
 }
 

@@ -35,9 +35,7 @@ pub struct AppState {
     /// PO tokens for yt-dlp's YouTube extractor, shared by all its runs.
     pub pot: Arc<PotService>,
     /// What several nodes share (`REDIS_URL`); `None`: this process alone.
-    pub redis: Option<Arc<crate::cluster::Redis>>,
-    /// Lookups shared with the other nodes (with `REDIS_URL`).
-    pub shared_info: Option<Arc<crate::cluster::info::SharedInfo>>,
+    pub shared: Option<Arc<crate::cluster::Shared>>,
     pub trusted_proxies: Arc<TrustedProxies>,
     pub post_limiter: Arc<PostLimiter>,
     pub auth: Arc<Auth>,
@@ -184,9 +182,16 @@ impl AppState {
             )),
             None => None,
         };
-        let shared_info = redis
-            .as_ref()
-            .map(|r| Arc::new(crate::cluster::info::SharedInfo::new(Arc::clone(r), config.info_cache_ttl())));
+        // A lease outlives the longest lookup (killed at PROBE_TIMEOUT_SECS).
+        let lookup_life = config.probe_timeout() + Duration::from_secs(30);
+        let shared = redis.as_ref().map(|r| {
+            Arc::new(crate::cluster::Shared::new(
+                Arc::clone(r),
+                config.info_cache_ttl(),
+                config.lookup_limit(),
+                lookup_life,
+            ))
+        });
         let post_limiter = match &redis {
             Some(redis) => {
                 PostLimiter::shared(Arc::clone(redis), config.rate_limit_per_minute, config.rate_limit_burst)
@@ -211,8 +216,7 @@ impl AppState {
             egress,
             egress_proxy,
             pot,
-            shared_info,
-            redis,
+            shared,
             trusted_proxies: Arc::new(trusted_proxies),
             post_limiter: Arc::new(post_limiter),
             auth: Arc::new(auth),

@@ -3,8 +3,9 @@
 //! everything in its own process.
 //!
 //! So far: the connection ([`Redis`]), the rate limit shared by every web
-//! node ([`limits::SharedLimiter`]) and the lookups ([`info::SharedInfo`]).
-//! The job queue, records and progress follow (issue 16).
+//! node ([`limits::SharedLimiter`]), the lookups ([`info::SharedInfo`]) and
+//! the lookup limit ([`slots::SharedSlots`]), gathered in [`Shared`]. The
+//! job queue, records and progress follow (issue 16).
 //!
 //! A node must never hang on Redis: the first connection is made on first
 //! use (a node starts while Redis is down, and answers 503 until it is
@@ -13,8 +14,10 @@
 
 pub mod info;
 pub mod limits;
+pub mod slots;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -37,6 +40,25 @@ pub struct Unavailable(String);
 impl From<redis::RedisError> for Unavailable {
     fn from(e: redis::RedisError) -> Self {
         Unavailable(e.to_string())
+    }
+}
+
+/// What this node shares with the others.
+pub struct Shared {
+    pub redis: Arc<Redis>,
+    /// Lookups, for `INFO_CACHE_SECS`.
+    pub info: info::SharedInfo,
+    /// `MAX_CONCURRENT_LOOKUPS` for all nodes together.
+    pub lookups: slots::SharedSlots,
+}
+
+impl Shared {
+    pub fn new(redis: Arc<Redis>, info_ttl: Duration, lookups: usize, lookup_life: Duration) -> Shared {
+        Shared {
+            info: info::SharedInfo::new(Arc::clone(&redis), info_ttl),
+            lookups: slots::SharedSlots::new(Arc::clone(&redis), lookups, lookup_life),
+            redis,
+        }
     }
 }
 

@@ -135,3 +135,58 @@ async fn a_lookup_on_one_node_serves_the_other_nodes_preview_and_download() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn the_lookup_limit_holds_across_nodes_together() {
+    use crate::hardening_web::{hostile_side, on_127_0_0_2, watch_page, Gauge};
+    use axum::extract::{Path, State};
+    use axum::response::Html;
+    use axum::routing::get;
+    use std::sync::atomic::Ordering;
+
+    let media = fixture::FixtureSite::start_on("127.0.0.2:0".parse().expect("addr")).await.expect("fixture");
+    let content = media.url(fixture::PROGRESSIVE.content_path);
+    let gauge = Gauge::default();
+    let origin = on_127_0_0_2(
+        axum::Router::new()
+            .route(
+                "/slow/{n}",
+                get(|State((gauge, content)): State<(Gauge, String)>, Path(_n): Path<u32>| async move {
+                    let _inside = gauge.enter();
+                    // Slower than the lookup wait: a slot taken stays taken.
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    Html(watch_page(&content, ""))
+                }),
+            )
+            .with_state((gauge.clone(), content)),
+    )
+    .await;
+    let redis = RedisServer::start().await;
+    let start = |redis: String| {
+        TestApp::start_with(move |c| {
+            hostile_side(c);
+            c.redis_url = Some(redis);
+            c.max_concurrent_lookups = Some(2);
+            c.lookup_wait_secs = 1;
+        })
+    };
+    let (a, b) = (start(redis.url()).await, start(redis.url()).await);
+    let asks = (0..12u32).map(|n| {
+        let node = if n % 2 == 0 { &a } else { &b };
+        let link = format!("http://{origin}/slow/{n}");
+        async move { node.post_json("/api/video-info", json!({ "url": link })).await }
+    });
+    let answers = futures::future::join_all(asks).await;
+    let peak = gauge.peak.load(Ordering::SeqCst);
+    // Each node alone would have let 2 through: 4 at once.
+    assert!(peak <= 2, "{peak} lookups reached the site at once");
+    let served = answers.iter().filter(|(status, _)| *status == 200).count();
+    let busy: Vec<_> = answers.iter().filter(|(status, _)| *status == 503).collect();
+    assert_eq!(served + busy.len(), 12, "{answers:?}");
+    assert_eq!(served, gauge.hits.load(Ordering::SeqCst), "{answers:?}");
+    assert!(served >= 1, "the slots were used: {answers:?}");
+    assert!(busy.iter().all(|(_, body)| body["code"] == "lookups_busy"), "{busy:?}");
+    a.stop().await;
+    b.stop().await;
+    media.stop().await;
+}

@@ -39,7 +39,7 @@ async fn forbidden_target() -> (u16, Arc<AtomicU64>) {
 }
 
 /// Serves `app` on 127.0.0.2 and returns its address.
-async fn on_127_0_0_2(app: Router) -> SocketAddr {
+pub(crate) async fn on_127_0_0_2(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("bind 127.0.0.2");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -59,13 +59,13 @@ fn client_from(n: u8) -> reqwest::Client {
 }
 
 /// The server allows only the hostile side, 127.0.0.2.
-fn hostile_side(config: &mut server::Config) {
+pub(crate) fn hostile_side(config: &mut server::Config) {
     config.allow_private_networks = Some("127.0.0.2/32".into());
 }
 
 /// A watch page whose media is the fixture's progressive MP4, with `extra`
 /// in its head (a crafted `og:title`, say).
-fn watch_page(content_url: &str, extra: &str) -> String {
+pub(crate) fn watch_page(content_url: &str, extra: &str) -> String {
     format!(
         r#"<!DOCTYPE html><html><head><title>page</title>{extra}<script type="application/ld+json">
 {{"@context":"https://schema.org","@type":"VideoObject","duration":"PT20S","contentUrl":"{content_url}"}}
@@ -74,13 +74,13 @@ fn watch_page(content_url: &str, extra: &str) -> String {
 }
 
 #[derive(Clone, Default)]
-struct Gauge {
+pub(crate) struct Gauge {
     now: Arc<AtomicUsize>,
-    peak: Arc<AtomicUsize>,
-    hits: Arc<AtomicUsize>,
+    pub(crate) peak: Arc<AtomicUsize>,
+    pub(crate) hits: Arc<AtomicUsize>,
 }
 
-struct InFlight(Gauge);
+pub(crate) struct InFlight(Gauge);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -89,7 +89,7 @@ impl Drop for InFlight {
 }
 
 impl Gauge {
-    fn enter(&self) -> InFlight {
+    pub(crate) fn enter(&self) -> InFlight {
         self.hits.fetch_add(1, Ordering::SeqCst);
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
