@@ -284,6 +284,9 @@ pub struct HealthReport {
     /// Kachay's own PO-token service (absent from older servers).
     #[serde(default)]
     pub pot_service: PotServiceHealth,
+    /// The cluster this node is part of (`REDIS_URL`); absent on a single node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterHealth>,
     /// Whether a cookies file is in use (never its content or place).
     pub cookies_configured: bool,
     pub disk: DiskHealth,
@@ -376,6 +379,34 @@ pub struct PotServiceHealth {
     pub shared_hits: u64,
     /// Entries yt-dlp stored.
     pub shared_stores: u64,
+}
+
+/// A cluster's state, as this node sees it through Redis.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterHealth {
+    /// This node's role: `all`, `web` or `worker`.
+    pub role: String,
+    /// Redis answered.
+    pub redis_reachable: bool,
+    /// Downloads waiting for a worker.
+    pub queued: u64,
+    /// Downloads a worker has taken and not finished.
+    pub running: u64,
+    /// The workers alive (each says so every few seconds).
+    #[serde(default)]
+    pub workers: Vec<WorkerHealth>,
+}
+
+/// One worker of a cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerHealth {
+    pub id: String,
+    /// Downloads it runs now.
+    pub running: u64,
+    /// How many it runs at once at most.
+    pub slots: u64,
+    /// Its Kachay version.
+    pub version: String,
 }
 
 /// One PO-token provider yt-dlp loaded.

@@ -10,6 +10,36 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// What a node does (`KACHAY_ROLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves the page and the API, and downloads.
+    All,
+    /// Serves and queues; never downloads.
+    Web,
+    /// Downloads; no listener.
+    Worker,
+}
+
+impl Role {
+    /// Its `KACHAY_ROLE` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Web => "web",
+            Role::Worker => "worker",
+        }
+    }
+
+    pub fn serves(self) -> bool {
+        self != Role::Worker
+    }
+
+    pub fn works(self) -> bool {
+        self != Role::Web
+    }
+}
+
 /// Every setting the server reads, with its default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
@@ -120,6 +150,16 @@ pub struct Config {
     /// rate limit); unset, everything stays in this process.
     #[serde(default, deserialize_with = "string_like")]
     pub redis_url: Option<String>,
+    /// `KACHAY_ROLE`: `all` (serves and downloads), `web` (serves, queues,
+    /// never downloads) or `worker` (downloads, no listener); `web` and
+    /// `worker` need `REDIS_URL`.
+    #[serde(default, deserialize_with = "string_like")]
+    pub kachay_role: Option<String>,
+    /// `KACHAY_WORKER_ID`: this worker's name in the queue; one that starts
+    /// again under the same name takes up its own unfinished downloads at
+    /// once. Default: the host name and the process id.
+    #[serde(default, deserialize_with = "string_like")]
+    pub kachay_worker_id: Option<String>,
     /// `MAX_RUNNING_PER_CLIENT`: downloads one client may run at once; `0`
     /// (the default) means one fewer than `MAX_CONCURRENT_DOWNLOADS` (at
     /// least 1), so a slot is always left for someone else.
@@ -193,6 +233,8 @@ impl Default for Config {
             public_url: None,
             max_sse_per_client: 16,
             redis_url: None,
+            kachay_role: None,
+            kachay_worker_id: None,
             max_running_per_client: 0,
             min_speed: Some("10K".into()),
             min_speed_window_secs: default_min_speed_window(),
@@ -309,6 +351,8 @@ const VARIABLES: &[&str] = &[
     "allowed_hosts",
     "public_url",
     "redis_url",
+    "kachay_role",
+    "kachay_worker_id",
     "max_sse_per_client",
     "max_running_per_client",
     "min_speed",
@@ -419,6 +463,31 @@ impl Config {
         let base = engine::ytdlp_options::provider_base_url(setting)
             .map_err(|e| ConfigError::invalid("POT_PROVIDER_URL", e.to_string()))?;
         url::Url::parse(&base).map(Some).map_err(|e| ConfigError::invalid("POT_PROVIDER_URL", e.to_string()))
+    }
+
+    /// `KACHAY_ROLE`, checked against `REDIS_URL`.
+    pub fn role(&self) -> Result<Role, ConfigError> {
+        let role = match self.kachay_role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            None => Role::All,
+            Some(r) if r.eq_ignore_ascii_case("all") => Role::All,
+            Some(r) if r.eq_ignore_ascii_case("web") => Role::Web,
+            Some(r) if r.eq_ignore_ascii_case("worker") => Role::Worker,
+            Some(_) => return Err(ConfigError::invalid("KACHAY_ROLE", "it must be all, web or worker")),
+        };
+        let clustered = self.redis_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        if role != Role::All && !clustered {
+            return Err(ConfigError::invalid("KACHAY_ROLE", "web and worker need REDIS_URL"));
+        }
+        Ok(role)
+    }
+
+    /// `KACHAY_WORKER_ID`, or the host name and process id.
+    pub fn worker_id(&self) -> String {
+        if let Some(id) = self.kachay_worker_id.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+            return id.to_owned();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}-{}", host.trim(), std::process::id())
     }
 
     /// Where the yt-dlp plugin is written at start: `ytdlp-plugins` in

@@ -73,10 +73,12 @@ async fn start(
     check_size(&state, size)?;
     room.check(size)?;
     let owner = requester.job_owner();
-    let id = state.jobs.submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner });
     // Answered only once the job is in the store: a crash right after the
     // answer cannot lose an id the client already has.
-    state.jobs.flush().await;
+    let id = state
+        .downloads
+        .submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner })
+        .await?;
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
 }
 
@@ -130,15 +132,10 @@ async fn start_batch(
             requester.check_capacity(&state).await?;
             room.check(size)?;
             let owner = requester.job_owner();
-            let id = state.jobs.submit(JobRequest {
-                url,
-                quality,
-                probe: Some(probe),
-                audio_format: AudioFormat::M4a,
-                owner,
-            });
-            state.jobs.flush().await;
-            Ok::<Uuid, ApiError>(id)
+            state
+                .downloads
+                .submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner })
+                .await
         }
         .await;
         downloads.push(match outcome {
@@ -227,7 +224,7 @@ async fn history(
         .map(|record| {
             // The live state is fresher than the store's (progress is
             // written about once a second).
-            let snapshot = state.jobs.snapshot(record.snapshot.id).unwrap_or(record.snapshot);
+            let snapshot = state.downloads.freshest(record.snapshot);
             DownloadListItem {
                 created_at: unix_millis(snapshot.created_at),
                 finished_at: snapshot.finished_at.map(unix_millis),
@@ -260,7 +257,7 @@ async fn status(job: VisibleJob) -> Json<JobStatus> {
 }
 
 async fn cancel(State(state): State<AppState>, job: VisibleJob) -> Result<Json<Done>, ApiError> {
-    if state.jobs.cancel(job.id) {
+    if state.downloads.cancel(job.id).await? {
         Ok(Json(Done { success: true }))
     } else {
         Err(ApiError::NotFound)
@@ -324,7 +321,7 @@ async fn events(
     requester: Requester,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let receiver = state.jobs.subscribe(job.id).ok_or(ApiError::NotFound)?;
+    let receiver = state.downloads.subscribe(job.id).await?.ok_or(ApiError::NotFound)?;
     let last_seen =
         headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     let current = receiver.borrow().clone();

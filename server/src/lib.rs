@@ -13,6 +13,7 @@ pub mod downloads;
 pub mod egress;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod pot;
 pub mod security;
 pub mod state;
@@ -27,6 +28,7 @@ use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -70,40 +72,85 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What runs beside the listener: the downloads of the earlier run (one
+/// process), the reaper, and in a cluster this node's worker.
+pub struct Background {
+    jobs: engine::JobManager,
+    reaper: tokio::task::JoinHandle<()>,
+    worker: Option<cluster::worker::Worker>,
+}
+
+impl Background {
+    /// On a single node, the earlier run's jobs are taken up first, so the
+    /// clean-up after removes only files that no job owns. A cluster's jobs
+    /// are taken up by its workers from the queue, and nothing is cleaned:
+    /// `DOWNLOAD_DIR` is shared, the other nodes' jobs are in it.
+    pub async fn start(state: &AppState) -> std::io::Result<Background> {
+        let jobs = state.jobs.clone();
+        let worker = match &state.downloads {
+            jobs::Jobs::Local(_) => {
+                match jobs.resume().await {
+                    Ok(r) if r == engine::Resumed::default() => {}
+                    Ok(r) => tracing::info!(
+                        finished = r.finished,
+                        queued = r.queued,
+                        restarted = r.restarted,
+                        "took up the downloads of the earlier run"
+                    ),
+                    Err(e) => return Err(std::io::Error::other(e.to_string())),
+                }
+                match jobs.clean_leftovers().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("removed {n} leftover download(s) from an earlier run"),
+                    Err(e) => tracing::warn!("could not clean the download directory: {e}"),
+                }
+                None
+            }
+            jobs::Jobs::Cluster(store) if state.role.works() => Some(cluster::worker::Worker::start(
+                state.config.worker_id(),
+                Arc::clone(store),
+                jobs.clone(),
+                state.config.max_concurrent_downloads.max(1),
+            )),
+            jobs::Jobs::Cluster(_) => None,
+        };
+        Ok(Background { reaper: jobs.spawn_reaper(), jobs, worker })
+    }
+
+    /// Stops the downloads running here: on a single node they stay queued
+    /// or running in the job store, to go on at the next start; a worker's
+    /// stay in the queue for another worker (or this one, started again).
+    pub async fn stop(self) {
+        match &self.worker {
+            Some(worker) => worker.stop().await,
+            None => self.jobs.shutdown().await,
+        }
+        self.reaper.abort();
+    }
+}
+
+/// A worker without a listener (`KACHAY_ROLE=worker`): takes and runs
+/// downloads until `shutdown` completes.
+pub async fn work(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let background = Background::start(&state).await?;
+    shutdown.await;
+    background.stop().await;
+    Ok(())
+}
+
 /// Serves the app until `shutdown` completes, then stops every download
-/// (they stay queued or running in the job store, to go on at the next start)
-/// and drains open connections. The earlier run's jobs are taken up first,
-/// files no job owns are removed, and a reaper removes finished files (and
-/// their jobs) after their TTL.
+/// (see [`Background::stop`]) and drains open connections. A reaper removes
+/// finished files (and their jobs) after their TTL.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let jobs = state.jobs.clone();
-    // Jobs of the earlier run first, so the clean-up below removes only
-    // files that no job owns.
-    match jobs.resume().await {
-        Ok(r) if r == engine::Resumed::default() => {}
-        Ok(r) => tracing::info!(
-            finished = r.finished,
-            queued = r.queued,
-            restarted = r.restarted,
-            "took up the downloads of the earlier run"
-        ),
-        Err(e) => return Err(std::io::Error::other(e.to_string())),
-    }
-    match jobs.clean_leftovers().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("removed {n} leftover download(s) from an earlier run"),
-        Err(e) => tracing::warn!("could not clean the download directory: {e}"),
-    }
-    let reaper = jobs.spawn_reaper();
+    let background = Background::start(&state).await?;
     // Downloads stop first, so their event streams end and connections drain.
-    let stop_jobs = jobs.clone();
     let shutdown = async move {
         shutdown.await;
-        stop_jobs.shutdown().await;
+        background.stop().await;
     };
     let limiter = state.post_limiter.clone();
     let janitor = tokio::spawn(async move {
@@ -116,7 +163,6 @@ pub async fn serve(
     let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
-    reaper.abort();
     janitor.abort();
     served
 }

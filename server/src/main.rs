@@ -1,7 +1,7 @@
 //! `server`: runs Kachay with settings from the environment.
 
 use leptos::config::{get_configuration, LeptosOptions};
-use server::{serve, AppState, Config};
+use server::{serve, work, AppState, Config};
 use std::path::Path;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
@@ -30,6 +30,10 @@ async fn run() -> Result<(), String> {
     match state.ytdlp.version().await {
         Ok(version) => tracing::info!(program = %state.ytdlp.program().display(), %version, "yt-dlp found"),
         Err(e) => tracing::warn!("yt-dlp is not usable: {e}. Run scripts/setup.sh or set YTDLP."),
+    }
+    if !state.role.serves() {
+        tracing::info!("working for the cluster (KACHAY_ROLE=worker): no listener");
+        return work(state, shutdown_signal()).await.map_err(|e| format!("worker stopped: {e}"));
     }
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("listening on http://{addr}");

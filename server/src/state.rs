@@ -1,8 +1,10 @@
 //! What every handler shares.
 
 use crate::auth::Auth;
-use crate::config::{Config, ConfigError};
+use crate::cluster::store::RedisStore;
+use crate::config::{Config, ConfigError, Role};
 use crate::egress::{EgressPolicy, EgressProxy};
+use crate::jobs::Jobs;
 use crate::pot::{BgutilMinter, Minter, PotLimits, PotService};
 use crate::security::{HostPolicy, PostLimiter, StreamCounter, TrustedProxies};
 use axum::extract::FromRef;
@@ -26,8 +28,13 @@ pub struct AppState {
     /// Recent lookups by URL. Only successes are kept; concurrent lookups of
     /// one URL share a single yt-dlp run.
     pub info_cache: Cache<String, Arc<Probe>>,
-    /// Downloads: queue, progress, files.
+    /// The downloads this node runs (all of them on a single node; what its
+    /// worker took in a cluster).
     pub jobs: JobManager,
+    /// The downloads as the routes see them, wherever they run.
+    pub downloads: Jobs,
+    /// What this node does (`KACHAY_ROLE`).
+    pub role: Role,
     /// Which destinations the server may fetch from.
     pub egress: Arc<EgressPolicy>,
     /// The proxy every yt-dlp and ffmpeg connection goes through.
@@ -156,32 +163,44 @@ impl AppState {
             None
         };
         let ytdlp = Arc::new(ytdlp);
-        let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(config.job_database())?);
-        let jobs = JobManager::with_store(
-            ytdlp.clone(),
-            JobSettings {
-                download_dir: config.download_dir.clone(),
-                max_concurrent: config.max_concurrent_downloads.max(1),
-                ffmpeg: config.ffmpeg_program(),
-                file_ttl: config.file_ttl(),
-                native,
-                max_running_per_client: Some(config.running_per_client()),
-                speed_floor,
-                disk: engine::space::DiskLimits { quota: disk_quota, min_free: min_free_disk },
-            },
-            Arc::clone(&store),
-        );
-        let info_cache = Cache::builder()
-            .weigher(info_weight)
-            .max_capacity(config.info_cache_bytes()?)
-            .time_to_live(config.info_cache_ttl())
-            .build();
+        let role = config.role()?;
         let redis = match config.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) => Some(Arc::new(
                 crate::cluster::Redis::new(url).map_err(|e| ConfigError::invalid("REDIS_URL", e.to_string()))?,
             )),
             None => None,
         };
+        let settings = JobSettings {
+            download_dir: config.download_dir.clone(),
+            max_concurrent: config.max_concurrent_downloads.max(1),
+            ffmpeg: config.ffmpeg_program(),
+            file_ttl: config.file_ttl(),
+            native,
+            max_running_per_client: Some(config.running_per_client()),
+            speed_floor,
+            disk: engine::space::DiskLimits { quota: disk_quota, min_free: min_free_disk },
+        };
+        // One process: jobs run here and are written to SQLite. With Redis:
+        // jobs are recorded there and run by the workers (this one's manager
+        // runs what its worker takes, with no store of its own).
+        let (store, jobs, downloads): (Arc<dyn JobStore>, JobManager, Jobs) = match &redis {
+            None => {
+                let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(config.job_database())?);
+                let jobs = JobManager::with_store(ytdlp.clone(), settings, Arc::clone(&store));
+                (store, jobs.clone(), Jobs::Local(jobs))
+            }
+            Some(redis) => {
+                let dir = std::path::absolute(&config.download_dir).unwrap_or_else(|_| config.download_dir.clone());
+                let records = Arc::new(RedisStore::new(Arc::clone(redis), dir, config.file_ttl_secs));
+                let store: Arc<dyn JobStore> = records.clone();
+                (store, JobManager::new(ytdlp.clone(), settings), Jobs::Cluster(records))
+            }
+        };
+        let info_cache = Cache::builder()
+            .weigher(info_weight)
+            .max_capacity(config.info_cache_bytes()?)
+            .time_to_live(config.info_cache_ttl())
+            .build();
         // A lease outlives the longest lookup (killed at PROBE_TIMEOUT_SECS).
         let lookup_life = config.probe_timeout() + Duration::from_secs(30);
         let shared = redis.as_ref().map(|r| {
@@ -213,6 +232,8 @@ impl AppState {
             ytdlp,
             info_cache,
             jobs,
+            downloads,
+            role,
             egress,
             egress_proxy,
             pot,

@@ -39,7 +39,7 @@ impl VisibleJob {
     pub async fn find(state: &AppState, raw: &str, session: Option<&Session>) -> Result<VisibleJob, ApiError> {
         let id = Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)?;
         check_visible(state, id, session).await?;
-        let snapshot = state.jobs.snapshot(id).ok_or(ApiError::NotFound)?;
+        let snapshot = state.downloads.snapshot(id).await?.ok_or(ApiError::NotFound)?;
         Ok(VisibleJob { id, snapshot })
     }
 }

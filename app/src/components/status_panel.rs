@@ -33,11 +33,14 @@ pub fn StatusPanel() -> impl IntoView {
         Some(None) => Prefs::get().tr().status_failed.to_owned(),
         Some(Some(text)) => text,
     };
-    // One text node, its lines kept by `white-space: pre-line`.
+    // A block per line, so a line too long for a phone wraps under its own
+    // text (hanging indent) instead of looking like the next item.
+    let lines =
+        move || text().lines().map(|line| view! { <span class="status-line">{line.to_owned()}</span> }).collect_view();
     view! {
         <details class="status-panel" data-testid="status-panel" on:toggle=on_toggle>
             <summary>{t(|t| t.status_title)}</summary>
-            <p aria-live="polite">{text}</p>
+            <p aria-live="polite">{lines}</p>
         </details>
     }
 }

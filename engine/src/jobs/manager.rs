@@ -135,21 +135,15 @@ impl JobManager {
     pub fn submit(&self, request: JobRequest) -> Uuid {
         let id = Uuid::new_v4();
         let title = request.probe.as_ref().and_then(|p| title_of(p));
-        let snapshot = JobSnapshot {
-            id,
-            seq: 0,
-            phase: Phase::Queued,
-            progress: Progress::default(),
-            title,
-            quality: request.quality,
-            file: None,
-            error: None,
-            engine: None,
-            created_at: SystemTime::now(),
-            finished_at: None,
-            started_at: None,
-            restarted: false,
-        };
+        self.submit_as(queued_snapshot(id, title, request.quality, SystemTime::now()), request);
+        id
+    }
+
+    /// Runs a job that was queued elsewhere (another node's queue) under
+    /// the id and state it has there. Its directory is `download_dir/<id>`;
+    /// anything left in it from an earlier attempt is the caller's to remove.
+    pub fn submit_as(&self, snapshot: JobSnapshot, request: JobRequest) {
+        let id = snapshot.id;
         let record = JobRecord {
             request: StoredRequest {
                 url: request.url.clone(),
@@ -170,7 +164,6 @@ impl JobManager {
         }
         tracing::info!(%id, quality = %request.quality, "download queued");
         self.spawn(id, request, tx, cancel, dir);
-        id
     }
 
     pub(super) fn spawn(
@@ -272,7 +265,32 @@ impl JobManager {
     }
 }
 
-pub(super) fn title_of(probe: &Probe) -> Option<String> {
+/// A job just submitted.
+pub fn queued_snapshot(
+    id: Uuid,
+    title: Option<String>,
+    quality: crate::quality::QualityId,
+    created_at: SystemTime,
+) -> JobSnapshot {
+    JobSnapshot {
+        id,
+        seq: 0,
+        phase: Phase::Queued,
+        progress: Progress::default(),
+        title,
+        quality,
+        file: None,
+        error: None,
+        engine: None,
+        created_at,
+        finished_at: None,
+        started_at: None,
+        restarted: false,
+    }
+}
+
+/// The title to show for a probed video.
+pub fn title_of(probe: &Probe) -> Option<String> {
     [&probe.info.title, &probe.info.fulltitle]
         .into_iter()
         .find_map(|t| t.as_deref().map(str::trim).filter(|t| !t.is_empty()))

@@ -31,7 +31,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub use manager::JobManager;
+pub use manager::{queued_snapshot, title_of, JobManager};
 pub use types::{FinishedFile, JobFailure, JobOwner, JobRequest, JobSettings, JobSnapshot, Resumed, SpeedFloor};
 
 /// The file that marks a directory as a Kachay job's, so that

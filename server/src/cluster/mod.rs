@@ -12,9 +12,14 @@
 //! back), every command has a short timeout, and a lost connection is
 //! re-established in the background by redis-rs's `ConnectionManager`.
 
+pub mod follow;
+pub mod health;
 pub mod info;
 pub mod limits;
+pub mod queue;
 pub mod slots;
+pub mod store;
+pub mod worker;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
@@ -35,7 +40,7 @@ pub const RETRY_AFTER_SECS: u64 = 5;
 /// server's address).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("Redis is unavailable: {0}")]
-pub struct Unavailable(String);
+pub struct Unavailable(pub(crate) String);
 
 impl From<redis::RedisError> for Unavailable {
     fn from(e: redis::RedisError) -> Self {
@@ -147,6 +152,15 @@ impl Redis {
         })
         .await
         .map_err(|_| Unavailable("Redis did not answer in time".into()))?
+    }
+
+    /// A connection of its own for `SUBSCRIBE` (pub/sub cannot share the
+    /// multiplexed one).
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub, Unavailable> {
+        tokio::time::timeout(TIMEOUT, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| Unavailable("connecting timed out".into()))?
+            .map_err(Unavailable::from)
     }
 
     /// `PING`, for the health page.

@@ -158,6 +158,7 @@ mod fixtures {
                 tokens_cached: 2,
                 ..Default::default()
             },
+            cluster: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! (every request).
 
 use crate::state::AppState;
-use contract::api::PotServiceHealth;
+use contract::api::{ClusterHealth, PotServiceHealth};
 use engine::diagnostics::{self, VerboseReport};
 use std::time::SystemTime;
 
@@ -30,6 +30,8 @@ pub struct Settings {
     pub free_bytes: Option<u64>,
     /// The PO-token service's counts.
     pub pot_service: PotServiceHealth,
+    /// The cluster, with `REDIS_URL`.
+    pub cluster: Option<ClusterHealth>,
 }
 
 /// Runs yt-dlp, ffmpeg and the provider ping (all at once).
@@ -76,5 +78,9 @@ pub(super) async fn current_settings(state: &AppState) -> Settings {
         cookies_broken,
         free_bytes,
         pot_service: state.pot.health(),
+        cluster: match &state.shared {
+            Some(shared) => Some(crate::cluster::health::health(&shared.redis, state.role.as_str()).await),
+            None => None,
+        },
     }
 }

@@ -23,6 +23,8 @@ pub enum Problem {
     PotProviderUnreachable,
     CookiesUnreadable,
     DiskLow { free: u64 },
+    RedisUnreachable,
+    NoWorkers { queued: u64 },
 }
 
 impl Problem {
@@ -37,6 +39,8 @@ impl Problem {
             Problem::PotProviderUnreachable => "pot_provider_unreachable",
             Problem::CookiesUnreadable => "cookies_unreadable",
             Problem::DiskLow { .. } => "disk_low",
+            Problem::RedisUnreachable => "redis_unreachable",
+            Problem::NoWorkers { .. } => "no_workers",
         }
     }
 
@@ -95,6 +99,20 @@ impl Problem {
                 "Для загрузок свободно всего {}. Освободите место в DOWNLOAD_DIR.",
                 contract::format::bytes(*free, lang)
             ),
+            (Problem::RedisUnreachable, Lang::En) => "Redis (REDIS_URL) does not answer: downloads cannot be queued \
+                 or followed. Start it, or correct REDIS_URL."
+                .into(),
+            (Problem::RedisUnreachable, Lang::Ru) => "Redis (REDIS_URL) не отвечает: загрузки нельзя поставить в \
+                 очередь и отследить. Запустите его или исправьте REDIS_URL."
+                .into(),
+            (Problem::NoWorkers { queued }, Lang::En) => format!(
+                "{queued} download(s) are waiting, but no worker is running. Start one (KACHAY_ROLE=worker with the \
+                 same REDIS_URL and DOWNLOAD_DIR)."
+            ),
+            (Problem::NoWorkers { queued }, Lang::Ru) => format!(
+                "Ждут загрузки ({queued}), но ни один исполнитель не запущен. Запустите его (KACHAY_ROLE=worker с \
+                 теми же REDIS_URL и DOWNLOAD_DIR)."
+            ),
         }
     }
 }
@@ -138,6 +156,13 @@ pub fn problems(tools: &Tools, settings: &Settings, today: i64) -> Vec<Problem> 
     }
     if let Some(free) = settings.free_bytes.filter(|f| *f < LOW_DISK_BYTES) {
         found.push(Problem::DiskLow { free });
+    }
+    if let Some(cluster) = &settings.cluster {
+        if !cluster.redis_reachable {
+            found.push(Problem::RedisUnreachable);
+        } else if cluster.workers.is_empty() && cluster.queued > 0 {
+            found.push(Problem::NoWorkers { queued: cluster.queued });
+        }
     }
     found
 }
@@ -199,6 +224,7 @@ pub fn build_report(tools: &Tools, settings: &Settings, today: i64) -> HealthRep
             server_version: tools.provider_ping.clone().flatten(),
         },
         pot_service,
+        cluster: settings.cluster.clone(),
         cookies_configured: settings.cookies_configured,
         disk: DiskHealth { free_bytes: settings.free_bytes },
         checked_at: u64::try_from(tools.checked_at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis())
@@ -283,6 +309,8 @@ mod tests {
             Problem::PotProviderUnreachable,
             Problem::CookiesUnreadable,
             Problem::DiskLow { free: 10 << 20 },
+            Problem::RedisUnreachable,
+            Problem::NoWorkers { queued: 3 },
         ];
         for p in &all {
             let (en, ru) = (p.message(Lang::En), p.message(Lang::Ru));

@@ -20,6 +20,14 @@ struct Words {
     plugin_loaded: &'static str,
     plugin_missing: &'static str,
     minter_unset: &'static str,
+    cluster: &'static str,
+    /// `{}` is the role.
+    node: &'static str,
+    redis_answers: &'static str,
+    redis_silent: &'static str,
+    workers: &'static str,
+    running: &'static str,
+    queued: &'static str,
     minted: &'static str,
     from_cache: &'static str,
     failed: &'static str,
@@ -44,6 +52,13 @@ static EN_WORDS: Words = Words {
     plugin_loaded: "Kachay's plugin loaded",
     plugin_missing: "Kachay's plugin not loaded",
     minter_unset: "not configured (POT_PROVIDER_URL)",
+    cluster: "Cluster",
+    node: "{} node",
+    redis_answers: "Redis answers",
+    redis_silent: "Redis does not answer",
+    workers: "workers",
+    running: "running",
+    queued: "queued",
     minted: "minted",
     from_cache: "from cache",
     failed: "failed",
@@ -68,6 +83,13 @@ static RU_WORDS: Words = Words {
     plugin_loaded: "плагин Kachay загружен",
     plugin_missing: "плагин Kachay не загружен",
     minter_unset: "не настроен (POT_PROVIDER_URL)",
+    cluster: "Кластер",
+    node: "узел {}",
+    redis_answers: "Redis отвечает",
+    redis_silent: "Redis не отвечает",
+    workers: "исполнителей",
+    running: "выполняется",
+    queued: "в очереди",
     minted: "выпущено",
     from_cache: "из кэша",
     failed: "ошибок",
@@ -105,8 +127,9 @@ pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> S
         .providers
         .iter()
         .filter(|p| p.available)
+        // A no-break space: a narrow screen never parts a name from its version.
         .map(|p| match &p.version {
-            Some(v) => format!("{} {v}", p.name),
+            Some(v) => format!("{}\u{a0}{v}", p.name),
             None => p.name.clone(),
         })
         .collect();
@@ -127,6 +150,23 @@ pub fn render_text(report: &HealthReport, problems: &[Problem], lang: Lang) -> S
         (None, _) => w.minter_unset.to_owned(),
     };
     lines.push(format!("{}: {minter}", w.server));
+    if let Some(cluster) = &report.cluster {
+        let redis = if cluster.redis_reachable {
+            format!(
+                "{}; {} {}, {} {}, {} {}",
+                w.redis_answers,
+                w.workers,
+                cluster.workers.len(),
+                w.running,
+                cluster.running,
+                w.queued,
+                cluster.queued
+            )
+        } else {
+            w.redis_silent.to_owned()
+        };
+        lines.push(format!("{}: {}; {redis}", w.cluster, w.node.replace("{}", &cluster.role)));
+    }
     let cookies = if report.cookies_configured { w.configured } else { w.not_configured };
     lines.push(format!("{}: {cookies}", w.cookies));
     if let Some(free) = report.disk.free_bytes {
@@ -156,7 +196,7 @@ mod tests {
                 "yt-dlp: 2026.10.26 (26 days old)",
                 "ffmpeg: 5.1.9-0+deb12u1",
                 "JS runtime: deno 2.9.8",
-                "PO-token providers: kachay 1.0.0, bgutil:http 2.0.2",
+                "PO-token providers: kachay\u{a0}1.0.0, bgutil:http\u{a0}2.0.2",
                 "PO-token service: Kachay's plugin loaded; minted 3, from cache 7, failed 0",
                 "PO-token minter: answers (2.0.2)",
                 "Cookies: not configured",

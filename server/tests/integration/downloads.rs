@@ -108,13 +108,13 @@ async fn audio_only_has_no_video_stream() {
     site.stop().await;
 }
 
-struct SseEvent {
-    id: Option<u64>,
-    data: Value,
+pub(crate) struct SseEvent {
+    pub(crate) id: Option<u64>,
+    pub(crate) data: Value,
 }
 
 /// Reads a whole event stream (until the server ends it).
-async fn read_events(app: &TestApp, id: &str, last_event_id: Option<u64>) -> (u16, Vec<SseEvent>, Duration) {
+pub(crate) async fn read_events(app: &TestApp, id: &str, last_event_id: Option<u64>) -> (u16, Vec<SseEvent>, Duration) {
     let mut request = app.client.get(app.url(&format!("/api/events/{id}")));
     if let Some(last) = last_event_id {
         request = request.header("last-event-id", last.to_string());

@@ -6,6 +6,7 @@
 mod common;
 
 mod cluster;
+mod cluster_jobs;
 mod downloads;
 mod egress;
 mod hardening_egress;
