@@ -2,8 +2,8 @@
 //! node, run by a worker, followed and cancelled on another web node; a
 //! worker killed mid-download has its job finished by another.
 //!
-//! Web nodes (and in-process workers) are `TestApp`s of their own; the
-//! worker that is killed with SIGKILL is the real server binary. All share a
+//! Nodes are `TestApp`s of their own, or the real server binary as separate
+//! processes (the ten downloads, the worker killed with SIGKILL). All share a
 //! real redis-server and one download directory, as the README's setup does.
 
 use crate::common::redis::RedisServer;
@@ -77,44 +77,151 @@ async fn a_download_queued_on_one_web_node_runs_on_a_worker_and_is_followed_on_t
     worker.stop().await;
 }
 
+/// A node as its own process: the real server binary with `role`.
+struct NodeProcess {
+    child: std::process::Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl NodeProcess {
+    async fn start(redis: &str, dir: &Path, role: &str, name: &str) -> NodeProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("KACHAY_ROLE", role)
+            .env("KACHAY_WORKER_ID", name)
+            .env("REDIS_URL", redis)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "kachay")
+            .env("DOWNLOAD_DIR", dir)
+            .env("DATA_DIR", dir.join(format!(".data-{name}")))
+            .env("YTDLP", fixture::ytdlp_program())
+            .env("ALLOW_PRIVATE_NETWORKS", "127.0.0.0/8")
+            .env("MAX_CONCURRENT_DOWNLOADS", "2")
+            .env("RATE_LIMIT_PER_MINUTE", "100000")
+            .env("RATE_LIMIT_BURST", "10000")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary runs");
+        let node = NodeProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder().no_proxy().build().expect("client"),
+        };
+        if role != "worker" {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while node.client.get(format!("{}/api/health", node.base)).send().await.is_err() {
+                assert!(Instant::now() < deadline, "the web node did not start");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        node
+    }
+
+    async fn download(&self, url: &str) -> String {
+        let answer = self
+            .client
+            .post(format!("{}/api/download", self.base))
+            .json(&json!({ "url": url, "quality": "360" }))
+            .send()
+            .await
+            .expect("answer");
+        let body: Value = answer.json().await.expect("JSON");
+        body["download_id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+    }
+
+    async fn finished(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let body: Value = self
+                .client
+                .get(format!("{}/api/status/{id}", self.base))
+                .send()
+                .await
+                .expect("status")
+                .json()
+                .await
+                .expect("JSON");
+            if matches!(body["status"].as_str(), Some("completed" | "error" | "cancelled")) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "still {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test]
-async fn ten_downloads_through_two_web_nodes_on_two_workers_all_complete_once() {
+async fn ten_downloads_through_two_web_processes_on_two_worker_processes_all_complete_once() {
     let site = FixtureSite::start().await.expect("fixture");
     let redis = RedisServer::start().await;
     let shared = tempfile::tempdir().expect("shared dir");
-    let webs = [node(&redis.url(), "web", shared.path()).await, node(&redis.url(), "web", shared.path()).await];
-    let workers =
-        [node(&redis.url(), "worker", shared.path()).await, node(&redis.url(), "worker", shared.path()).await];
+    let url = redis.url();
+    let webs = [
+        NodeProcess::start(&url, shared.path(), "web", "web1").await,
+        NodeProcess::start(&url, shared.path(), "web", "web2").await,
+    ];
+    let _workers = [
+        NodeProcess::start(&url, shared.path(), "worker", "w1").await,
+        NodeProcess::start(&url, shared.path(), "worker", "w2").await,
+    ];
     let page = site.url("/watch/main");
     let segments = |site: &FixtureSite| -> u64 {
         site.all_path_hits().iter().filter(|(path, _)| path.contains("/seg")).map(|(_, n)| n).sum()
     };
     // One alone first: what a single run asks of the site.
-    let first = webs[0].start_download(&page, "360").await;
-    let done = wait_status(&webs[1], &first, &["completed", "error", "cancelled"], Duration::from_secs(120)).await;
+    let first = webs[0].download(&page).await;
+    let done = webs[1].finished(&first).await;
     assert_eq!(done["status"], "completed", "{done}");
     let one_run = segments(&site);
     assert!(one_run > 0);
 
     let mut ids = Vec::new();
     for n in 0..9usize {
-        ids.push(webs[n % 2].start_download(&page, "360").await);
+        ids.push(webs[n % 2].download(&page).await);
     }
     for (n, id) in ids.iter().enumerate() {
-        let done =
-            wait_status(&webs[(n + 1) % 2], id, &["completed", "error", "cancelled"], Duration::from_secs(120)).await;
+        let done = webs[(n + 1) % 2].finished(id).await;
         assert_eq!(done["status"], "completed", "{done}");
         assert_ne!(done["restarted"], true, "{done}");
     }
     // Each ran exactly once: a second run of any would have fetched its
     // segments again.
     assert_eq!(segments(&site), 10 * one_run);
-    let (_, list) = webs[1].get_json("/api/downloads?limit=50").await;
-    let listed = list["downloads"].as_array().map(Vec::len).unwrap_or(0);
-    assert_eq!(listed, 10, "{list}");
-    for app in webs.into_iter().chain(workers) {
-        app.stop().await;
-    }
+    let list: Value = webs[1]
+        .client
+        .get(format!("{}/api/downloads?limit=50", webs[1].base))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(list["downloads"].as_array().map(Vec::len), Some(10), "{list}");
+    // The health page lists both workers.
+    let health: Value = webs[0]
+        .client
+        .get(format!("{}/api/health", webs[0].base))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("JSON");
+    let workers: Vec<&str> =
+        health["cluster"]["workers"].as_array().into_iter().flatten().filter_map(|w| w["id"].as_str()).collect();
+    assert_eq!(workers, ["w1", "w2"], "{health}");
 }
 
 #[tokio::test]
@@ -146,46 +253,25 @@ async fn a_download_is_cancelled_from_the_other_web_node() {
     b.stop().await;
 }
 
-/// The real server binary as a worker.
-fn worker_process(redis: &str, dir: &Path, name: &str) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("KACHAY_ROLE", "worker")
-        .env("KACHAY_WORKER_ID", name)
-        .env("REDIS_URL", redis)
-        .env("DOWNLOAD_DIR", dir)
-        .env("DATA_DIR", dir.join(format!(".data-{name}")))
-        .env("YTDLP", fixture::ytdlp_program())
-        .env("ALLOW_PRIVATE_NETWORKS", "127.0.0.0/8")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the server binary runs")
-}
-
 #[tokio::test]
 async fn a_worker_killed_mid_download_has_its_job_finished_by_another() {
     let site = FixtureSite::start().await.expect("fixture");
     let redis = RedisServer::start().await;
     let shared = tempfile::tempdir().expect("shared dir");
     let web = node(&redis.url(), "web", shared.path()).await;
-    let mut first = worker_process(&redis.url(), shared.path(), "first");
+    let mut first = NodeProcess::start(&redis.url(), shared.path(), "worker", "first").await;
     let id = web.start_download(&site.url("/k/total=300000/watch/main"), "360").await;
     wait_status(&web, &id, &["downloading"], Duration::from_secs(60)).await;
-    first.kill().expect("SIGKILL");
-    let _ = first.wait();
+    first.child.kill().expect("SIGKILL");
+    let _ = first.child.wait();
 
-    let mut second = worker_process(&redis.url(), shared.path(), "second");
+    let _second = NodeProcess::start(&redis.url(), shared.path(), "worker", "second").await;
     // Taken over once the dead worker's entry has been idle long enough.
     let done = wait_status(&web, &id, &["completed", "error", "cancelled"], Duration::from_secs(120)).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["restarted"], true, "{done}");
     let file = web.client.get(web.url(&format!("/api/file/{id}"))).send().await.expect("file");
     assert_eq!(file.status(), 200);
-    let _ = second.kill();
-    let _ = second.wait();
     web.stop().await;
 }
 
