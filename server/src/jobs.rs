@@ -39,6 +39,7 @@ impl Jobs {
                 let id = Uuid::new_v4();
                 let title = request.probe.as_ref().and_then(|p| title_of(p));
                 let snapshot = queued_snapshot(id, title, request.quality, SystemTime::now());
+                let client = request.owner.client.clone();
                 let record = JobRecord {
                     request: StoredRequest {
                         url: request.url,
@@ -50,7 +51,7 @@ impl Jobs {
                 };
                 let probe = request.probe.as_ref().map(|p| Arc::clone(&p.raw));
                 store.insert(record, probe).await.map_err(|e| unavailable(Unavailable(e.to_string())))?;
-                queue::enqueue(store, id).await.map_err(unavailable)?;
+                queue::enqueue(store, id, &client).await.map_err(unavailable)?;
                 tracing::info!(%id, "download queued for the workers");
                 Ok(id)
             }

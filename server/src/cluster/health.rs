@@ -2,7 +2,7 @@
 //! queue, and the workers alive (each refreshes a heartbeat key every few
 //! seconds; a dead one's expires).
 
-use super::queue::{GROUP, STREAM};
+use super::queue::{stream_of, CLIENTS, GROUP};
 use super::Redis;
 use contract::api::{ClusterHealth, WorkerHealth};
 
@@ -13,13 +13,19 @@ pub async fn health(redis: &Redis, role: &str) -> ClusterHealth {
         return report;
     }
     report.redis_reachable = true;
-    let length: u64 =
-        redis.run(|mut c| async move { redis::cmd("XLEN").arg(STREAM).query_async(&mut c).await }).await.unwrap_or(0);
-    // [count, first, last, consumers]; no group yet means nothing taken.
-    let pending: u64 =
-        redis
+    let clients: Vec<String> = redis
+        .run(|mut c| async move { redis::cmd("ZRANGE").arg(CLIENTS).arg(0).arg(999).query_async(&mut c).await })
+        .await
+        .unwrap_or_default();
+    for client in clients {
+        let stream = stream_of(&client);
+        let key = stream.clone();
+        let length: u64 =
+            redis.run(|mut c| async move { redis::cmd("XLEN").arg(key).query_async(&mut c).await }).await.unwrap_or(0);
+        // [count, first, last, consumers].
+        let pending: u64 = redis
             .run(|mut c| async move {
-                redis::cmd("XPENDING").arg(STREAM).arg(GROUP).query_async::<redis::Value>(&mut c).await
+                redis::cmd("XPENDING").arg(stream).arg(GROUP).query_async::<redis::Value>(&mut c).await
             })
             .await
             .ok()
@@ -31,8 +37,9 @@ pub async fn health(redis: &Redis, role: &str) -> ClusterHealth {
                 _ => None,
             })
             .unwrap_or(0);
-    report.running = pending;
-    report.queued = length.saturating_sub(pending);
+        report.running += pending;
+        report.queued += length.saturating_sub(pending);
+    }
     report.workers = workers(redis).await;
     report
 }

@@ -1,8 +1,13 @@
-//! The job queue of a cluster: a Redis stream with one consumer group.
+//! The job queue of a cluster: a Redis stream per client, each with the
+//! consumer group `workers`, taken round robin across clients.
 //!
-//! A web node records a download ([`super::store::RedisStore`]) and adds its
-//! id to the stream `kachay:queue`; each worker reads new entries for its free
-//! slots with `XREADGROUP`, so an entry goes to exactly one worker. While it
+//! A web node records a download ([`super::store::RedisStore`]), adds its id
+//! to its client's stream `kachay:queue:<client>` and the client to the
+//! sorted set `kachay:clients`. A worker with a free slot runs [`NEXT`]: the
+//! client served least recently that has a new entry gives it one
+//! (`XREADGROUP`, so an entry goes to exactly one worker) and becomes the most
+//! recently served — so a client with a hundred downloads waiting and one
+//! with a single download alternate, as on a single node. While it
 //! runs the job, the worker keeps its entry fresh (`XCLAIM` by itself resets
 //! the entry's idle time); an entry idle longer than [`CLAIM_AFTER`] belongs
 //! to a worker that died, and another takes it over with `XAUTOCLAIM` and
@@ -23,8 +28,35 @@ use engine::progress::Phase;
 use std::time::{Duration, SystemTime};
 use uuid::Uuid;
 
-pub const STREAM: &str = "kachay:queue";
 pub const GROUP: &str = "workers";
+/// Clients with a stream, scored by when they were last served.
+pub const CLIENTS: &str = "kachay:clients";
+
+/// The stream of `client`'s downloads.
+pub fn stream_of(client: &str) -> String {
+    format!("kachay:queue:{client}")
+}
+
+/// The next entry for worker ARGV[1]: {client, entry id, job id}, or false
+/// when no client has one. Clients whose stream is empty leave the set. (It
+/// names keys it was not given, which a standalone Redis allows; a Redis
+/// Cluster would need one hash slot for all of them.)
+pub const NEXT: &str = r"
+local clients = redis.call('ZRANGE', 'kachay:clients', 0, -1)
+for _, client in ipairs(clients) do
+  local stream = 'kachay:queue:' .. client
+  local got = redis.pcall('XREADGROUP', 'GROUP', 'workers', ARGV[1], 'COUNT', 1, 'STREAMS', stream, '>')
+  if type(got) == 'table' and got[1] and #got[1][2] > 0 then
+    local entry = got[1][2][1]
+    redis.call('ZADD', 'kachay:clients', redis.call('INCR', 'kachay:served'), client)
+    return {client, entry[1], entry[2][2]}
+  end
+  if redis.call('XLEN', stream) == 0 then
+    redis.call('ZREM', 'kachay:clients', client)
+  end
+end
+return false
+";
 pub const CANCEL_CHANNEL: &str = "kachay:cancel";
 /// An entry idle this long belongs to a worker that stopped refreshing it.
 pub const CLAIM_AFTER: Duration = Duration::from_secs(20);
@@ -58,15 +90,45 @@ redis.call('HSET', KEYS[1], 'snapshot', ARGV[1])
 return 1
 ";
 
-/// Puts a recorded job on the queue.
-pub async fn enqueue(store: &RedisStore, id: Uuid) -> Result<(), Unavailable> {
+/// Puts a recorded job of `client` on the queue: the stream (and its group)
+/// first, then the entry, then the client in the set, so that a client in
+/// the set always has a stream a worker can read.
+pub async fn enqueue(store: &RedisStore, id: Uuid, client: &str) -> Result<(), Unavailable> {
+    let (stream, client) = (stream_of(client), client.to_owned());
     store
         .redis()
         .run(|mut c| async move {
-            redis::cmd("XADD").arg(STREAM).arg("*").arg("id").arg(id.to_string()).query_async::<String>(&mut c).await
+            let made = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&stream)
+                .arg(GROUP)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async::<()>(&mut c)
+                .await;
+            if let Err(e) = made {
+                if e.code() != Some("BUSYGROUP") {
+                    return Err(e);
+                }
+            }
+            redis::cmd("XADD")
+                .arg(&stream)
+                .arg("*")
+                .arg("id")
+                .arg(id.to_string())
+                .query_async::<String>(&mut c)
+                .await?;
+            redis::cmd("ZADD").arg(CLIENTS).arg("NX").arg(0).arg(&client).query_async::<()>(&mut c).await
         })
         .await
-        .map(drop)
+}
+
+/// The clients with a stream, least recently served first.
+pub async fn clients(store: &RedisStore) -> Result<Vec<String>, Unavailable> {
+    store
+        .redis()
+        .run(|mut c| async move { redis::cmd("ZRANGE").arg(CLIENTS).arg(0).arg(-1).query_async(&mut c).await })
+        .await
 }
 
 /// Marks the job taken by `worker`; `false` when it was cancelled first.

@@ -7,7 +7,7 @@
 //! [`MAX_BACKOFF`]); the downloads it runs go on meanwhile, and their
 //! states are written once Redis is back.
 
-use super::queue::{self, CANCEL_CHANNEL, CLAIM_AFTER, GROUP, STREAM};
+use super::queue::{self, stream_of, CANCEL_CHANNEL, CLAIM_AFTER, GROUP, NEXT};
 use super::store::RedisStore;
 use super::Unavailable;
 use engine::jobs::{queued_snapshot, JobManager, JobRequest, JobSnapshot};
@@ -37,7 +37,8 @@ struct Inner {
     jobs: JobManager,
     slots: usize,
     /// Jobs running here: id → their queue entry.
-    running: Mutex<HashMap<Uuid, String>>,
+    running: Mutex<HashMap<Uuid, Entry>>,
+    next: redis::Script,
     /// Set while stopping: the jobs are stopped to be taken up elsewhere,
     /// so their last (cancelled) state must not be written.
     stopping: AtomicBool,
@@ -59,6 +60,7 @@ impl Worker {
             jobs,
             slots: slots.max(1),
             running: Mutex::new(HashMap::new()),
+            next: redis::Script::new(NEXT),
             stopping: AtomicBool::new(false),
         });
         let stop = CancellationToken::new();
@@ -102,6 +104,13 @@ async fn pause(backoff: &mut Duration, stop: &CancellationToken) -> bool {
     }
 }
 
+/// A queue entry: its stream and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    stream: String,
+    id: String,
+}
+
 type Entries = Vec<(String, Uuid)>;
 
 /// `XREADGROUP`'s or `XAUTOCLAIM`'s entries as (entry id, job id).
@@ -142,35 +151,11 @@ fn entries(reply: &redis::Value) -> Entries {
     found
 }
 
-async fn ensure_group(store: &RedisStore) -> Result<(), Unavailable> {
-    let made = store
-        .redis()
-        .run(|mut c| async move {
-            redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(STREAM)
-                .arg(GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await;
-    match made {
-        Err(e) if e.0.contains("BUSYGROUP") => Ok(()),
-        other => other,
-    }
-}
-
 async fn take_loop(inner: Arc<Inner>, stop: CancellationToken) {
     let mut backoff = Duration::from_millis(250);
-    // The group, and the entries this worker id held when it last stopped.
+    // The entries this worker id held when it last stopped.
     loop {
-        let ready = match ensure_group(&inner.store).await {
-            Ok(()) => read(&inner, "0", 0).await,
-            Err(e) => Err(e),
-        };
-        match ready {
+        match own_pending(&inner).await {
             Ok(mine) => {
                 for (entry, job) in mine {
                     start(&inner, entry, job, true).await;
@@ -188,24 +173,17 @@ async fn take_loop(inner: Arc<Inner>, stop: CancellationToken) {
     backoff = Duration::from_millis(250);
     while !stop.is_cancelled() {
         let free = inner.slots.saturating_sub(lock(&inner.running).len());
-        if free == 0 {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+        let next = if free == 0 { Ok(None) } else { next(&inner).await };
+        match next {
+            Ok(Some((entry, job))) => {
+                backoff = Duration::from_millis(250);
+                start(&inner, entry, job, false).await;
             }
-        }
-        match read(&inner, ">", free).await {
-            Ok(new) if new.is_empty() => {
+            Ok(None) => {
                 backoff = Duration::from_millis(250);
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(POLL) => {}
-                }
-            }
-            Ok(new) => {
-                backoff = Duration::from_millis(250);
-                for (entry, job) in new {
-                    start(&inner, entry, job, false).await;
                 }
             }
             Err(e) => {
@@ -218,28 +196,45 @@ async fn take_loop(inner: Arc<Inner>, stop: CancellationToken) {
     }
 }
 
-/// New entries (`>`, at most `count`) or this worker's own pending ones
-/// (`0`). Never `BLOCK`: the connection is shared, and a blocked one would
-/// hold every other command of this node back.
-async fn read(inner: &Inner, from: &str, count: usize) -> Result<Entries, Unavailable> {
-    let (id, from) = (inner.id.clone(), from.to_owned());
-    let reply: redis::Value = inner
-        .store
-        .redis()
-        .run(|mut c| async move {
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP").arg(GROUP).arg(id);
-            if from == ">" {
-                cmd.arg("COUNT").arg(count);
-            }
-            cmd.arg("STREAMS").arg(STREAM).arg(from).query_async(&mut c).await
-        })
-        .await?;
-    Ok(entries(&reply))
+/// The next entry, round robin across clients (see [`queue::NEXT`]).
+async fn next(inner: &Inner) -> Result<Option<(Entry, Uuid)>, Unavailable> {
+    let id = inner.id.clone();
+    let got: Option<(String, String, String)> =
+        inner.store.redis().run(|mut c| async move { inner.next.arg(id).invoke_async(&mut c).await }).await?;
+    Ok(got.and_then(|(client, entry, job)| {
+        let job = Uuid::parse_str(&job).ok()?;
+        Some((Entry { stream: stream_of(&client), id: entry }, job))
+    }))
+}
+
+/// The entries this worker's id holds (delivered, not acknowledged).
+async fn own_pending(inner: &Inner) -> Result<Vec<(Entry, Uuid)>, Unavailable> {
+    let mut found = Vec::new();
+    for client in queue::clients(&inner.store).await? {
+        let (stream, id) = (stream_of(&client), inner.id.clone());
+        let reply: redis::Value = inner
+            .store
+            .redis()
+            .run(|mut c| async move {
+                redis::cmd("XREADGROUP")
+                    .arg("GROUP")
+                    .arg(GROUP)
+                    .arg(id)
+                    .arg("STREAMS")
+                    .arg(&stream)
+                    .arg("0")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let stream = stream_of(&client);
+        found.extend(entries(&reply).into_iter().map(|(id, job)| (Entry { stream: stream.clone(), id }, job)));
+    }
+    Ok(found)
 }
 
 /// Runs job `job` of queue entry `entry` here.
-async fn start(inner: &Arc<Inner>, entry: String, job: Uuid, again: bool) {
+async fn start(inner: &Arc<Inner>, entry: Entry, job: Uuid, again: bool) {
     if lock(&inner.running).contains_key(&job) {
         return;
     }
@@ -318,7 +313,7 @@ async fn prepare(inner: &Inner, job: Uuid, again: bool) -> Result<Option<(JobSna
 async fn forward(
     inner: Arc<Inner>,
     job: Uuid,
-    entry: String,
+    entry: Entry,
     client: String,
     mut receiver: tokio::sync::watch::Receiver<JobSnapshot>,
 ) {
@@ -361,14 +356,14 @@ async fn forward(
     lock(&inner.running).remove(&job);
 }
 
-async fn ack(inner: &Inner, entry: &str) {
-    let entry = entry.to_owned();
+async fn ack(inner: &Inner, entry: &Entry) {
+    let entry = entry.clone();
     let acked = inner
         .store
         .redis()
         .run(|mut c| async move {
-            redis::cmd("XACK").arg(STREAM).arg(GROUP).arg(&entry).query_async::<i64>(&mut c).await?;
-            redis::cmd("XDEL").arg(STREAM).arg(&entry).query_async::<i64>(&mut c).await
+            redis::cmd("XACK").arg(&entry.stream).arg(GROUP).arg(&entry.id).query_async::<i64>(&mut c).await?;
+            redis::cmd("XDEL").arg(&entry.stream).arg(&entry.id).query_async::<i64>(&mut c).await
         })
         .await;
     if let Err(e) = acked {
@@ -392,20 +387,23 @@ async fn refresh_loop(inner: Arc<Inner>, stop: CancellationToken) {
 }
 
 async fn refresh(inner: &Arc<Inner>) -> Result<(), Unavailable> {
-    let mine: Vec<String> = lock(&inner.running).values().cloned().collect();
+    let mut mine: HashMap<String, Vec<String>> = HashMap::new();
+    for entry in lock(&inner.running).values() {
+        mine.entry(entry.stream.clone()).or_default().push(entry.id.clone());
+    }
     let id = inner.id.clone();
-    if !mine.is_empty() {
+    for (stream, entries) in mine {
         let id = id.clone();
         inner
             .store
             .redis()
             .run(|mut c| async move {
                 redis::cmd("XCLAIM")
-                    .arg(STREAM)
+                    .arg(stream)
                     .arg(GROUP)
                     .arg(id)
                     .arg(0)
-                    .arg(&mine)
+                    .arg(&entries)
                     .arg("JUSTID")
                     .query_async::<redis::Value>(&mut c)
                     .await
@@ -428,30 +426,33 @@ async fn refresh(inner: &Arc<Inner>) -> Result<(), Unavailable> {
             redis::cmd("SET").arg(key).arg(heartbeat).arg("EX").arg(HEARTBEAT_SECS).query_async::<()>(&mut c).await
         })
         .await?;
-    let free = inner.slots.saturating_sub(running);
-    if free == 0 {
-        return Ok(());
-    }
     let idle = u64::try_from(CLAIM_AFTER.as_millis()).unwrap_or(u64::MAX);
-    let reply: redis::Value = inner
-        .store
-        .redis()
-        .run(|mut c| async move {
-            redis::cmd("XAUTOCLAIM")
-                .arg(STREAM)
-                .arg(GROUP)
-                .arg(id)
-                .arg(idle)
-                .arg("0-0")
-                .arg("COUNT")
-                .arg(free)
-                .query_async(&mut c)
-                .await
-        })
-        .await?;
-    for (entry, job) in entries(&reply) {
-        tracing::info!(worker = %inner.id, %job, "taking over a download whose worker stopped answering");
-        start(inner, entry, job, true).await;
+    for client in queue::clients(&inner.store).await? {
+        let free = inner.slots.saturating_sub(lock(&inner.running).len());
+        if free == 0 {
+            break;
+        }
+        let (stream, id) = (stream_of(&client), id.clone());
+        let reply: redis::Value = inner
+            .store
+            .redis()
+            .run(|mut c| async move {
+                redis::cmd("XAUTOCLAIM")
+                    .arg(&stream)
+                    .arg(GROUP)
+                    .arg(id)
+                    .arg(idle)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(free)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        for (entry, job) in entries(&reply) {
+            tracing::info!(worker = %inner.id, %job, "taking over a download whose worker stopped answering");
+            start(inner, Entry { stream: stream_of(&client), id: entry }, job, true).await;
+        }
     }
     Ok(())
 }
@@ -507,13 +508,13 @@ mod tests {
         let job = Uuid::new_v4();
         let entry = Value::Array(vec![bulk("1-0"), Value::Array(vec![bulk("id"), bulk(&job.to_string())])]);
         // XREADGROUP: [[stream, [entry…]]].
-        let read = Value::Array(vec![Value::Array(vec![bulk(STREAM), Value::Array(vec![entry.clone()])])]);
+        let read = Value::Array(vec![Value::Array(vec![bulk("kachay:queue:a"), Value::Array(vec![entry.clone()])])]);
         assert_eq!(entries(&read), [("1-0".to_owned(), job)]);
         // XAUTOCLAIM: [next, [entry…], [deleted…]].
         let claimed = Value::Array(vec![bulk("0-0"), Value::Array(vec![entry]), Value::Array(vec![bulk("2-0")])]);
         assert_eq!(entries(&claimed), [("1-0".to_owned(), job)]);
         assert!(entries(&Value::Nil).is_empty());
-        let empty = Value::Array(vec![Value::Array(vec![bulk(STREAM), Value::Array(vec![])])]);
+        let empty = Value::Array(vec![Value::Array(vec![bulk("kachay:queue:a"), Value::Array(vec![])])]);
         assert!(entries(&empty).is_empty());
     }
 }

@@ -40,14 +40,31 @@ async fn wait_status(app: &TestApp, id: &str, wanted: &[&str], limit: Duration) 
     }
 }
 
+/// A fixture site, a Redis, one shared directory, two web nodes and a worker.
+struct Cluster {
+    site: FixtureSite,
+    _redis: RedisServer,
+    shared: tempfile::TempDir,
+    a: TestApp,
+    b: TestApp,
+    worker: TestApp,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        let site = FixtureSite::start().await.expect("fixture");
+        let redis = RedisServer::start().await;
+        let shared = tempfile::tempdir().expect("shared dir");
+        let a = node(&redis.url(), "web", shared.path()).await;
+        let b = node(&redis.url(), "web", shared.path()).await;
+        let worker = node(&redis.url(), "worker", shared.path()).await;
+        Cluster { site, _redis: redis, shared, a, b, worker }
+    }
+}
+
 #[tokio::test]
 async fn a_download_queued_on_one_web_node_runs_on_a_worker_and_is_followed_on_the_other() {
-    let site = FixtureSite::start().await.expect("fixture");
-    let redis = RedisServer::start().await;
-    let shared = tempfile::tempdir().expect("shared dir");
-    let a = node(&redis.url(), "web", shared.path()).await;
-    let b = node(&redis.url(), "web", shared.path()).await;
-    let worker = node(&redis.url(), "worker", shared.path()).await;
+    let Cluster { site, _redis, shared: _shared, a, b, worker } = Cluster::start().await;
 
     // Throttled, so there is progress to follow.
     let id = a.start_download(&site.url("/k/rate=1500000/watch/main"), "360").await;
@@ -226,12 +243,7 @@ async fn ten_downloads_through_two_web_processes_on_two_worker_processes_all_com
 
 #[tokio::test]
 async fn a_download_is_cancelled_from_the_other_web_node() {
-    let site = FixtureSite::start().await.expect("fixture");
-    let redis = RedisServer::start().await;
-    let shared = tempfile::tempdir().expect("shared dir");
-    let a = node(&redis.url(), "web", shared.path()).await;
-    let b = node(&redis.url(), "web", shared.path()).await;
-    let worker = node(&redis.url(), "worker", shared.path()).await;
+    let Cluster { site, _redis, shared, a, b, worker } = Cluster::start().await;
     // Slow enough to be cancelled mid-way.
     let id = a.start_download(&site.url("/k/total=150000/watch/main"), "360").await;
     wait_status(&b, &id, &["downloading"], Duration::from_secs(30)).await;
@@ -343,4 +355,75 @@ async fn per_client_limits_count_the_jobs_of_every_node_and_a_lost_redis_is_a_50
     assert_eq!(body["code"], "shared_state_unavailable", "{body}");
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_takes_turns_across_clients() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let redis = RedisServer::start().await;
+    let shared = tempfile::tempdir().expect("shared dir");
+    let start = |redis: String, role: &'static str, dir: std::path::PathBuf| {
+        TestApp::start_with(move |c| {
+            c.redis_url = Some(redis);
+            c.kachay_role = Some(role.into());
+            c.download_dir = dir;
+            c.max_concurrent_downloads = 1;
+            c.kachay_worker_id = Some(uuid::Uuid::new_v4().to_string());
+            c.trusted_proxies = Some("127.0.0.1/32".into());
+        })
+    };
+    let web = start(redis.url(), "web", shared.path().to_path_buf()).await;
+    let download = |client: &'static str| {
+        let (web, page) = (&web, site.url("/k/total=2000000/watch/main"));
+        async move {
+            let body: Value = web
+                .client
+                .post(web.url("/api/download"))
+                .header("X-Forwarded-For", client)
+                .json(&json!({ "url": page, "quality": "360" }))
+                .send()
+                .await
+                .expect("answer")
+                .json()
+                .await
+                .expect("JSON");
+            body["download_id"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+        }
+    };
+    // One client queues five, then another queues one; one worker, one slot.
+    let mut many = Vec::new();
+    for _ in 0..5 {
+        many.push(download("198.51.100.1").await);
+    }
+    let single = download("198.51.100.2").await;
+    let worker = start(redis.url(), "worker", shared.path().to_path_buf()).await;
+    for id in many.iter().chain([&single]) {
+        let done = wait_status(&web, id, &["completed", "error", "cancelled"], Duration::from_secs(120)).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+    let finished = |client: &'static str| {
+        let web = &web;
+        async move {
+            let list: Value = web
+                .client
+                .get(web.url("/api/downloads"))
+                .header("X-Forwarded-For", client)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("JSON");
+            let mut at: Vec<u64> =
+                list["downloads"].as_array().into_iter().flatten().filter_map(|d| d["finished_at"].as_u64()).collect();
+            at.sort_unstable();
+            at
+        }
+    };
+    let (many_at, single_at) = (finished("198.51.100.1").await, finished("198.51.100.2").await);
+    assert_eq!((many_at.len(), single_at.len()), (5, 1));
+    // The second client's one download ran second, not after the first's five.
+    assert!(single_at[0] < many_at[1], "single {single_at:?}, many {many_at:?}");
+    worker.stop().await;
+    web.stop().await;
 }
