@@ -427,3 +427,21 @@ async fn the_queue_takes_turns_across_clients() {
     worker.stop().await;
     web.stop().await;
 }
+
+#[tokio::test]
+async fn a_worker_that_loses_redis_keeps_trying_and_works_again_when_it_is_back() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let mut redis = RedisServer::start().await;
+    let shared = tempfile::tempdir().expect("shared dir");
+    let worker = node(&redis.url(), "worker", shared.path()).await;
+    redis.stop().await;
+    // Long enough for several failed tries (and a growing pause).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.restart().await;
+    let web = node(&redis.url(), "web", shared.path()).await;
+    let id = web.start_download(&site.url("/watch/main"), "360").await;
+    let done = wait_status(&web, &id, &["completed", "error", "cancelled"], Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    web.stop().await;
+    worker.stop().await;
+}
