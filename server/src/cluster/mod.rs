@@ -2,10 +2,12 @@
 //! (`REDIS_URL`). Without it, nothing here is used and the server keeps
 //! everything in its own process.
 //!
-//! So far: the connection ([`Redis`]), the rate limit shared by every web
-//! node ([`limits::SharedLimiter`]), the lookups ([`info::SharedInfo`]) and
-//! the lookup limit ([`slots::SharedSlots`]), gathered in [`Shared`]. The
-//! job queue, records and progress follow (issue 16).
+//! The pieces: the connection ([`Redis`]); the rate limit shared by every
+//! web node ([`limits::SharedLimiter`]), the lookups ([`info::SharedInfo`])
+//! and the lookup limit ([`slots::SharedSlots`]), gathered in [`Shared`];
+//! the job records ([`store::RedisStore`]), the queue ([`queue`]) and the
+//! workers that take from it ([`worker`]); following a job another node runs
+//! ([`follow`]); and what the health page says of it all ([`health`]).
 //!
 //! A node must never hang on Redis: the first connection is made on first
 //! use (a node starts while Redis is down, and answers 503 until it is
