@@ -330,6 +330,18 @@ pub fn query_param(name: &str) -> Option<String> {
     find_param(query.trim_start_matches('?'), name)
 }
 
+/// This page's origin (`https://host:port`); `None` on the server.
+pub fn origin() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.location().origin().ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
 /// Path and query of the address bar.
 #[cfg(not(feature = "ssr"))]
 fn location() -> (String, String) {

@@ -21,8 +21,9 @@ pub fn HomePage() -> impl IntoView {
 
     // A link in the address (`/?url=…`: a reload, a shared link, a
     // bookmarklet, or the form sent before the script ran) is looked up as
-    // soon as the script runs.
-    let query_url = client::query_param("url").unwrap_or_default();
+    // soon as the script runs. A phone's "Share → Kachay" often sends the
+    // link inside `text` ("Look at this https://youtu.be/…") or `title`.
+    let query_url = shared_link(client::query_param("url"), client::query_param("text"), client::query_param("title"));
     let url = RwSignal::new(query_url.clone());
     let lookup = LinkLookup::new(&query_url, prefs, announcer);
 
@@ -59,6 +60,7 @@ pub fn HomePage() -> impl IntoView {
             </main>
             <footer class="footer">
                 <p>{t(|t| t.footer)}</p>
+                <Bookmarklet/>
                 <StatusPanel/>
             </footer>
             <div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
@@ -66,6 +68,42 @@ pub fn HomePage() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// A link to drag to the bookmarks bar: on any page, it opens this server
+/// with that page's address looked up (`/?url=…`; with login on, the
+/// browser's session cookie goes along). Its address needs this server's
+/// origin, which only the browser knows for sure (behind a proxy, the server
+/// may not), so the link gets it once the script runs.
+#[component]
+fn Bookmarklet() -> impl IntoView {
+    let href = RwSignal::new(None::<String>);
+    Effect::new(move |_| href.set(client::origin().map(|origin| bookmarklet(&origin))));
+    view! {
+        <p class="bookmarklet" data-testid="bookmarklet" hidden=move || href.get().is_none()>
+            {t(|t| t.bookmarklet_lead)} " "
+            <a href=move || href.get() class="bookmarklet-link">{t(|t| t.bookmarklet_name)}</a>
+            " " {t(|t| t.bookmarklet_tail)}
+        </p>
+    }
+}
+
+/// The bookmarklet's script for the server at `origin`.
+fn bookmarklet(origin: &str) -> String {
+    format!("javascript:location.href='{origin}/?url='+encodeURIComponent(location.href)")
+}
+
+/// The link a share carries: `url`, else the first link in `text`, else in
+/// `title`; empty when there is none.
+fn shared_link(url: Option<String>, text: Option<String>, title: Option<String>) -> String {
+    if let Some(url) = url.filter(|u| !u.trim().is_empty()) {
+        return url;
+    }
+    [text, title]
+        .into_iter()
+        .flatten()
+        .find_map(|t| crate::lookup::several_links(&t).into_iter().next())
+        .unwrap_or_default()
 }
 
 /// The mark next to the name: an arrow into a tray.
@@ -77,5 +115,34 @@ fn Logo() -> impl IntoView {
                 <path d="M12 4v11m0 0-4.5-4.5M12 15l4.5-4.5M5 19h14"/>
             </svg>
         </span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bookmarklet, shared_link};
+
+    #[test]
+    fn the_bookmarklet_sends_the_page_to_this_server() {
+        assert_eq!(
+            bookmarklet("https://video.example.org"),
+            "javascript:location.href='https://video.example.org/?url='+encodeURIComponent(location.href)"
+        );
+    }
+
+    #[test]
+    fn a_share_gives_its_link_wherever_it_is() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            shared_link(some("https://a.example/v"), some("x https://b.example/w"), None),
+            "https://a.example/v"
+        );
+        assert_eq!(
+            shared_link(Some(" ".into()), some("Look at this https://youtu.be/abc"), None),
+            "https://youtu.be/abc"
+        );
+        assert_eq!(shared_link(None, some("no link here"), some("Title https://c.example/t")), "https://c.example/t");
+        assert_eq!(shared_link(None, some("javascript:alert(1)"), None), "");
+        assert_eq!(shared_link(None, None, None), "");
     }
 }

@@ -80,6 +80,12 @@ pub struct Tr {
     pub language: &'static str,
     pub footer: &'static str,
     pub status_title: &'static str,
+    /// Before the bookmarklet: where to put it.
+    pub bookmarklet_lead: &'static str,
+    /// The bookmarklet's own name, as the bookmarks bar shows it.
+    pub bookmarklet_name: &'static str,
+    /// After it: what it does.
+    pub bookmarklet_tail: &'static str,
     pub status_checking: &'static str,
     pub status_failed: &'static str,
     pub playlist: &'static str,
@@ -152,6 +158,9 @@ static EN: Tr = Tr {
     language: "Language",
     footer: "Finished files stay on this server for a while, then they are deleted.",
     status_title: "Server status",
+    bookmarklet_lead: "On a computer, drag",
+    bookmarklet_name: "Send to Kachay",
+    bookmarklet_tail: "to the bookmarks bar, then click it on a video's page.",
     status_checking: "Checking…",
     status_failed: "The server did not answer. Try again later.",
     playlist: "Playlist",
@@ -224,6 +233,9 @@ pub(crate) static RU: Tr = Tr {
     language: "Язык",
     footer: "Готовые файлы хранятся на этом сервере недолго, потом удаляются.",
     status_title: "Состояние сервера",
+    bookmarklet_lead: "На компьютере перетащите",
+    bookmarklet_name: "В Kachay",
+    bookmarklet_tail: "на панель закладок и нажимайте её на странице видео.",
     status_checking: "Проверяем…",
     status_failed: "Сервер не ответил. Попробуйте позже.",
     playlist: "Плейлист",

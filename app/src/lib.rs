@@ -58,6 +58,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content=initial.lang.tr().tagline/>
                 <title>{PRODUCT_NAME}</title>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // Installable: on a phone, "Share → Kachay" opens `/?url=…`
+                // (or `?text=…`, see `HomePage`) through the manifest's `share_target`.
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
                 <link id="leptos" rel="stylesheet" href="/pkg/kachay.css"/>
                 <script nonce=leptos::nonce::use_nonce() inner_html=BOOT_SCRIPT></script>
                 <AutoReload options=options.clone()/>
