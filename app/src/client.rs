@@ -294,11 +294,14 @@ pub fn focus(id: &str) -> bool {
 }
 
 /// After a row was removed: focus the list's heading, or the link field
-/// when the list is now empty, so keyboard users keep their place.
-pub fn focus_after_removal() {
-    leptos::task::spawn_local(async {
+/// when the list is now empty, so keyboard users keep their place. The
+/// caller says which: the list hides itself when empty, and whether that
+/// has reached the page by the time this runs is a race (the heading would
+/// take the focus and then vanish with it).
+pub fn focus_after_removal(list_empty: bool) {
+    leptos::task::spawn_local(async move {
         sleep_ms(0).await;
-        if !focus("downloads-heading") {
+        if list_empty || !focus("downloads-heading") {
             focus("url");
         }
     });

@@ -452,7 +452,7 @@ pub fn DownloadRow(entry: Entry) -> impl IntoView {
     let on_action = move |_| {
         if finished.get_untracked() {
             downloads.remove(&remove_id);
-            client::focus_after_removal();
+            client::focus_after_removal(downloads.list.with_untracked(Vec::is_empty));
         } else {
             let id = remove_id.clone();
             leptos::task::spawn_local(async move {
