@@ -90,16 +90,24 @@ impl RedisStore {
         &self.redis
     }
 
+    /// Fields of job `id`'s record, in the order asked (`None`: not there).
+    async fn fields<const N: usize>(
+        &self,
+        id: Uuid,
+        names: [&'static str; N],
+    ) -> Result<[Option<String>; N], Unavailable> {
+        let key = job_key(id);
+        let values: Vec<Option<String>> = self
+            .redis
+            .run(|mut c| async move { redis::cmd("HMGET").arg(key).arg(&names[..]).query_async(&mut c).await })
+            .await?;
+        values.try_into().map_err(|_| Unavailable("Redis answered HMGET with the wrong number of fields".into()))
+    }
+
     /// A job's state, with its file's place on this node; `None` for an
     /// unknown (or expired) id.
     pub async fn snapshot(&self, id: Uuid) -> Result<Option<JobSnapshot>, Unavailable> {
-        let key = job_key(id);
-        let (snapshot, file): (Option<String>, Option<String>) =
-            self.redis
-                .run(|mut c| async move {
-                    redis::cmd("HMGET").arg(&key).arg("snapshot").arg("file").query_async(&mut c).await
-                })
-                .await?;
+        let [snapshot, file] = self.fields(id, ["snapshot", "file"]).await?;
         Ok(snapshot.and_then(|json| self.read_snapshot(&json, file.as_deref())))
     }
 
@@ -115,13 +123,7 @@ impl RedisStore {
 
     /// The request and probe of a queued job.
     pub async fn request(&self, id: Uuid) -> Result<Option<(StoredRequest, Option<String>)>, Unavailable> {
-        let key = job_key(id);
-        let (request, probe): (Option<String>, Option<String>) =
-            self.redis
-                .run(|mut c| async move {
-                    redis::cmd("HMGET").arg(&key).arg("request").arg("probe").query_async(&mut c).await
-                })
-                .await?;
+        let [request, probe] = self.fields(id, ["request", "probe"]).await?;
         Ok(request.and_then(|r| serde_json::from_str::<WireRequest>(&r).ok()).map(|r| (r.into(), probe)))
     }
 
@@ -269,20 +271,8 @@ impl JobStore for RedisStore {
             let mut records = Vec::with_capacity(ids.len());
             let mut gone = Vec::new();
             for id in ids {
-                let job = job_key(id);
-                let (request, snapshot, file): (Option<String>, Option<String>, Option<String>) = self
-                    .redis
-                    .run(|mut c| async move {
-                        redis::cmd("HMGET")
-                            .arg(&job)
-                            .arg("request")
-                            .arg("snapshot")
-                            .arg("file")
-                            .query_async(&mut c)
-                            .await
-                    })
-                    .await
-                    .map_err(backend)?;
+                let [request, snapshot, file] =
+                    self.fields(id, ["request", "snapshot", "file"]).await.map_err(backend)?;
                 let request = request.and_then(|r| serde_json::from_str::<WireRequest>(&r).ok());
                 let snapshot = snapshot.and_then(|s| self.read_snapshot(&s, file.as_deref()));
                 match (request, snapshot) {
