@@ -10,8 +10,8 @@
 #![cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
 
 use crate::api::{
-    BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadRequest, DownloadStarted, JobStatus, VideoInfo,
-    VideoInfoRequest, VideoInfoResponse,
+    BatchDownloadRequest, BatchDownloadStarted, BatchItem, DownloadChoices, DownloadRequest, DownloadStarted,
+    JobStatus, VideoInfo, VideoInfoRequest, VideoInfoResponse,
 };
 use crate::i18n::{Failure, Lang};
 use contract::ErrorCode;
@@ -33,14 +33,18 @@ pub async fn video_info(url: String) -> Result<VideoInfo, Failure> {
 }
 
 /// Starts a download; returns its id.
-pub async fn start_download(url: String, quality: String) -> Result<String, Failure> {
-    let body = DownloadRequest { url, quality: Some(serde_json::Value::String(quality)) };
+pub async fn start_download(url: String, quality: String, choices: DownloadChoices) -> Result<String, Failure> {
+    let body = DownloadRequest { url, quality: Some(serde_json::Value::String(quality)), choices };
     post_json::<DownloadStarted>("/api/download", &body).await.map(|started| started.download_id)
 }
 
 /// Starts one download per link (a playlist's videos), in one request.
-pub async fn start_batch(urls: Vec<String>, quality: String) -> Result<Vec<BatchItem>, Failure> {
-    let body = BatchDownloadRequest { urls, quality: Some(serde_json::Value::String(quality)) };
+pub async fn start_batch(
+    urls: Vec<String>,
+    quality: String,
+    choices: DownloadChoices,
+) -> Result<Vec<BatchItem>, Failure> {
+    let body = BatchDownloadRequest { urls, quality: Some(serde_json::Value::String(quality)), choices };
     post_json::<BatchDownloadStarted>("/api/download-batch", &body).await.map(|started| started.downloads)
 }
 

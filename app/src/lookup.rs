@@ -119,6 +119,8 @@ fn links_as_playlist(links: Vec<String>, title: &str) -> VideoInfo {
         duration_secs: None,
         views: None,
         webpage_url: None,
+        subtitles: Vec::new(),
+        chapters: None,
         playlist: Some(PlaylistInfo { count: Some(entries.len() as u64), entries, truncated: false, pasted: true }),
     }
 }

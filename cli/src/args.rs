@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use contract::media::{SubtitleFormat, SubtitleMode, AUDIO_BITRATES};
 use engine::{AudioFormat, QualityId};
 
 /// Exit code: everything asked for succeeded.
@@ -58,9 +59,43 @@ pub struct Args {
     #[arg(short, long, value_enum, default_value_t = Quality::Auto, value_name = "QUALITY")]
     pub quality: Quality,
 
-    /// Container for `--quality audio`.
+    /// Format for `--quality audio`.
     #[arg(long, value_enum, default_value_t = Audio::M4a, value_name = "FORMAT")]
     pub audio_format: Audio,
+
+    /// Bitrate of lossy audio, kbit/s: 96, 128, 160, 192, 256 or 320.
+    /// Without it, AAC and Opus are copied when the source already is one,
+    /// else encoded at a good default.
+    #[arg(long, value_name = "KBPS", value_parser = parse_bitrate)]
+    pub audio_bitrate: Option<u32>,
+
+    /// Download only from this time: seconds (75) or [HH:]MM:SS[.mmm].
+    /// Only the parts of the video that cover the range are fetched.
+    #[arg(long, value_name = "TIME", value_parser = parse_clip_time)]
+    pub start: Option<u64>,
+
+    /// Download only up to this time (same forms as --start).
+    #[arg(long, value_name = "TIME", value_parser = parse_clip_time)]
+    pub end: Option<u64>,
+
+    /// Subtitle languages, comma-separated (en,ru). --list-qualities shows
+    /// a video's languages.
+    #[arg(long, value_name = "LANG,…", value_delimiter = ',')]
+    pub subs: Vec<String>,
+
+    /// Where subtitles go: into the video, as files beside it (the download
+    /// is then a ZIP), or both.
+    #[arg(long, value_enum, default_value_t = SubsMode::Embed, value_name = "MODE")]
+    pub subs_mode: SubsMode,
+
+    /// The format of subtitle files.
+    #[arg(long, value_enum, default_value_t = SubsFormat::Srt, value_name = "FORMAT")]
+    pub subs_format: SubsFormat,
+
+    /// Do not write the title, artist, date, description, chapters and
+    /// cover art into the file.
+    #[arg(long)]
+    pub no_tags: bool,
 
     /// Directory to save into (created if missing).
     #[arg(short, long, value_name = "DIR", default_value = ".")]
@@ -166,10 +201,14 @@ pub enum EngineChoice {
 /// `--audio-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Audio {
-    /// AAC in MP4 (no re-encoding when the source is AAC)
+    /// AAC in MP4 (copied when the source is AAC)
     M4a,
-    /// MP3 (re-encoded)
+    /// MP3 (encoded)
     Mp3,
+    /// Opus in Ogg (copied when the source is Opus)
+    Opus,
+    /// FLAC, lossless (no bitrate)
+    Flac,
 }
 
 impl From<Audio> for AudioFormat {
@@ -177,8 +216,61 @@ impl From<Audio> for AudioFormat {
         match a {
             Audio::M4a => AudioFormat::M4a,
             Audio::Mp3 => AudioFormat::Mp3,
+            Audio::Opus => AudioFormat::Opus,
+            Audio::Flac => AudioFormat::Flac,
         }
     }
+}
+
+/// `--subs-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubsMode {
+    /// Into the video (MP4: mov_text; MKV: as they are)
+    Embed,
+    /// Beside the video as .srt/.vtt (one ZIP)
+    Files,
+    /// Both
+    Both,
+}
+
+impl From<SubsMode> for SubtitleMode {
+    fn from(m: SubsMode) -> SubtitleMode {
+        match m {
+            SubsMode::Embed => SubtitleMode::Embed,
+            SubsMode::Files => SubtitleMode::Files,
+            SubsMode::Both => SubtitleMode::Both,
+        }
+    }
+}
+
+/// `--subs-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SubsFormat {
+    /// SubRip
+    Srt,
+    /// WebVTT
+    Vtt,
+}
+
+impl From<SubsFormat> for SubtitleFormat {
+    fn from(f: SubsFormat) -> SubtitleFormat {
+        match f {
+            SubsFormat::Srt => SubtitleFormat::Srt,
+            SubsFormat::Vtt => SubtitleFormat::Vtt,
+        }
+    }
+}
+
+fn parse_bitrate(text: &str) -> Result<u32, String> {
+    let digits = text.trim().trim_end_matches(['k', 'K']);
+    match digits.parse::<u32>() {
+        Ok(rate) if AUDIO_BITRATES.contains(&rate) => Ok(rate),
+        _ => Err(format!("one of {AUDIO_BITRATES:?} kbit/s")),
+    }
+}
+
+fn parse_clip_time(text: &str) -> Result<u64, String> {
+    contract::clip::parse_time(text).map_err(|_| "seconds (75) or [HH:]MM:SS[.mmm] (1:15, 1:02:03.5)".to_owned())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::args::{Args, EXIT_FAILED, EXIT_USAGE};
 use crate::inputs::{check_url, read_batch, Batch};
 use crate::report::{Reporter, Style};
 use crate::run::Plan;
+use engine::DownloadOptions;
 
 fn main() -> ExitCode {
     // Help and version exit 0; bad arguments print clap's message and exit 2.
@@ -60,6 +61,14 @@ fn main() -> ExitCode {
 /// Checks the URLs and reads the batch file: anything wrong here is a
 /// usage error.
 fn plan(args: &Args) -> Result<Plan, String> {
+    if args.audio_bitrate.is_some() && args.audio_format == args::Audio::Flac {
+        return Err("--audio-bitrate is for lossy formats; FLAC is lossless".to_owned());
+    }
+    if let (Some(start), Some(end)) = (args.start, args.end) {
+        if end <= start {
+            return Err("--end must come after --start".to_owned());
+        }
+    }
     let mut urls = Vec::new();
     for url in &args.urls {
         urls.push(check_url(url)?);
@@ -85,7 +94,16 @@ fn plan(args: &Args) -> Result<Plan, String> {
         urls,
         broken: batch.broken,
         quality: args.quality.into(),
-        audio_format: args.audio_format.into(),
+        options: DownloadOptions {
+            audio_format: args.audio_format.into(),
+            audio_bitrate: args.audio_bitrate,
+            clip: None,
+            subtitles: args.subs.iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect(),
+            subtitle_mode: args.subs_mode.into(),
+            subtitle_format: args.subs_format.into(),
+            tags: !args.no_tags,
+        },
+        clip: (args.start, args.end),
         output: args.output.clone(),
         list_only: args.list_qualities,
         jobs: usize::from(args.jobs),

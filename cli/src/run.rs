@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use contract::clip::{ClipError, ClipRange};
 use engine::jobs::JobSnapshot;
-use engine::{AudioFormat, JobManager, JobRequest, JobSettings, Phase, Probe, QualityId, YtDlp};
+use engine::{DownloadOptions, JobManager, JobRequest, JobSettings, Phase, Probe, QualityId, YtDlp};
 use futures::StreamExt;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
@@ -41,8 +42,10 @@ pub struct Plan {
     pub broken: Vec<BrokenLine>,
     /// The quality asked for.
     pub quality: QualityId,
-    /// The container for audio-only downloads.
-    pub audio_format: AudioFormat,
+    /// Audio format, subtitles, tags (the clip is checked per video).
+    pub options: DownloadOptions,
+    /// `--start` and `--end`, milliseconds.
+    pub clip: (Option<u64>, Option<u64>),
     /// Where finished files go.
     pub output: PathBuf,
     /// `--list-qualities`: probe and describe only.
@@ -109,6 +112,30 @@ pub async fn run(plan: Plan, reporter: Arc<Reporter>) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// The plan's options for one video: the clip checked against its length,
+/// the subtitle languages against the ones it has.
+fn options_for(plan: &Plan, probe: &Probe) -> Result<DownloadOptions, String> {
+    let duration_ms = probe.info.duration.filter(|d| d.is_finite() && *d > 0.0).map(|d| (d * 1000.0).round() as u64);
+    let clip = ClipRange::from_bounds(plan.clip.0, plan.clip.1, duration_ms).map_err(|e| match e {
+        ClipError::PastEnd { duration_ms } => {
+            format!("--start/--end lie past the end of the video ({})", contract::clip::clock_ms(duration_ms))
+        }
+        other => format!("--start/--end: {other}"),
+    })?;
+    if !plan.options.subtitles.is_empty() {
+        let offered = engine::info::extras::subtitle_langs(&probe.raw);
+        if let Some(missing) = plan.options.subtitles.iter().find(|l| !offered.contains_key(l.as_str())) {
+            let have: Vec<&str> = offered.keys().map(String::as_str).collect();
+            return Err(if have.is_empty() {
+                format!("this video has no subtitles (asked for {missing:?})")
+            } else {
+                format!("this video has no subtitles in {missing:?}; it has: {}", have.join(", "))
+            });
+        }
+    }
+    Ok(DownloadOptions { clip, ..plan.options.clone() })
 }
 
 /// The reason a probe cannot be downloaded as one video, if any.
@@ -288,11 +315,18 @@ async fn one(ctx: Arc<Ctx>, url: String) -> Outcome {
         tracker.cancelled();
         return Outcome::Cancelled;
     }
+    let options = match options_for(&ctx.plan, &probe) {
+        Ok(options) => options,
+        Err(why) => {
+            tracker.failed(&Failure::new(&url, "bad_option", why));
+            return Outcome::Failed;
+        }
+    };
     let id = ctx.manager.submit(JobRequest {
         url: url.clone(),
         quality: ctx.plan.quality,
         probe: Some(Arc::new(probe)),
-        audio_format: ctx.plan.audio_format,
+        options,
         owner: Default::default(),
     });
     let Some(mut rx) = ctx.manager.subscribe(id) else {

@@ -46,6 +46,27 @@ pub struct VideoInfo {
     /// by `MAX_PLAYLIST_ITEMS`), each downloadable on its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playlist: Option<PlaylistInfo>,
+    /// The subtitle languages the video has, the site's own first, then
+    /// automatic ones (each language once: an own track hides the
+    /// automatic one of the same language).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtitles: Vec<SubtitleTrack>,
+    /// How many chapters the video has (written into tagged files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chapters: Option<u32>,
+}
+
+/// One subtitle language of a video.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtitleTrack {
+    /// The site's code, as `subtitles` of a download takes it (`en`, `ru`, `en-US`).
+    pub lang: String,
+    /// The site's name for it, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Made by the site's speech recognition, not by a person.
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// A playlist's listing.
@@ -79,6 +100,9 @@ pub struct BatchDownloadRequest {
     pub urls: Vec<String>,
     #[serde(default)]
     pub quality: Option<serde_json::Value>,
+    /// The same for every link.
+    #[serde(flatten)]
+    pub choices: DownloadChoices,
 }
 
 /// Answer of `POST /api/download-batch`: ids of the started jobs, in order,
@@ -160,6 +184,43 @@ pub struct DownloadRequest {
     pub url: String,
     #[serde(default)]
     pub quality: Option<serde_json::Value>,
+    #[serde(flatten)]
+    pub choices: DownloadChoices,
+}
+
+/// The optional fields of a download, as a client sends them; every one
+/// may be left out. The server checks them into a
+/// [`crate::media::DownloadOptions`] (a bad one is a 400 with a sentence).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DownloadChoices {
+    /// Start of a clip: seconds as a number (`4`, `4.5`) or
+    /// `"[HH:]MM:SS[.mmm]"`. Missing: the beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<serde_json::Value>,
+    /// End of a clip, the same way. Missing: the end of the video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<serde_json::Value>,
+    /// For `audio`: `m4a` (default), `mp3`, `opus` or `flac`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_format: Option<String>,
+    /// For lossy audio: kbit/s, one of 96, 128, 160, 192, 256, 320 (a
+    /// number, or text like `"192k"`). Missing: copy when the source fits,
+    /// else a good default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_bitrate: Option<serde_json::Value>,
+    /// Subtitle languages, from the video's `subtitles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitles: Option<Vec<String>>,
+    /// `embed` (default), `files` (beside the video: the download is a ZIP) or `both`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle_mode: Option<String>,
+    /// Subtitle files as `srt` (default) or `vtt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle_format: Option<String>,
+    /// Title, artist, date, description, chapters and cover art written
+    /// into the file. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<bool>,
 }
 
 /// Successful answer of `POST /api/download`.

@@ -54,6 +54,17 @@ error_codes! {
     UnsupportedScheme = "unsupported_scheme",
     /// Not a quality the server knows.
     InvalidQuality = "invalid_quality",
+    /// `start` or `end` is not a time (seconds, or `[HH:]MM:SS[.mmm]`).
+    InvalidClipTime = "invalid_clip_time",
+    /// The clip's end is not after its start, it is shorter than half a
+    /// second, or it lies past the video's end (`detail.limit`: the
+    /// video's length in seconds, when that is why).
+    InvalidClipRange = "invalid_clip_range",
+    /// `audio_format` or `audio_bitrate` is not one offered.
+    InvalidAudioFormat = "invalid_audio_format",
+    /// A subtitle language the video does not have (`detail.reason`: the
+    /// language), or an unknown `subtitle_mode`/`subtitle_format`.
+    InvalidSubtitles = "invalid_subtitles",
     /// `limit` of `GET /api/downloads` out of range (`detail.limit`: the most).
     InvalidLimit = "invalid_limit",
     /// `before` of `GET /api/downloads` is not a download's id.

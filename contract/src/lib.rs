@@ -7,9 +7,11 @@
 //! some code, is a compile error rather than an English fallback at run time.
 
 pub mod api;
+pub mod clip;
 mod code;
 pub mod format;
 mod lang;
+pub mod media;
 pub mod sentences;
 mod state;
 

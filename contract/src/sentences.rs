@@ -56,6 +56,21 @@ fn english(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
         }),
         C::UnsupportedScheme => plain("Only http:// and https:// links are supported."),
         C::InvalidQuality => plain("Unknown quality. Use one of: auto, 2160, 1440, 1080, 720, 480, 360, audio."),
+        C::InvalidClipTime => with_hint(
+            "A clip's start or end is not a time.",
+            "Write times as seconds (75) or as minutes:seconds (1:15), or hours:minutes:seconds (1:02:03.5).",
+        ),
+        C::InvalidClipRange => plain(match d.limit {
+            Some(n) => format!("The clip must lie within the video, which is {} long.", clock(n)),
+            None => "The clip's end must come at least half a second after its start.".into(),
+        }),
+        C::InvalidAudioFormat => plain(
+            "Unknown audio format or bitrate. Formats: m4a, mp3, opus, flac; bitrates: 96, 128, 160, 192, 256, 320 kbit/s (not for flac).",
+        ),
+        C::InvalidSubtitles => plain(match &d.reason {
+            Some(lang) => format!("This video has no subtitles in \"{lang}\"."),
+            None => "Unknown subtitle choice. Modes: embed, files, both; formats: srt, vtt.".into(),
+        }),
         C::InvalidLimit => plain(match d.limit {
             Some(n) => format!("limit must be a number from 1 to {n}."),
             None => "limit must be a positive number.".into(),
@@ -252,6 +267,21 @@ fn russian(code: ErrorCode, d: &Detail) -> (String, Option<&'static str>) {
         }),
         C::UnsupportedScheme => plain("Подходят только ссылки http:// и https://."),
         C::InvalidQuality => plain("Неизвестное качество. Подходят: auto, 2160, 1440, 1080, 720, 480, 360, audio."),
+        C::InvalidClipTime => with_hint(
+            "Начало или конец фрагмента — не время.",
+            "Пишите время в секундах (75), минутах и секундах (1:15) или часах, минутах и секундах (1:02:03.5).",
+        ),
+        C::InvalidClipRange => plain(match d.limit {
+            Some(n) => format!("Фрагмент должен быть внутри видео, а оно длится {}.", clock(n)),
+            None => "Конец фрагмента должен быть хотя бы на полсекунды позже начала.".into(),
+        }),
+        C::InvalidAudioFormat => plain(
+            "Неизвестный формат или битрейт звука. Форматы: m4a, mp3, opus, flac; битрейты: 96, 128, 160, 192, 256, 320 кбит/с (не для flac).",
+        ),
+        C::InvalidSubtitles => plain(match &d.reason {
+            Some(lang) => format!("У этого видео нет субтитров «{lang}»."),
+            None => "Неизвестный выбор субтитров. Способы: embed, files, both; форматы: srt, vtt.".into(),
+        }),
         C::InvalidLimit => plain(match d.limit {
             Some(n) => format!("limit должен быть числом от 1 до {n}."),
             None => "limit должен быть положительным числом.".into(),

@@ -26,8 +26,21 @@ const WINDOWS_RESERVED: [&str; 22] = [
 ///
 /// `ext` keeps only ASCII letters and digits; an empty one adds no dot.
 pub fn sanitize_filename(title: &str, ext: &str) -> String {
+    sanitize_filename_tagged(title, None, ext)
+}
+
+/// [`sanitize_filename`] with a tag kept whole before the extension, such
+/// as a clip's range: `Title (0m04s-0m08s).mp4`. A long title is cut, never
+/// the tag; the tag keeps only ASCII letters, digits, `.` and `-`.
+pub fn sanitize_filename_tagged(title: &str, tag: Option<&str>, ext: &str) -> String {
     let ext: String = ext.trim_start_matches('.').chars().filter(char::is_ascii_alphanumeric).take(16).collect();
-    let suffix = if ext.is_empty() { String::new() } else { format!(".{ext}") };
+    let tag: String =
+        tag.unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')).take(40).collect();
+    let mut suffix = if tag.is_empty() { String::new() } else { format!(" ({tag})") };
+    if !ext.is_empty() {
+        suffix.push('.');
+        suffix.push_str(&ext);
+    }
 
     let mapped: String = title
         .chars()
@@ -117,6 +130,17 @@ fn unreserve(stem: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tag_survives_a_long_title() {
+        assert_eq!(sanitize_filename_tagged("Title", Some("0m04s-0m08s"), "mp4"), "Title (0m04s-0m08s).mp4");
+        assert_eq!(sanitize_filename_tagged("", Some("0m04s-0m08s"), "mp4"), "video (0m04s-0m08s).mp4");
+        assert_eq!(sanitize_filename_tagged("T", Some("a/../b"), "mp4"), "T (a..b).mp4");
+        let long = "ж".repeat(400);
+        let name = sanitize_filename_tagged(&long, Some("1h02m03.5s-1h03m00s"), "mp4");
+        assert!(name.ends_with(" (1h02m03.5s-1h03m00s).mp4"), "{name}");
+        assert!(name.len() <= MAX_FILENAME_BYTES, "{}", name.len());
+    }
 
     #[test]
     fn fixture_titles() {

@@ -24,7 +24,7 @@ pub mod store;
 pub mod ytdlp;
 pub mod ytdlp_options;
 
-pub use download::{AudioFormat, DownloadSpec, DownloadedFile};
+pub use download::{AudioFormat, DownloadOptions, DownloadSpec, DownloadedFile};
 pub use error::{EngineError, FailureKind};
 pub use info::{Format, InfoJson, PlaylistEntry};
 pub use jobs::{FinishedFile, JobFailure, JobManager, JobOwner, JobRequest, JobSettings, JobSnapshot, Resumed};

@@ -6,7 +6,9 @@ use crate::state::AppState;
 use axum::extract::{FromRequest, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use contract::api::{PlaylistInfo, PlaylistItem, Quality, VideoInfo, VideoInfoRequest, VideoInfoResponse};
+use contract::api::{
+    PlaylistInfo, PlaylistItem, Quality, SubtitleTrack, VideoInfo, VideoInfoRequest, VideoInfoResponse,
+};
 use contract::format::{format_duration, group_thousands};
 use contract::{Detail, ErrorCode};
 use engine::{choices, Probe, QualityId};
@@ -173,8 +175,17 @@ pub fn describe(probe: &Probe, max_items: usize) -> VideoInfo {
         duration_secs,
         views: info.view_count,
         webpage_url: info.webpage_url.clone(),
+        subtitles: if playlist.is_some() { Vec::new() } else { subtitle_tracks(probe) },
+        chapters: u32::try_from(engine::info::extras::chapter_count(&probe.raw)).ok().filter(|n| *n > 0),
         playlist,
     }
+}
+
+fn subtitle_tracks(probe: &Probe) -> Vec<SubtitleTrack> {
+    engine::info::extras::subtitles(&probe.raw)
+        .into_iter()
+        .map(|s| SubtitleTrack { lang: s.lang, name: s.name, automatic: s.automatic })
+        .collect()
 }
 
 fn whole_secs(duration: Option<f64>) -> Option<u64> {

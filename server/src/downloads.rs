@@ -14,12 +14,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use contract::api::DownloadChoices;
 use contract::api::{
     BatchDownloadRequest, BatchDownloadStarted, BatchItem, Done, DownloadRequest, DownloadStarted, JobStatus,
 };
 use contract::api::{DownloadList, DownloadListItem};
+use contract::clip::{parse_bound, ClipError, ClipRange};
+use contract::media::{SubtitleFormat, SubtitleMode, AUDIO_BITRATES};
 use contract::{sentences, Detail, ErrorCode, Lang};
-use engine::download::AudioFormat;
+use engine::download::{AudioFormat, DownloadOptions};
 use engine::jobs::{JobRequest, JobSnapshot};
 use engine::progress::{format_eta, format_speed, status_text, Phase};
 use engine::store::OwnerFilter;
@@ -59,6 +62,7 @@ async fn start(
 ) -> Result<Json<DownloadStarted>, ApiError> {
     let url = check_url(&request.url)?;
     let quality = parse_quality(request.quality.as_ref())?;
+    let bounds = read_bounds(&request.choices)?;
     requester.check_capacity(&state).await?;
     let mut room = Room::measure(&state).await;
     room.check(None)?;
@@ -69,16 +73,14 @@ async fn start(
         return Err(ApiError::of(ErrorCode::IsPlaylist));
     }
     check_duration(&state, &probe.info)?;
-    let size = engine::space::known_size(&probe.info, quality);
+    let options = read_options(&request.choices, bounds, &probe, true)?;
+    let size = clip_share(engine::space::known_size(&probe.info, quality), &options, &probe.info);
     check_size(&state, size)?;
     room.check(size)?;
     let owner = requester.job_owner();
     // Answered only once the job is in the store: a crash right after the
     // answer cannot lose an id the client already has.
-    let id = state
-        .downloads
-        .submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner })
-        .await?;
+    let id = state.downloads.submit(JobRequest { url, quality, probe: Some(probe), options, owner }).await?;
     Ok(Json(DownloadStarted { success: true, download_id: id.to_string() }))
 }
 
@@ -93,6 +95,7 @@ async fn start_batch(
     ApiJson(request): ApiJson<BatchDownloadRequest>,
 ) -> Result<Json<BatchDownloadStarted>, ApiError> {
     let quality = parse_quality(request.quality.as_ref())?;
+    let bounds = read_bounds(&request.choices)?;
     let max = state.config.max_playlist_items.max(1);
     if request.urls.is_empty() {
         return Err(ApiError::of(ErrorCode::MissingUrl));
@@ -126,16 +129,14 @@ async fn start_batch(
                 return Err(ApiError::of(ErrorCode::IsPlaylist));
             }
             check_duration(&state, &probe.info)?;
-            let size = engine::space::known_size(&probe.info, quality);
+            let options = read_options(&request.choices, bounds, &probe, false)?;
+            let size = clip_share(engine::space::known_size(&probe.info, quality), &options, &probe.info);
             check_size(&state, size)?;
             // Again: the entries accepted before this one count.
             requester.check_capacity(&state).await?;
             room.check(size)?;
             let owner = requester.job_owner();
-            state
-                .downloads
-                .submit(JobRequest { url, quality, probe: Some(probe), audio_format: AudioFormat::M4a, owner })
-                .await
+            state.downloads.submit(JobRequest { url, quality, probe: Some(probe), options, owner }).await
         }
         .await;
         downloads.push(match outcome {
@@ -153,6 +154,105 @@ async fn start_batch(
     }
     Ok(Json(BatchDownloadStarted { success: true, downloads }))
 }
+
+/// A clip's `start` and `end` in milliseconds, as given: checked for being
+/// times before any lookup (the range itself needs the video's length).
+fn read_bounds(choices: &DownloadChoices) -> Result<(Option<u64>, Option<u64>), ApiError> {
+    let bound = |v: &Option<serde_json::Value>| match v {
+        None => Ok(None),
+        Some(v) => parse_bound(v).map_err(|_| ApiError::of(ErrorCode::InvalidClipTime)),
+    };
+    Ok((bound(&choices.start)?, bound(&choices.end)?))
+}
+
+/// The request's optional fields, checked against the video: the clip
+/// within its length, subtitle languages it has. `strict_langs` off (a
+/// batch, one choice for many videos) drops the languages a video lacks
+/// instead of refusing it.
+fn read_options(
+    choices: &DownloadChoices,
+    (start, end): (Option<u64>, Option<u64>),
+    probe: &engine::Probe,
+    strict_langs: bool,
+) -> Result<DownloadOptions, ApiError> {
+    let duration_ms = probe.info.duration.filter(|d| d.is_finite() && *d > 0.0).map(|d| (d * 1000.0).round() as u64);
+    let clip = ClipRange::from_bounds(start, end, duration_ms).map_err(|e| match e {
+        ClipError::BadTime => ApiError::of(ErrorCode::InvalidClipTime),
+        ClipError::PastEnd { duration_ms } => {
+            ApiError::with(ErrorCode::InvalidClipRange, Detail::limit(duration_ms.div_ceil(1000)))
+        }
+        ClipError::Reversed | ClipError::TooShort | ClipError::EndUnknown => ApiError::of(ErrorCode::InvalidClipRange),
+    })?;
+    let audio_format = match choices.audio_format.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => AudioFormat::M4a,
+        Some(name) => AudioFormat::from_name(name).ok_or_else(|| ApiError::of(ErrorCode::InvalidAudioFormat))?,
+    };
+    let audio_bitrate = match &choices.audio_bitrate {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value) => {
+            let text = match value {
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s.trim().to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            let digits = text.strip_suffix("kbps").or_else(|| text.strip_suffix('k')).unwrap_or(&text).trim();
+            match digits.parse::<u32>() {
+                Ok(rate) if AUDIO_BITRATES.contains(&rate) && audio_format.lossy() => Some(rate),
+                _ => return Err(ApiError::of(ErrorCode::InvalidAudioFormat)),
+            }
+        }
+    };
+    let subtitle_mode = match choices.subtitle_mode.as_deref() {
+        None => SubtitleMode::Embed,
+        Some(name) => SubtitleMode::from_name(name).ok_or_else(|| ApiError::of(ErrorCode::InvalidSubtitles))?,
+    };
+    let subtitle_format = match choices.subtitle_format.as_deref() {
+        None => SubtitleFormat::Srt,
+        Some(name) => SubtitleFormat::from_name(name).ok_or_else(|| ApiError::of(ErrorCode::InvalidSubtitles))?,
+    };
+    let mut subtitles: Vec<String> = Vec::new();
+    let wanted = choices.subtitles.as_deref().unwrap_or_default();
+    if wanted.len() > MAX_SUBTITLE_CHOICES {
+        return Err(ApiError::with(ErrorCode::InvalidSubtitles, Detail::limit(MAX_SUBTITLE_CHOICES as u64)));
+    }
+    if !wanted.is_empty() {
+        let offered = engine::info::extras::subtitle_langs(&probe.raw);
+        for lang in wanted {
+            let lang = lang.trim();
+            if offered.contains_key(lang) {
+                if !subtitles.iter().any(|l| l == lang) {
+                    subtitles.push(lang.to_owned());
+                }
+            } else if strict_langs {
+                let shown: String = lang.chars().filter(|c| !c.is_control()).take(32).collect();
+                return Err(ApiError::with(ErrorCode::InvalidSubtitles, Detail::reason(shown)));
+            }
+        }
+    }
+    Ok(DownloadOptions {
+        audio_format,
+        audio_bitrate,
+        clip,
+        subtitles,
+        subtitle_mode,
+        subtitle_format,
+        tags: choices.tags.unwrap_or(true),
+    })
+}
+
+/// The part of a video's size a clip of it takes (by time: the bitrate of
+/// a clip is the video's, give or take).
+fn clip_share(size: Option<u64>, options: &DownloadOptions, info: &engine::InfoJson) -> Option<u64> {
+    let (Some(size), Some(clip), Some(duration)) = (size, options.clip, info.duration) else { return size };
+    if !(duration.is_finite() && duration > 0.0) {
+        return Some(size);
+    }
+    let share = (clip.len_ms() as f64 / 1000.0 / duration).clamp(0.0, 1.0);
+    Some((size as f64 * share).ceil() as u64)
+}
+
+/// The most subtitle languages one download takes.
+const MAX_SUBTITLE_CHOICES: usize = 20;
 
 /// A video whose exact size is known and over `MAX_FILESIZE` is refused
 /// before anything is downloaded (the engine stops one that grows past it).

@@ -114,6 +114,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::UrlTooLong
         | C::UnsupportedScheme
         | C::InvalidQuality
+        | C::InvalidClipTime
+        | C::InvalidClipRange
+        | C::InvalidAudioFormat
+        | C::InvalidSubtitles
         | C::InvalidLimit
         | C::InvalidCursor
         | C::BadFormat

@@ -44,7 +44,7 @@ impl Jobs {
                     request: StoredRequest {
                         url: request.url,
                         quality: request.quality,
-                        audio_format: request.audio_format,
+                        options: request.options.clone(),
                         owner: request.owner,
                     },
                     snapshot,

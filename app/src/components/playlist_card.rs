@@ -90,7 +90,7 @@ fn start_picked(
         refused.set(Vec::new());
         leptos::task::spawn_local(async move {
             let urls = chosen.iter().map(|e| e.url.clone()).collect();
-            let failure = match client::start_batch(urls, quality.clone()).await {
+            let failure = match client::start_batch(urls, quality.clone(), Default::default()).await {
                 Ok(items) => {
                     let (started, failed) = sort_out(items, chosen, &quality, &label);
                     if let Some(first) = started.first() {

@@ -87,7 +87,7 @@ fn start_one(url: String, title: String, starter: Starter) -> Callback<leptos::e
         let Some((quality, label)) = starter.begin() else { return };
         let (url, title) = (url.clone(), title.clone());
         leptos::task::spawn_local(async move {
-            let failure = match client::start_download(url, quality.clone()).await {
+            let failure = match client::start_download(url, quality.clone(), Default::default()).await {
                 Ok(id) => {
                     let row = format!("dl-{id}");
                     downloads.add(Stored { id, title, quality, label, saved: false });

@@ -19,7 +19,6 @@ mod supervise;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -54,26 +53,7 @@ pub const MEDIA_STEM: &str = "media";
 /// `finish::protocol_refusal`). Not `file`, `udp`, `rtp`, `rtmp`, `rtsp`, ….
 pub const FFMPEG_PROTOCOLS: &str = "http,https,tls,tcp,crypto,data";
 
-/// The container of an audio-only download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AudioFormat {
-    /// AAC in MP4 (copied without re-encoding when the source is AAC).
-    #[default]
-    M4a,
-    /// MP3 (always re-encoded).
-    Mp3,
-}
-
-impl AudioFormat {
-    /// `"m4a"` or `"mp3"`: yt-dlp's `--audio-format` and the file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AudioFormat::M4a => "m4a",
-            AudioFormat::Mp3 => "mp3",
-        }
-    }
-}
+pub use contract::media::{AudioFormat, DownloadOptions, SubtitleFormat, SubtitleMode};
 
 /// What to download, and where.
 #[derive(Debug, Clone)]
@@ -88,8 +68,8 @@ pub struct DownloadSpec {
     /// The job's own working directory (created if missing). Only `media.*`
     /// and `info.json` are written there.
     pub dir: PathBuf,
-    /// Container for [`QualityId::Audio`].
-    pub audio_format: AudioFormat,
+    /// Audio format, clip, subtitles, tags.
+    pub options: DownloadOptions,
 }
 
 /// The finished file.
@@ -128,7 +108,7 @@ impl YtDlp {
             return Err(EngineError::Cancelled);
         }
 
-        let plan = plan(&probe.info, spec.quality, spec.audio_format);
+        let plan = plan(&probe.info, spec.quality, spec.options.audio_format);
         // yt-dlp prints absolute paths; compare like with like.
         let dir = std::path::absolute(&spec.dir)?;
         tokio::fs::create_dir_all(&dir).await?;

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 mod bound;
+pub mod extras;
 mod lenient;
 
 pub use bound::{

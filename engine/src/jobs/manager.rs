@@ -148,7 +148,7 @@ impl JobManager {
             request: StoredRequest {
                 url: request.url.clone(),
                 quality: request.quality,
-                audio_format: request.audio_format,
+                options: request.options.clone(),
                 owner: request.owner.clone(),
             },
             snapshot: snapshot.clone(),

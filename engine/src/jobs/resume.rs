@@ -152,7 +152,7 @@ impl JobManager {
             url: request.url,
             quality: request.quality,
             probe,
-            audio_format: request.audio_format,
+            options: request.options.clone(),
             owner: request.owner,
         };
         let (tx, _rx) = watch::channel(snapshot);

@@ -10,7 +10,7 @@ use contract::{Detail, ErrorCode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::download::AudioFormat;
+use crate::download::DownloadOptions;
 use crate::error::FailureKind;
 use crate::native::{EngineKind, NativeEngine};
 use crate::progress::{Phase, Progress};
@@ -94,8 +94,8 @@ pub struct JobRequest {
     pub quality: QualityId,
     /// The probe from the preview; without one the job probes first.
     pub probe: Option<Arc<Probe>>,
-    /// Container for audio-only downloads.
-    pub audio_format: AudioFormat,
+    /// Audio format, clip, subtitles, tags.
+    pub options: DownloadOptions,
     /// Who asked for it.
     pub owner: JobOwner,
 }

@@ -18,7 +18,7 @@ use super::watch::{watch_job, Meter, StopReason, Stopper, Watch};
 use super::MARKER_FILE;
 use crate::download::{DownloadSpec, DownloadedFile};
 use crate::error::EngineError;
-use crate::filename::sanitize_filename;
+use crate::filename::sanitize_filename_tagged;
 use crate::native::{EngineKind, NativeEngine, NativeError, NativeRequest, Reextract};
 use crate::progress::{Phase, PostStep, Progress};
 use crate::ytdlp::Probe;
@@ -64,7 +64,7 @@ pub(super) async fn run_job(
 
     let result = run_watched(&inner, id, &request, &tx, &cancel, &dir).await;
     drop(permit);
-    conclude(&inner, id, &tx, &cancel, &dir, result).await;
+    conclude(&inner, id, &tx, &cancel, &dir, request.options.clip, result).await;
 }
 
 /// Marks the job started and runs its download beside the watcher. A
@@ -108,13 +108,15 @@ async fn conclude(
     tx: &watch::Sender<JobSnapshot>,
     cancel: &CancellationToken,
     dir: &Path,
+    clip: Option<contract::clip::ClipRange>,
     result: Result<DownloadedFile, EngineError>,
 ) {
     match result {
         Ok(file) => {
             inner.space.finish(id, Some(file.size));
             let title = tx.borrow().title.clone();
-            let file_name = sanitize_filename(title.as_deref().unwrap_or(""), &file.ext);
+            let label = clip.map(|c| c.label());
+            let file_name = sanitize_filename_tagged(title.as_deref().unwrap_or(""), label.as_deref(), &file.ext);
             tracing::info!(%id, size = file.size, "download completed");
             let finished = FinishedFile { path: file.path, file_name, size: file.size };
             finish(tx, Phase::Completed, Some(finished), None);
@@ -159,11 +161,11 @@ async fn run_download(
         quality: request.quality,
         probe: Some(probe),
         dir: dir.to_owned(),
-        audio_format: request.audio_format,
+        options: request.options.clone(),
     };
     let mut on_progress = reporter(inner, tx, watch);
     if let Some(native) = &inner.settings.native {
-        match native.select(&native_probe, spec.quality, spec.audio_format) {
+        match native.select(&native_probe, spec.quality, &spec.options) {
             Ok(_) => {
                 update(tx, |s| s.engine = Some(EngineKind::Native));
                 match run_native(inner, native, &spec, native_probe, cancel, &mut on_progress).await {
@@ -265,7 +267,7 @@ async fn run_native(
     let native_request = NativeRequest {
         probe,
         quality: spec.quality,
-        audio_format: spec.audio_format,
+        options: spec.options.clone(),
         dir: spec.dir.clone(),
         reextract: Some(reextract),
     };

@@ -60,21 +60,16 @@ fn classify(head: &[u8]) -> Container {
 
 /// The step and ffmpeg arguments (after the inputs) that turn `tracks`
 /// into `output`; `None` when a rename does.
-pub fn recipe(tracks: &[(PathBuf, Container, Option<String>)], output: Output) -> Option<(PostStep, Vec<String>)> {
+pub fn recipe(
+    tracks: &[(PathBuf, Container, Option<String>)],
+    output: Output,
+    bitrate: Option<u32>,
+) -> Option<(PostStep, Vec<String>)> {
     let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     match output {
         Output::Audio(format) => {
-            let copy_ok = tracks.first().and_then(|(_, _, acodec)| acodec.as_deref()).is_some_and(|c| {
-                let c = c.to_ascii_lowercase();
-                c.starts_with("mp4a") || c == "aac"
-            });
-            let codec: Vec<String> = match format {
-                AudioFormat::M4a if copy_ok => args(&["-c:a", "copy", "-f", "ipod"]),
-                AudioFormat::M4a => args(&["-c:a", "aac", "-b:a", "192k", "-f", "ipod"]),
-                AudioFormat::Mp3 => args(&["-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3"]),
-            };
             let mut a = args(&["-map", "0:a:0", "-vn"]);
-            a.extend(codec);
+            a.extend(audio_codec(format, bitrate, tracks.first().and_then(|t| t.2.as_deref())));
             Some((PostStep::ExtractAudio, a))
         }
         Output::Mp4 | Output::Mkv => {
@@ -95,6 +90,37 @@ pub fn recipe(tracks: &[(PathBuf, Container, Option<String>)], output: Output) -
             Some((PostStep::Fixup, a))
         }
     }
+}
+
+/// The codec and muxer arguments of an audio file: the source's stream
+/// copied when it already is what is asked for and no bitrate is named,
+/// else encoded (at `bitrate` kbit/s, or the encoder's good default).
+pub fn audio_codec(format: AudioFormat, bitrate: Option<u32>, source_codec: Option<&str>) -> Vec<String> {
+    let source = source_codec.map(str::to_ascii_lowercase).unwrap_or_default();
+    let rate = |default: u32| format!("{}k", bitrate.unwrap_or(default));
+    let list: Vec<String> = match format {
+        AudioFormat::M4a if bitrate.is_none() && (source.starts_with("mp4a") || source == "aac") => {
+            vec!["-c:a".into(), "copy".into()]
+        }
+        AudioFormat::M4a => vec!["-c:a".into(), "aac".into(), "-b:a".into(), rate(192)],
+        // VBR quality 2 (~190 kbit/s) unless a constant rate is asked for.
+        AudioFormat::Mp3 => match bitrate {
+            Some(_) => vec!["-c:a".into(), "libmp3lame".into(), "-b:a".into(), rate(192)],
+            None => vec!["-c:a".into(), "libmp3lame".into(), "-q:a".into(), "2".into()],
+        },
+        AudioFormat::Opus if bitrate.is_none() && source == "opus" => vec!["-c:a".into(), "copy".into()],
+        AudioFormat::Opus => vec!["-c:a".into(), "libopus".into(), "-b:a".into(), rate(160)],
+        AudioFormat::Flac => vec!["-c:a".into(), "flac".into()],
+    };
+    let muxer = match format {
+        AudioFormat::M4a => "ipod",
+        AudioFormat::Mp3 => "mp3",
+        AudioFormat::Opus => "opus",
+        AudioFormat::Flac => "flac",
+    };
+    let mut out = list;
+    out.extend(["-f".to_owned(), muxer.to_owned()]);
+    out
 }
 
 /// Runs ffmpeg on local files; the output is written to `out` (replaced).
@@ -155,14 +181,17 @@ mod tests {
     #[test]
     fn recipes() {
         let t = |c| (PathBuf::from("x"), c, Some("mp4a.40.2".to_owned()));
-        assert!(recipe(&[t(Container::Mp4)], Output::Mp4).is_none());
-        assert_eq!(recipe(&[t(Container::Ts)], Output::Mp4).map(|r| r.0), Some(PostStep::Fixup));
-        assert_eq!(recipe(&[t(Container::Mp4), t(Container::Mp4)], Output::Mp4).map(|r| r.0), Some(PostStep::Merge));
-        let (step, args) = recipe(&[t(Container::Ts)], Output::Audio(AudioFormat::M4a)).expect("audio");
+        assert!(recipe(&[t(Container::Mp4)], Output::Mp4, None).is_none());
+        assert_eq!(recipe(&[t(Container::Ts)], Output::Mp4, None).map(|r| r.0), Some(PostStep::Fixup));
+        assert_eq!(
+            recipe(&[t(Container::Mp4), t(Container::Mp4)], Output::Mp4, None).map(|r| r.0),
+            Some(PostStep::Merge)
+        );
+        let (step, args) = recipe(&[t(Container::Ts)], Output::Audio(AudioFormat::M4a), None).expect("audio");
         assert_eq!(step, PostStep::ExtractAudio);
         assert!(args.windows(2).any(|w| w == ["-c:a", "copy"]));
         let opus = (PathBuf::from("x"), Container::Matroska, Some("opus".to_owned()));
-        let (_, args) = recipe(&[opus], Output::Audio(AudioFormat::M4a)).expect("audio");
+        let (_, args) = recipe(&[opus], Output::Audio(AudioFormat::M4a), None).expect("audio");
         assert!(args.windows(2).any(|w| w == ["-c:a", "aac"]));
     }
 }

@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 pub use fragment::{Aes128Key, ByteRange, Fragment, Unsupported};
 pub use source::{Output, Protocol, Selection};
 
-use crate::download::{AudioFormat, DownloadedFile, MEDIA_STEM};
+use crate::download::{DownloadOptions, DownloadedFile, MEDIA_STEM};
 use crate::error::EngineError;
 use crate::progress::Progress;
 use crate::quality::QualityId;
@@ -128,7 +128,8 @@ pub type Reextract = Arc<dyn Fn() -> BoxFuture<'static, Result<Arc<Probe>, Engin
 pub struct NativeRequest {
     pub probe: Arc<Probe>,
     pub quality: QualityId,
-    pub audio_format: AudioFormat,
+    /// Audio format, clip, subtitles, tags.
+    pub options: DownloadOptions,
     /// The job's directory; only `media.*` files are written there.
     pub dir: PathBuf,
     /// Called once when the site refuses links mid-download (403/410).
@@ -191,9 +192,9 @@ impl NativeEngine {
         &self,
         probe: &Probe,
         quality: QualityId,
-        audio_format: AudioFormat,
+        options: &DownloadOptions,
     ) -> Result<Selection, Unsupported> {
-        source::select(&probe.info, &probe.raw, quality, audio_format)
+        source::select(&probe.info, &probe.raw, quality, options.audio_format)
     }
 
     /// Downloads `request` into its directory. [`NativeError::Unsupported`]
@@ -205,7 +206,7 @@ impl NativeEngine {
         cancel: CancellationToken,
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<DownloadedFile, NativeError> {
-        let selection = self.select(&request.probe, request.quality, request.audio_format)?;
+        let selection = self.select(&request.probe, request.quality, &request.options)?;
         let dir = std::path::absolute(&request.dir).map_err(EngineError::Io)?;
         tokio::fs::create_dir_all(&dir).await.map_err(EngineError::Io)?;
         let ctx = tracks::Context {
@@ -231,7 +232,7 @@ impl NativeEngine {
             dir: &dir,
         };
         let fetched = run.fetch_all(planned, &cancel, on_progress).await?;
-        let file = self.finish(&selection, fetched, &dir, &cancel, on_progress).await?;
+        let file = self.finish(&selection, &request.options, fetched, &dir, &cancel, on_progress).await?;
         cleanup.disarm();
         Ok(file)
     }
@@ -240,6 +241,7 @@ impl NativeEngine {
     async fn finish(
         &self,
         selection: &Selection,
+        options: &DownloadOptions,
         fetched: schedule::Fetched,
         dir: &Path,
         cancel: &CancellationToken,
@@ -252,7 +254,7 @@ impl NativeEngine {
             tracks.push((path.clone(), merge::sniff(path).await?, acodec.clone()));
         }
         let mut progress = fetched.progress.clone();
-        match merge::recipe(&tracks, selection.output) {
+        match merge::recipe(&tracks, selection.output, options.audio_bitrate) {
             None => {
                 let from = tracks
                     .first()

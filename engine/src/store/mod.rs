@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::download::AudioFormat;
+use crate::download::DownloadOptions;
 use crate::jobs::{JobOwner, JobSnapshot};
 use crate::quality::QualityId;
 
@@ -44,8 +44,8 @@ pub struct StoredRequest {
     pub url: String,
     /// The quality picked.
     pub quality: QualityId,
-    /// Container for audio-only downloads.
-    pub audio_format: AudioFormat,
+    /// Audio format, clip, subtitles, tags.
+    pub options: DownloadOptions,
     /// Who asked.
     pub owner: JobOwner,
 }

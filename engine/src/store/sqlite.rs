@@ -17,13 +17,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{JobRecord, JobStore, LoadedJob, OwnerFilter, StoreError, StoreFuture, StoredRequest, UnfinishedCounts};
-use crate::download::AudioFormat;
+use crate::download::{AudioFormat, DownloadOptions};
 use crate::jobs::{FinishedFile, JobFailure, JobOwner, JobSnapshot};
 use crate::progress::{Phase, Progress};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file
 /// with a higher number was written by a newer Kachay and is refused.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE jobs (
@@ -63,12 +63,18 @@ ALTER TABLE jobs ADD COLUMN error_code TEXT;
 ALTER TABLE jobs ADD COLUMN error_detail TEXT;
 ";
 
+/// Version 3: the download's options (clip, subtitles, tags, audio
+/// bitrate) as JSON; `audio_format` is still written for older readers.
+const SCHEMA_V3: &str = "
+ALTER TABLE jobs ADD COLUMN options TEXT;
+";
+
 /// Phases that still hold a place in the limits.
 const UNFINISHED: &str = "('queued', 'downloading', 'merging')";
 
 const COLUMNS: &str = "id, client, session, url, quality, audio_format, phase, seq, progress, title, engine, \
      error_kind, error_message, file_name, file_size, file_path, restarted, created_at, started_at, finished_at, \
-     error_code, error_detail";
+     error_code, error_detail, options";
 
 /// The SQLite job store. Cheap to clone.
 #[derive(Clone)]
@@ -122,6 +128,12 @@ impl SqliteStore {
                 tracing::info!(path = %path.display(), "upgraded the job database to version 2");
             }
         }
+        if version < 3 {
+            conn.execute_batch(&format!("BEGIN; {SCHEMA_V3} PRAGMA user_version = 3; COMMIT;")).map_err(classify)?;
+            if version >= 1 {
+                tracing::info!(path = %path.display(), "upgraded the job database to version 3");
+            }
+        }
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path })
     }
 
@@ -156,17 +168,18 @@ impl JobStore for SqliteStore {
             let tx = conn.transaction()?;
             let r = &record.request;
             tx.execute(
-                "INSERT INTO jobs (id, client, session, url, quality, audio_format, probe, phase, seq, progress, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, '{}', ?8)",
+                "INSERT INTO jobs (id, client, session, url, quality, audio_format, probe, phase, seq, progress, created_at, options)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, '{}', ?8, ?9)",
                 params![
                     record.snapshot.id.to_string(),
                     r.owner.client,
                     r.owner.session,
                     r.url,
                     r.quality.as_str(),
-                    r.audio_format.as_str(),
+                    r.options.audio_format.as_str(),
                     probe.as_deref(),
                     millis(record.snapshot.created_at),
+                    serde_json::to_string(&r.options).ok(),
                 ],
             )?;
             write_state(&tx, &record.snapshot, None)?;
@@ -295,9 +308,13 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
     let parsed = (|| {
         let id = Uuid::parse_str(&id).ok()?;
         let quality = row.get::<_, String>(4).ok()?.parse().ok()?;
-        let audio_format = match row.get::<_, String>(5).ok()?.as_str() {
-            "mp3" => AudioFormat::Mp3,
-            _ => AudioFormat::M4a,
+        // A row from before version 3 has only its audio format.
+        let options = match row.get::<_, Option<String>>("options").ok().flatten() {
+            Some(json) => serde_json::from_str(&json).ok()?,
+            None => DownloadOptions {
+                audio_format: AudioFormat::from_name(&row.get::<_, String>(5).ok()?).unwrap_or_default(),
+                ..DownloadOptions::default()
+            },
         };
         let phase: Phase = enum_from(&row.get::<_, String>(6).ok()?)?;
         let progress: Progress = serde_json::from_str(&row.get::<_, String>(8).ok()?).unwrap_or_default();
@@ -351,7 +368,7 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<Option<JobRecord>> {
         let request = StoredRequest {
             url: row.get(3).ok()?,
             quality,
-            audio_format,
+            options,
             owner: JobOwner { client: row.get(1).ok()?, session: row.get(2).ok()? },
         };
         Some(JobRecord { request, snapshot })

@@ -66,7 +66,7 @@ async fn run(body: &str) -> Run {
         quality: QualityId::Auto,
         probe: Some(probe()),
         dir: job.clone(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let ytdlp = YtDlp::new(program).with_cookies_file(&cookies);
     let result = ytdlp.download(&spec, Path::new("/usr/bin/ffmpeg"), CancellationToken::new(), |_| {}).await;
@@ -147,7 +147,7 @@ async fn a_cancelled_run_leaves_no_cookie_copy() {
         quality: QualityId::Auto,
         probe: Some(probe()),
         dir: job.clone(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let ytdlp = YtDlp::new(program).with_cookies_file(&cookies);
     let cancel = CancellationToken::new();
@@ -177,7 +177,7 @@ async fn a_panic_during_the_run_leaves_no_cookie_copy() {
         quality: QualityId::Auto,
         probe: Some(probe()),
         dir: root.path().join("job"),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let ytdlp = YtDlp::new(program).with_cookies_file(&cookies);
     // The first progress call (at the start) panics, as a bug would.

@@ -187,7 +187,7 @@ async fn downloads_use_a_copy_in_their_own_directory() {
         quality: QualityId::Auto,
         probe: Some(probe),
         dir: job.clone(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let file = setup
         .ytdlp()
@@ -220,7 +220,7 @@ async fn a_failed_download_removes_its_copy_too() {
         quality: QualityId::Auto,
         probe: Some(probe),
         dir: job.clone(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     // A yt-dlp that does not exist: the copy is made, the start fails.
     let missing = YtDlp::new(setup.dir.path().join("no-such-yt-dlp")).with_cookies_file(&setup.cookies);

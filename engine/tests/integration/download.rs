@@ -25,7 +25,13 @@ async fn fetch(
     let url = support::site_url(path);
     let probe = if probe_first { Some(support::probe(&url).await) } else { None };
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = DownloadSpec { url, quality, probe, dir: dir.path().join("job"), audio_format: audio };
+    let spec = DownloadSpec {
+        url,
+        quality,
+        probe,
+        dir: dir.path().join("job"),
+        options: engine::DownloadOptions { audio_format: audio, ..Default::default() },
+    };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let file = support::ytdlp()
@@ -165,7 +171,7 @@ async fn a_missing_page_fails_with_http_404_and_leaves_nothing() {
         quality: QualityId::P720,
         probe: None,
         dir: dir.path().to_owned(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let err =
         support::ytdlp().download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {}).await.expect_err("404");
@@ -189,7 +195,7 @@ async fn media_cut_off_mid_download_fails_and_cleans_up() {
         quality: QualityId::Auto,
         probe: None,
         dir: dir.path().to_owned(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let err = support::ytdlp()
         .download(&spec, &support::ffmpeg(), CancellationToken::new(), |_| {})
@@ -212,7 +218,7 @@ async fn slow_download(
         quality: QualityId::P1080,
         probe: Some(probe),
         dir: dir.to_owned(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
@@ -282,7 +288,7 @@ async fn a_download_over_its_time_limit_is_stopped() {
         quality: QualityId::P1080,
         probe: Some(probe),
         dir: dir.path().to_owned(),
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
     };
     let started = Instant::now();
     let err = support::ytdlp()

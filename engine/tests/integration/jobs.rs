@@ -23,7 +23,13 @@ fn manager(dir: &Path, max_concurrent: usize, ttl: Duration) -> JobManager {
 async fn request(path: &str, quality: QualityId, probe_first: bool) -> JobRequest {
     let url = support::site_url(path);
     let probe = if probe_first { Some(support::probe(&url).await) } else { None };
-    JobRequest { url, quality, probe, audio_format: AudioFormat::M4a, owner: Default::default() }
+    JobRequest {
+        url,
+        quality,
+        probe,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
+        owner: Default::default(),
+    }
 }
 
 /// Follows a job until it finishes; returns every snapshot seen.

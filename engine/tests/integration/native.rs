@@ -55,7 +55,13 @@ async fn run(
 ) -> Done {
     let dir = tempfile::tempdir().expect("tempdir");
     let job = dir.path().join("job");
-    let request = NativeRequest { probe, quality, audio_format: audio, dir: job.clone(), reextract };
+    let request = NativeRequest {
+        probe,
+        quality,
+        options: engine::DownloadOptions { audio_format: audio, ..Default::default() },
+        dir: job.clone(),
+        reextract,
+    };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
     let mut on_progress = move |p: Progress| sink.lock().expect("progress").push(p);
@@ -354,7 +360,7 @@ async fn the_job_says_which_engine_moved_the_bytes_and_falls_back_per_format() {
             url: url.clone(),
             quality: QualityId::P360,
             probe: Some(probe),
-            audio_format: AudioFormat::M4a,
+            options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
             owner: Default::default(),
         });
         let mut rx = manager.subscribe(id).expect("job");

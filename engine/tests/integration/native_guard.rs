@@ -108,7 +108,7 @@ async fn download(probe: Arc<Probe>) -> (Result<engine::DownloadedFile, NativeEr
     let request = NativeRequest {
         probe,
         quality: QualityId::Auto,
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
         dir: dir.path().join("job"),
         reextract: None,
     };

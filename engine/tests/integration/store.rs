@@ -24,7 +24,7 @@ fn record(owner: JobOwner, created_ms: u64) -> JobRecord {
         request: StoredRequest {
             url: "https://example.com/watch?v=1".into(),
             quality: QualityId::P720,
-            audio_format: AudioFormat::M4a,
+            options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
             owner,
         },
         snapshot: JobSnapshot {
@@ -229,7 +229,7 @@ async fn a_new_manager_takes_up_completed_running_and_queued_jobs() {
         url: url.to_owned(),
         quality: QualityId::P360,
         probe,
-        audio_format: AudioFormat::M4a,
+        options: engine::DownloadOptions { audio_format: AudioFormat::M4a, ..Default::default() },
         owner: owner("127.0.0.1", None),
     };
     let done = jobs.submit(request(&url, Some(support::probe(&url).await)));

@@ -13,7 +13,7 @@
 //! - `unfinished`, `unfinished:<address>`: sets of ids, for the limits.
 
 use super::{Redis, Unavailable};
-use engine::download::AudioFormat;
+use engine::download::{AudioFormat, DownloadOptions};
 use engine::jobs::{JobOwner, JobSnapshot};
 use engine::store::{
     JobRecord, JobStore, LoadedJob, OwnerFilter, StoreError, StoreFuture, StoredRequest, UnfinishedCounts,
@@ -50,19 +50,28 @@ fn unfinished_key(client: &str) -> String {
 pub struct WireRequest {
     pub url: String,
     pub quality: QualityId,
+    /// Read by workers from before the options; they take no others.
     pub audio_format: AudioFormat,
+    #[serde(default)]
+    pub options: DownloadOptions,
     pub owner: JobOwner,
 }
 
 impl From<&StoredRequest> for WireRequest {
     fn from(r: &StoredRequest) -> Self {
-        WireRequest { url: r.url.clone(), quality: r.quality, audio_format: r.audio_format, owner: r.owner.clone() }
+        WireRequest {
+            url: r.url.clone(),
+            quality: r.quality,
+            audio_format: r.options.audio_format,
+            options: r.options.clone(),
+            owner: r.owner.clone(),
+        }
     }
 }
 
 impl From<WireRequest> for StoredRequest {
     fn from(r: WireRequest) -> Self {
-        StoredRequest { url: r.url, quality: r.quality, audio_format: r.audio_format, owner: r.owner }
+        StoredRequest { url: r.url, quality: r.quality, options: r.options, owner: r.owner }
     }
 }
 

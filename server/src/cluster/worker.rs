@@ -302,7 +302,7 @@ async fn prepare(inner: &Inner, job: Uuid, again: bool) -> Result<Option<(JobSna
         url: request.url,
         quality: request.quality,
         probe,
-        audio_format: request.audio_format,
+        options: request.options.clone(),
         owner: request.owner,
     };
     Ok(Some((snapshot, request)))
