@@ -46,6 +46,9 @@ impl ClipRange {
             (None, Some(d)) => d,
             (None, None) => return Err(ClipError::EndUnknown),
         };
+        if duration_ms.is_some_and(|d| start_ms >= d) {
+            return Err(ClipError::PastEnd { duration_ms: duration_ms.unwrap_or(0) });
+        }
         if end_ms <= start_ms {
             return Err(ClipError::Reversed);
         }
