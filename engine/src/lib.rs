@@ -16,6 +16,7 @@ pub mod filename;
 pub mod info;
 pub mod jobs;
 pub mod native;
+pub mod package;
 pub mod process;
 pub mod progress;
 pub mod quality;
