@@ -42,10 +42,10 @@ pub struct SubtitleFile {
 
 impl SubtitleSource {
     /// The file the engine fetches: WebVTT or SubRip (ffmpeg reads both and
-    /// converts to either), else whatever text format ffmpeg reads (TTML,
-    /// ASS). Never an HLS subtitle playlist or YouTube's JSON formats.
+    /// converts to either), else ASS. Never an HLS subtitle playlist, TTML
+    /// (ffmpeg cannot read it) or YouTube's JSON formats.
     pub fn best_file(&self) -> Option<&SubtitleFile> {
-        const PREFERRED: [&str; 5] = ["vtt", "srt", "ass", "ssa", "ttml"];
+        const PREFERRED: [&str; 4] = ["vtt", "srt", "ass", "ssa"];
         let plain = |f: &&SubtitleFile| f.protocol.as_deref().is_none_or(|p| p == "http" || p == "https");
         PREFERRED.iter().find_map(|ext| self.files.iter().filter(plain).find(|f| f.ext.eq_ignore_ascii_case(ext)))
     }

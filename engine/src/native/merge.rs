@@ -45,7 +45,7 @@ pub async fn sniff(path: &Path) -> std::io::Result<Container> {
     Ok(classify(&head[..read]))
 }
 
-fn classify(head: &[u8]) -> Container {
+pub(crate) fn classify(head: &[u8]) -> Container {
     if head.len() >= 189 && head[0] == 0x47 && head[188] == 0x47 {
         return Container::Ts;
     }

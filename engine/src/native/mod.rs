@@ -13,9 +13,13 @@
 //! Adding a protocol: a module that returns `Vec<Fragment>`, and a row in
 //! [`source::NativeFormat::route`] plus [`tracks`].
 
+#[allow(dead_code)] // Wired into `finish` with the relay.
+mod assemble;
 pub mod cookies;
 pub mod dash;
 pub mod decrypt;
+#[allow(dead_code)] // Wired into `finish` with the relay.
+pub mod extras;
 pub mod fetch;
 pub mod fragment;
 pub mod hls;
