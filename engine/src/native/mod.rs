@@ -26,6 +26,7 @@ pub mod hls;
 pub mod http;
 pub mod merge;
 pub mod pool;
+pub mod relay;
 pub mod schedule;
 pub mod source;
 mod tracks;

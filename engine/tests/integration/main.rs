@@ -17,4 +17,5 @@ mod probe;
 mod progress;
 mod props;
 mod quality;
+mod relay;
 mod store;

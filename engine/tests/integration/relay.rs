@@ -1,0 +1,344 @@
+//! The loopback relay against the fixture site: exact bytes for every kind
+//! of range, ffmpeg cutting a clip while the site sends only part of the
+//! file, no proxying for a wrong path, the real reason when the guard or
+//! the site says no, and nothing left running once the relay is dropped.
+
+use crate::support;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::native::relay::Relay;
+use engine::native::REFUSAL_PREFIX;
+use engine::{EngineError, FailureKind};
+use fixture::FixtureSite;
+use netguard::{ClientSettings, EgressPolicy, GuardedClient};
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_RANGE};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use url::Url;
+
+const LARGE: &str = "/media/large/large.mp4";
+
+fn guarded(policy: EgressPolicy) -> GuardedClient {
+    GuardedClient::new(Arc::new(policy), &ClientSettings::default()).expect("client")
+}
+
+/// A relay to `path` on the site, through a client that allows 127.0.0.1
+/// (the default policy refuses it, as it must).
+async fn relay_to(site: &FixtureSite, path: &str, size: Option<u64>) -> Relay {
+    relay_with(EgressPolicy::allow_all(), &site.url(path), size).await
+}
+
+async fn relay_with(policy: EgressPolicy, url: &str, size: Option<u64>) -> Relay {
+    let url = Url::parse(url).expect("url");
+    Relay::start(guarded(policy), url, HeaderMap::new(), None, size).await.expect("relay starts")
+}
+
+/// A client for talking to the relay and, for reference, to the site.
+fn plain() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().expect("client")
+}
+
+struct Got {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+async fn get(url: &str, range: Option<&str>) -> Got {
+    let mut request = plain().get(url);
+    if let Some(range) = range {
+        request = request.header("Range", range);
+    }
+    let response = request.send().await.expect("request");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    let body = response.bytes().await.expect("body").to_vec();
+    Got { status, headers, body }
+}
+
+fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// One raw request; the whole answer as text up to its body.
+async fn raw(relay: &Relay, request: &str) -> String {
+    let mut stream = TcpStream::connect(relay.addr()).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await.expect("answer");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn ffprobe_duration(path: &std::path::Path) -> f64 {
+    let ffprobe = std::env::var("FFPROBE").unwrap_or_else(|_| "ffprobe".to_owned());
+    let out = std::process::Command::new(ffprobe)
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a duration")
+}
+
+/// `ffmpeg -ss 8 -i <relay> -t 4 -c copy`, as the engine would cut a
+/// clip; the exit status, stderr and the output's path.
+async fn cut_clip(relay: &Relay, dir: &std::path::Path) -> (bool, String, std::path::PathBuf) {
+    let out = dir.join("clip.mp4");
+    let child = tokio::process::Command::new(support::ffmpeg())
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-protocol_whitelist", "http,tcp", "-ss", "8", "-i"])
+        .arg(relay.url().as_str())
+        .args(["-t", "4", "-c", "copy", "-f", "mp4", "-y"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let done = tokio::time::timeout(Duration::from_secs(120), child).await.expect("ffmpeg finishes").expect("ffmpeg");
+    (done.status.success(), String::from_utf8_lossy(&done.stderr).into_owned(), out)
+}
+
+#[tokio::test]
+async fn relay_ranges_are_exactly_the_origins_bytes() {
+    let site = FixtureSite::start().await.expect("site");
+    let whole = get(&site.url(LARGE), None).await.body;
+    let total = whole.len() as u64;
+    assert!(total > 9_000_000, "large.mp4 is {total} bytes");
+    let sent_before = site.bytes_sent();
+
+    // Size not given: the relay asks for it once.
+    let relay = relay_to(&site, LARGE, None).await;
+    let url = relay.url().to_string();
+    let mut relayed = 0;
+    for (range, from, to) in [
+        ("bytes=1000-1999", 1000, 2000),
+        ("bytes=0-0", 0, 1),
+        // Across several upstream ranges (they grow from 256 KiB).
+        ("bytes=5000000-", 5_000_000, total),
+        ("bytes=-500", total - 500, total),
+        ("bytes=9000000-99999999", 9_000_000, total),
+    ] {
+        let got = get(&url, Some(range)).await;
+        assert_eq!(got.status, 206, "{range}");
+        assert_eq!(header(&got.headers, CONTENT_RANGE), format!("bytes {from}-{}/{total}", to - 1), "{range}");
+        assert_eq!(got.body.len() as u64, to - from, "{range}");
+        assert!(got.body == whole[from as usize..to as usize], "{range}: other bytes than the origin's");
+        relayed += to - from;
+    }
+    let full = get(&url, None).await;
+    assert_eq!(full.status, 200);
+    assert!(full.body == whole, "the whole file differs");
+    relayed += total;
+    assert_eq!(relay.bytes_relayed(), relayed);
+
+    // Answered from the known size, without going upstream.
+    let requests = relay.upstream_requests();
+    let head = plain().head(&url).send().await.expect("HEAD");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(header(head.headers(), CONTENT_LENGTH), total.to_string());
+    let past = get(&url, Some(&format!("bytes={total}-"))).await;
+    assert_eq!(past.status, 416);
+    assert_eq!(header(&past.headers, CONTENT_RANGE), format!("bytes */{total}"));
+    assert_eq!(relay.upstream_requests(), requests, "HEAD and 416 went upstream");
+    assert!(relay.failure().is_none());
+    println!(
+        "relay: {} bytes relayed in {} upstream requests; the site sent {} bytes for them",
+        relay.bytes_relayed(),
+        relay.upstream_requests(),
+        site.bytes_sent() - sent_before
+    );
+
+    // Size given: a small range is one upstream request.
+    let known = relay_to(&site, LARGE, Some(total)).await;
+    let got = get(known.url().as_str(), Some("bytes=1000-1999")).await;
+    assert!(got.status == 206 && got.body == whole[1000..2000]);
+    assert_eq!(known.upstream_requests(), 1);
+}
+
+#[tokio::test]
+async fn ffmpeg_cuts_a_clip_through_the_relay_reading_a_fraction_of_the_file() {
+    let site = FixtureSite::start().await.expect("site");
+    // reqwest's `content_length` of a HEAD is its (empty) body's.
+    let head = plain().head(site.url(LARGE)).send().await.expect("HEAD");
+    let total: u64 = header(head.headers(), CONTENT_LENGTH).parse().expect("a length");
+    let sent_before = site.bytes_sent();
+    let relay = relay_to(&site, LARGE, None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ok, stderr, out) = cut_clip(&relay, dir.path()).await;
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let duration = ffprobe_duration(&out);
+    let sent = site.bytes_sent() - sent_before;
+    println!(
+        "clip of {duration:.2} s: the site sent {sent} of {total} bytes ({:.1} %), the relay passed on {} in {} \
+         upstream requests",
+        sent as f64 * 100.0 / total as f64,
+        relay.bytes_relayed(),
+        relay.upstream_requests()
+    );
+    assert!((3.5..=5.0).contains(&duration), "the clip lasts {duration} s");
+    assert!((sent as f64) < 0.6 * total as f64, "the site sent {sent} of {total} bytes");
+    assert!(relay.failure().is_none(), "{:?}", relay.failure());
+}
+
+#[tokio::test]
+async fn a_closed_client_drops_the_upstream_request_at_once() {
+    let site = FixtureSite::start().await.expect("site");
+    // Slow enough that the relay is still waiting on the site when the
+    // client goes.
+    let path = format!("/k/rate=262144{LARGE}");
+    let total = get(&site.url(LARGE), Some("bytes=0-0")).await;
+    let total: u64 =
+        header(&total.headers, CONTENT_RANGE).rsplit_once('/').and_then(|(_, t)| t.parse().ok()).expect("a size");
+    let relay = relay_to(&site, &path, Some(total)).await;
+    let sent_before = site.bytes_sent();
+
+    let mut stream = TcpStream::connect(relay.addr()).await.expect("connect");
+    let request = format!("GET {} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\r\n\r\n", relay.url().path());
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut seen = vec![0u8; 64 * 1024];
+    let mut read = 0;
+    while read < 100_000 {
+        let n = stream.read(&mut seen).await.expect("read");
+        assert!(n > 0, "the relay closed early");
+        read += n;
+    }
+    assert!(support::eventually(Duration::from_secs(5), || site.in_flight() > 0).await);
+    drop(stream);
+    assert!(
+        support::eventually(Duration::from_secs(2), || site.in_flight() == 0).await,
+        "the site is still sending after the client left"
+    );
+    let after_close = site.bytes_sent() - sent_before;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let later = site.bytes_sent() - sent_before;
+    println!("client read {read} bytes; the site sent {after_close} bytes, {later} a moment later");
+    assert_eq!(after_close, later, "the site kept sending");
+    assert!(later < 1024 * 1024, "the site sent {later} bytes for a client that read {read}");
+    assert!(relay.failure().is_none(), "a client leaving is not a failure: {:?}", relay.failure());
+}
+
+#[tokio::test]
+async fn a_wrong_path_is_404_and_fetches_nothing() {
+    let site = FixtureSite::start().await.expect("site");
+    let relay = relay_to(&site, LARGE, None).await;
+    let good = relay.url().path().to_owned();
+    let token = good.trim_start_matches('/').trim_end_matches("/media");
+    assert_eq!(token.len(), 32);
+    let mut wrong = token.chars().rev().collect::<String>();
+    if wrong == token {
+        wrong = "0".repeat(32);
+    }
+    for path in [format!("/{wrong}/media"), "/media".to_owned(), format!("{good}?x=1"), format!("/{token}"), "/".into()]
+    {
+        let answer = raw(&relay, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\r\n\r\n")).await;
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer}");
+    }
+    let answer = raw(&relay, &format!("POST {good} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 405 "), "{answer}");
+    let huge = format!("GET {good} HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    assert!(raw(&relay, &huge).await.starts_with("HTTP/1.1 431 "));
+    assert_eq!(relay.upstream_requests(), 0);
+    assert_eq!((site.hits(), site.bytes_sent()), (0, 0), "the site was asked for something");
+}
+
+#[tokio::test]
+async fn a_refused_origin_fails_ffmpeg_and_the_relay_says_why() {
+    let site = FixtureSite::start().await.expect("site");
+    // The default policy refuses 127.0.0.1, as production does.
+    let relay = relay_with(EgressPolicy::default(), &site.url(LARGE), None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ok, stderr, _) = cut_clip(&relay, dir.path()).await;
+    assert!(!ok, "ffmpeg read a refused origin");
+    println!("ffmpeg said: {}", stderr.trim());
+    match relay.failure() {
+        Some(EngineError::Fetch { message, .. }) => assert!(message.starts_with(REFUSAL_PREFIX), "{message}"),
+        other => panic!("the relay kept {other:?}"),
+    }
+    assert_eq!(site.hits(), 0, "a refused destination was contacted");
+
+    // A site that answers 403 is reported as such.
+    let relay = relay_to(&site, &format!("/k/status=403{LARGE}"), None).await;
+    let (ok, _, _) = cut_clip(&relay, dir.path()).await;
+    assert!(!ok);
+    match relay.failure() {
+        Some(EngineError::Fetch { kind: FailureKind::Http(403), message }) => assert!(message.contains("403")),
+        other => panic!("the relay kept {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_origin_without_ranges_serves_from_the_start_only() {
+    // A server that always answers 200 with the whole body.
+    let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let served = body.clone();
+    let app = axum::Router::new().route(
+        "/file",
+        axum::routing::get(move || {
+            let served = served.clone();
+            async move { served }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let relay = relay_with(EgressPolicy::allow_all(), &format!("http://{addr}/file"), None).await;
+    let url = relay.url().to_string();
+    let head = get(&url, Some("bytes=0-99")).await;
+    assert_eq!(head.status, 206);
+    assert_eq!(header(&head.headers, CONTENT_RANGE), format!("bytes 0-99/{}", body.len()));
+    assert!(head.body == body[..100]);
+    assert!(relay.failure().is_none());
+
+    let later = get(&url, Some("bytes=500000-")).await;
+    assert_eq!(later.status, 502);
+    match relay.failure() {
+        Some(EngineError::Fetch { message, .. }) => assert!(message.contains("does not serve parts"), "{message}"),
+        other => panic!("the relay kept {other:?}"),
+    }
+    server.abort();
+}
+
+#[tokio::test]
+async fn dropping_the_relay_closes_its_port_and_its_connections() {
+    let site = FixtureSite::start().await.expect("site");
+    let path = format!("/k/rate=131072{LARGE}");
+    let relay = relay_to(&site, &path, None).await;
+    let addr = relay.addr();
+
+    // A download under way when the relay goes.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-\r\n\r\n", relay.url().path());
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = vec![0u8; 16 * 1024];
+    assert!(stream.read(&mut buf).await.expect("read") > 0);
+    drop(relay);
+
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection outlived the relay");
+    let mut refused = false;
+    for _ in 0..40 {
+        if TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the port is still open");
+    assert!(support::eventually(Duration::from_secs(2), || site.in_flight() == 0).await, "the site is still sending");
+
+    // `shutdown` waits: the port is closed when it returns.
+    let relay = relay_to(&site, LARGE, None).await;
+    let addr = relay.addr();
+    assert!(TcpStream::connect(addr).await.is_ok());
+    relay.shutdown().await;
+    assert!(TcpStream::connect(addr).await.is_err(), "the port is open after shutdown");
+}
