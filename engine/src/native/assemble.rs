@@ -8,9 +8,8 @@
 //! loopback [`Relay`] that turns each of its seeks into a ranged GET
 //! through the egress guard, so only the index and the clip's bytes move.
 //!
-//! **Cutting: stream copy when the start is on a keyframe, else the video
-//! is re-encoded (only the clip, `libx264 veryfast`), the sound always
-//! copied.** A copy that starts between keyframes either begins with
+//! **Cutting: stream copy when the start is on a keyframe, else the clip
+//! is re-encoded (only the clip: `libx264 veryfast`, AAC).** A copy that starts between keyframes either begins with
 //! frames that cannot be decoded or, as ffmpeg does it, starts early at the
 //! previous keyframe: the clip would not be the range asked for. Segment
 //! boundaries are keyframes, so a range on them (the common case of
@@ -165,8 +164,11 @@ impl MediaInput {
     fn options(&self, clip_len: Option<f64>) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
         match self.remote_demuxer {
-            // Loopback HTTP to the relay, and nothing a playlist could name.
-            Some(demuxer) => a.extend(["-protocol_whitelist", "http,tcp", "-f", demuxer].map(OsString::from)),
+            // Loopback HTTP to the relay, and nothing a playlist could name;
+            // the index describes the streams, so no media is read to probe.
+            Some(demuxer) => {
+                a.extend(["-protocol_whitelist", "http,tcp", "-f", demuxer, "-probesize", "65536"].map(OsString::from))
+            }
             None => a.extend(["-protocol_whitelist", "file,pipe"].map(OsString::from)),
         }
         if let Some(len) = clip_len {
@@ -292,8 +294,13 @@ pub(crate) fn recipe(
         }
         Output::Mp4 | Output::Mkv => {
             if reencode_video {
+                // Both streams decoded from the seek point and stamped from
+                // zero: a copied sound would begin with the packets before
+                // it (MPEG-TS seeks land early), a copied clock at the
+                // source's offset.
+                args.extend(s(&["-vf", "setpts=PTS-STARTPTS", "-af", "asetpts=PTS-STARTPTS"]));
                 args.extend(s(&["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]));
-                args.extend(s(&["-c:a", "copy"]));
+                args.extend(s(&["-c:a", "aac", "-b:a", "192k"]));
             } else {
                 args.extend(s(&["-c:v", "copy", "-c:a", "copy"]));
             }
@@ -317,14 +324,19 @@ pub(crate) fn recipe(
     }
 
     // The source's own tags are dropped either way: with tags off nothing
-    // is written, with tags on only what the site says.
-    args.extend(s(&["-map_metadata", "-1"]));
+    // is written, with tags on only what the site says. The chapters file
+    // has no tags of its own, and `-map_metadata -1` would drop the
+    // chapters' titles with the rest.
     match chapters_input {
         Some(input) => {
-            args.push("-map_chapters".into());
-            args.push(input.to_string().into());
+            args.extend([
+                "-map_metadata".into(),
+                input.to_string().into(),
+                "-map_chapters".into(),
+                input.to_string().into(),
+            ]);
         }
-        None => args.extend(s(&["-map_chapters", "-1"])),
+        None => args.extend(s(&["-map_metadata", "-1", "-map_chapters", "-1"])),
     }
     if let Some(tags) = &extras.tags {
         let mut put = |key: &str, value: &Option<String>| {
@@ -352,34 +364,44 @@ pub(crate) fn recipe(
 /// Whether the video of `input` has a keyframe at the clip's start (within
 /// a frame), by its keyframe times around there. Unknown counts as no.
 pub(crate) async fn starts_on_keyframe(ffprobe: &Path, input: &MediaInput) -> bool {
-    let start_time = probe_json(ffprobe, input, &["-show_entries", "format=start_time"]).await.and_then(|v| {
-        v.pointer("/format/start_time").and_then(|s| s.as_str().and_then(|s| s.parse::<f64>().ok()).or(s.as_f64()))
-    });
-    let target = start_time.unwrap_or(0.0) + input.seek;
-    let window = format!("{}%{}", secs((target - 12.0).max(0.0)), secs(target + 0.5));
-    let frames = probe_json(
+    // A file read through the relay starts at 0 (give or take an edit
+    // list): one probe less, and each one costs the index again.
+    let start_time = match input.remote_demuxer {
+        Some(_) => Some(0.0),
+        None => probe_json(ffprobe, input, &["-show_entries", "format=start_time"]).await.and_then(|v| {
+            v.pointer("/format/start_time").and_then(|s| s.as_str().and_then(|s| s.parse::<f64>().ok()).or(s.as_f64()))
+        }),
+    };
+    let guess = start_time.unwrap_or(0.0) + input.seek;
+    // Packets, not frames: nothing is decoded. ffprobe seeks to the
+    // keyframe at or before the window, so at most one GOP is read.
+    let window = format!("{}%{}", secs((guess - 0.3).max(0.0)), secs(guess + 0.3));
+    let packets = probe_json(
         ffprobe,
         input,
         &[
             "-select_streams",
             "v:0",
-            "-skip_frame",
-            "nokey",
             "-show_entries",
-            "frame=pts_time,best_effort_timestamp_time",
+            "packet=pts_time,flags:format=start_time",
             "-read_intervals",
             &window,
         ],
     )
     .await;
-    let times: Vec<f64> = frames
+    let actual_start = packets.as_ref().and_then(|v| {
+        v.pointer("/format/start_time").and_then(|s| s.as_str().and_then(|s| s.parse::<f64>().ok()).or(s.as_f64()))
+    });
+    let target = actual_start.or(start_time).unwrap_or(0.0) + input.seek;
+    let times: Vec<f64> = packets
         .as_ref()
-        .and_then(|v| v.get("frames"))
+        .and_then(|v| v.get("packets"))
         .and_then(|f| f.as_array())
         .into_iter()
         .flatten()
-        .filter_map(|f| {
-            let t = f.get("pts_time").or_else(|| f.get("best_effort_timestamp_time"))?;
+        .filter(|p| p.get("flags").and_then(|f| f.as_str()).is_some_and(|f| f.starts_with('K')))
+        .filter_map(|p| {
+            let t = p.get("pts_time")?;
             t.as_str().and_then(|s| s.parse::<f64>().ok()).or(t.as_f64())
         })
         .collect();
@@ -393,7 +415,9 @@ async fn probe_json(ffprobe: &Path, input: &MediaInput, show: &[&str]) -> Option
     cmd.args(["-v", "error", "-of", "json"]);
     cmd.args(show);
     match input.remote_demuxer {
-        Some(demuxer) => cmd.args(["-protocol_whitelist", "http,tcp", "-f", demuxer]),
+        // The index says what the streams are: no need to read megabytes
+        // of media to find out.
+        Some(demuxer) => cmd.args(["-protocol_whitelist", "http,tcp", "-f", demuxer, "-probesize", "65536"]),
         None => cmd.args(["-protocol_whitelist", "file,pipe"]),
     };
     cmd.arg("-i").arg(&input.location);
@@ -546,7 +570,7 @@ mod tests {
             t.contains("-map 0:a:0 -map 2:v:0 -c:a libmp3lame -b:a 128k -c:v copy -disposition:v:0 attached_pic"),
             "{t}"
         );
-        assert!(t.contains("-map_chapters 1"), "{t}");
+        assert!(t.contains("-map_metadata 1 -map_chapters 1"), "{t}");
         assert!(t.ends_with("-f mp3"), "{t}");
     }
 
@@ -562,7 +586,10 @@ mod tests {
         v.seek = 2.0;
         let r = recipe(&[v], &Extras::default(), Output::Mp4, &options, true).unwrap_or_else(|| panic!("a recipe"));
         let t = text(&r);
-        assert!(t.starts_with("-protocol_whitelist http,tcp -f mov -ss 2.000 -t 1.000 -i http://"), "{t}");
+        assert!(
+            t.starts_with("-protocol_whitelist http,tcp -f mov -probesize 65536 -ss 2.000 -t 1.000 -i http://"),
+            "{t}"
+        );
         assert!(t.contains("-c:v libx264"), "{t}");
     }
 

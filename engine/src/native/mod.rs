@@ -13,12 +13,10 @@
 //! Adding a protocol: a module that returns `Vec<Fragment>`, and a row in
 //! [`source::NativeFormat::route`] plus [`tracks`].
 
-#[allow(dead_code)] // Wired into `finish` with the relay.
 mod assemble;
 pub mod cookies;
 pub mod dash;
 pub mod decrypt;
-#[allow(dead_code)] // Wired into `finish` with the relay.
 pub mod extras;
 pub mod fetch;
 pub mod fragment;
@@ -227,6 +225,16 @@ impl NativeEngine {
             planned = tracks::plan(&ctx, &selection, &dir) => planned?,
         };
         let mut cleanup = Cleanup::new(dir.clone());
+        let (to_fetch, parts) = assemble::cut(&self.inner.client, planned, request.options.clip).await;
+        // Subtitles and the cover before the media: a subtitle that cannot
+        // be had fails the download before the big fetch, not after.
+        let fetcher =
+            extras::Fetcher { client: &self.inner.client, cookies: &self.inner.cookies, ffmpeg: &self.inner.ffmpeg };
+        let extras = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(EngineError::Cancelled.into()),
+            extras = extras::prepare(&fetcher, &request.probe, &request.options, selection.output, &dir) => extras?,
+        };
         let run = schedule::Run {
             client: &self.inner.client,
             settings: &self.inner.settings,
@@ -236,40 +244,94 @@ impl NativeEngine {
             selection: &selection,
             dir: &dir,
         };
-        let fetched = run.fetch_all(planned, &cancel, on_progress).await?;
-        let file = self.finish(&selection, &request.options, fetched, &dir, &cancel, on_progress).await?;
+        let fetched = if to_fetch.is_empty() {
+            // A clip read straight from the site by ffmpeg, through a relay.
+            let progress =
+                Progress { phase: crate::progress::Phase::Downloading, stages: 1, stage: 1, ..Progress::default() };
+            schedule::Fetched { tracks: Vec::new(), progress }
+        } else {
+            run.fetch_all(to_fetch, &cancel, on_progress).await?
+        };
+        let finished = Finish { selection: &selection, request, extras: &extras, dir: &dir, cancel: &cancel };
+        let file = self.finish(&finished, parts, fetched, on_progress).await?;
         cleanup.disarm();
         Ok(file)
     }
 
-    /// Merges, remuxes or renames the tracks into `media.<ext>`.
+    /// Trims, merges, remuxes, tags (or just renames) the parts into
+    /// `media.<ext>`, then puts subtitle files beside it in a ZIP.
     async fn finish(
         &self,
-        selection: &Selection,
-        options: &DownloadOptions,
+        job: &Finish<'_>,
+        parts: Vec<assemble::Part>,
         fetched: schedule::Fetched,
-        dir: &Path,
-        cancel: &CancellationToken,
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<DownloadedFile, EngineError> {
-        let ext = selection.output.ext();
+        let (dir, cancel, options) = (job.dir, job.cancel, &job.request.options);
+        let output = job.selection.output;
+        let ext = output.ext();
         let out = dir.join(format!("{MEDIA_STEM}.{ext}"));
-        let mut tracks = Vec::new();
-        for (path, acodec) in &fetched.tracks {
-            tracks.push((path.clone(), merge::sniff(path).await?, acodec.clone()));
+        let mut local = fetched.tracks.iter();
+        let mut inputs = Vec::with_capacity(parts.len());
+        // Held until ffmpeg is done: dropping one stops its server.
+        let mut relays = Vec::new();
+        for part in parts {
+            match part {
+                assemble::Part::Fetched { seek } => {
+                    let (path, acodec) = local
+                        .next()
+                        .ok_or_else(|| EngineError::Io(std::io::Error::other("a fetched track is missing")))?;
+                    inputs.push(assemble::MediaInput {
+                        location: path.clone().into(),
+                        seek,
+                        remote_demuxer: None,
+                        container: merge::sniff(path).await?,
+                        acodec: acodec.clone(),
+                    });
+                }
+                assemble::Part::Remote { track, seek, demuxer } => {
+                    let url = track
+                        .fragments
+                        .first()
+                        .map(|f| f.url.clone())
+                        .ok_or_else(|| EngineError::Io(std::io::Error::other("a track has no address")))?;
+                    let cookie = track.cookie_for(&url);
+                    // Only progressive tracks with a probed size become
+                    // remote parts: their estimate is that exact size.
+                    let size = track.direct.then_some(track.estimate).flatten();
+                    let relay =
+                        relay::Relay::start(self.inner.client.clone(), url, track.headers.clone(), cookie, size)
+                            .await
+                            .map_err(EngineError::Io)?;
+                    inputs.push(assemble::MediaInput {
+                        location: relay.url().to_string().into(),
+                        seek,
+                        remote_demuxer: Some(demuxer),
+                        container: if demuxer == "mov" { merge::Container::Mp4 } else { merge::Container::Matroska },
+                        acodec: track.acodec.clone(),
+                    });
+                    relays.push(relay);
+                }
+            }
         }
+        let reencode = match (options.clip, output, inputs.first()) {
+            (Some(_), Output::Mp4 | Output::Mkv, Some(video)) => {
+                !assemble::starts_on_keyframe(&assemble::ffprobe_for(&self.inner.ffmpeg), video).await
+            }
+            _ => false,
+        };
         let mut progress = fetched.progress.clone();
-        match merge::recipe(&tracks, selection.output, options.audio_bitrate) {
+        match assemble::recipe(&inputs, job.extras, output, options, reencode) {
             None => {
-                let from = tracks
+                let from = inputs
                     .first()
-                    .map(|t| t.0.clone())
+                    .map(|i| PathBuf::from(&i.location))
                     .ok_or_else(|| EngineError::Io(std::io::Error::other("no track was fetched")))?;
                 tokio::fs::rename(&from, &out).await?;
             }
-            Some((step, args)) => {
+            Some(recipe) => {
                 progress.phase = crate::progress::Phase::Merging;
-                progress.post_step = Some(step);
+                progress.post_step = Some(recipe.step);
                 progress.speed = None;
                 progress.eta = None;
                 progress.percent = progress.percent.max(95.0);
@@ -279,31 +341,76 @@ impl NativeEngine {
                     () = cancel.cancelled() => return Err(EngineError::Cancelled),
                     p = Arc::clone(&self.inner.merges).acquire_owned() => p.map_err(|_| EngineError::Cancelled)?,
                 };
-                let inputs: Vec<PathBuf> = tracks.iter().map(|t| t.0.clone()).collect();
+                if reencode {
+                    tracing::info!("clip: the start is between keyframes, so the video is re-encoded");
+                }
                 let temp = dir.join(format!("{MEDIA_STEM}.temp.{ext}"));
-                tokio::select! {
+                let failure = "The downloaded parts could not be put together into one file.";
+                let ran = tokio::select! {
                     biased;
                     () = cancel.cancelled() => return Err(EngineError::Cancelled),
-                    done = merge::run_ffmpeg(&self.inner.ffmpeg, &inputs, &args, &temp) => done?,
+                    done = assemble::run(&self.inner.ffmpeg, &recipe.args, &temp, failure) => done,
+                };
+                // The relay knows why ffmpeg could not read (the guard, the site).
+                if let Err(e) = ran {
+                    return Err(relays.iter().find_map(|r| r.failure()).unwrap_or(e));
                 }
+                for r in &relays {
+                    tracing::debug!(
+                        relayed = r.bytes_relayed(),
+                        requests = r.upstream_requests(),
+                        "clip read through the relay"
+                    );
+                }
+                drop(relays);
                 tokio::fs::rename(&temp, &out).await?;
-                for input in inputs {
-                    let _ = tokio::fs::remove_file(input).await;
+                for input in inputs.iter().filter(|i| i.remote_demuxer.is_none()) {
+                    let _ = tokio::fs::remove_file(PathBuf::from(&input.location)).await;
                 }
             }
         }
-        let size = tokio::fs::metadata(&out).await?.len();
-        if let Some(limit) = self.inner.settings.max_filesize.filter(|l| size > *l) {
+        let mut file = DownloadedFile { size: tokio::fs::metadata(&out).await?.len(), path: out, ext: ext.to_owned() };
+        if options.subtitle_files() && !job.extras.subtitles.is_empty() {
+            let mut sidecars = Vec::new();
+            for sub in &job.extras.subtitles {
+                let format = options.subtitle_format;
+                let path = dir.join(format!("{MEDIA_STEM}.{}.{}", sub.lang, format.as_str()));
+                assemble::convert_subtitle(&self.inner.ffmpeg, &sub.path, options.clip, format, &path).await?;
+                sidecars.push(crate::package::Sidecar { path, suffix: format!(".{}.{}", sub.lang, format.as_str()) });
+            }
+            let stem = crate::package::inner_stem(job.request.probe.info.display_title(), options.clip);
+            file = crate::package::bundle(dir, file, sidecars, &stem).await?;
+        }
+        for leftover in job
+            .extras
+            .subtitles
+            .iter()
+            .map(|s| s.path.clone())
+            .chain(job.extras.chapters.clone())
+            .chain(job.extras.cover.clone())
+        {
+            let _ = tokio::fs::remove_file(leftover).await;
+        }
+        if let Some(limit) = self.inner.settings.max_filesize.filter(|l| file.size > *l) {
             return Err(EngineError::TooLarge { limit });
         }
         progress.phase = crate::progress::Phase::Completed;
         progress.percent = 100.0;
-        progress.total_bytes = Some(size);
+        progress.total_bytes = Some(file.size);
         progress.post_step = None;
         progress.stage = progress.stages;
         on_progress(progress);
-        Ok(DownloadedFile { path: out, size, ext: ext.to_owned() })
+        Ok(file)
     }
+}
+
+/// What `finish` needs of the job besides the fetched parts.
+struct Finish<'a> {
+    selection: &'a Selection,
+    request: &'a NativeRequest,
+    extras: &'a extras::Extras,
+    dir: &'a Path,
+    cancel: &'a CancellationToken,
 }
 
 /// Removes the job's `media.*` files unless disarmed, also when the future

@@ -91,8 +91,11 @@ const MAX_CONNECTIONS: usize = 16;
 const FIRST_CHUNK: u64 = 256 * 1024;
 /// The send buffer of a connection to ffmpeg (the kernel doubles it).
 const SEND_BUFFER: u32 = 64 * 1024;
-/// Upstream ranges double up to this while ffmpeg keeps reading.
-const MAX_CHUNK: u64 = 4 * 1024 * 1024;
+/// Upstream ranges double up to this while ffmpeg keeps reading. What the
+/// origin sent of the last range when ffmpeg stops is wasted: a clip's
+/// reader stops on every seek, so the cap stays small (1 MiB is still only
+/// one request per ~3 s of 3 Mbit/s video).
+const MAX_CHUNK: u64 = 1024 * 1024;
 /// An upstream response's headers must arrive within this.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// No body byte from the origin for this long fails the answer (ffmpeg has

@@ -13,6 +13,7 @@ mod fixture_samples;
 mod jobs;
 mod native;
 mod native_guard;
+mod native_options;
 mod probe;
 mod progress;
 mod props;

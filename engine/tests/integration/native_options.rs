@@ -1,0 +1,311 @@
+//! The native engine's options against the fixture site, checked as a user
+//! would (ffprobe on the file they get, and what the site was asked for):
+//! clips fetch only what covers them, subtitles, tags, chapters and cover
+//! art end up in the file, every audio format decodes with its codec.
+
+use crate::support;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use contract::clip::ClipRange;
+use contract::media::{SubtitleFormat, SubtitleMode};
+use engine::native::{NativeEngine, NativeRequest, NativeSettings};
+use engine::{AudioFormat, DownloadOptions, DownloadedFile, InfoJson, Probe, QualityId};
+use fixture::FixtureSite;
+use netguard::{ClientSettings, EgressPolicy, GuardedClient};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+fn engine() -> NativeEngine {
+    let client = GuardedClient::new(Arc::new(EgressPolicy::allow_all()), &ClientSettings::default()).expect("client");
+    NativeEngine::new(client, NativeSettings::default(), support::ffmpeg(), Default::default())
+}
+
+async fn probe(url: &str) -> Arc<Probe> {
+    Arc::new(support::ytdlp().probe(url).await.unwrap_or_else(|e| panic!("probe {url}: {e}")))
+}
+
+/// A probe with its info JSON changed by `edit` (what another site would
+/// have said: chapters, automatic captions, a hostile thumbnail).
+async fn edited_probe(url: &str, edit: impl FnOnce(&mut Value)) -> Arc<Probe> {
+    let original = probe(url).await;
+    let mut value: Value = serde_json::from_str(&original.raw).expect("json");
+    edit(&mut value);
+    let raw = value.to_string();
+    let info: InfoJson = serde_json::from_str(&raw).expect("info");
+    Arc::new(Probe { info, raw: raw.into() })
+}
+
+async fn download(
+    probe: Arc<Probe>,
+    quality: QualityId,
+    options: DownloadOptions,
+) -> (DownloadedFile, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = NativeRequest { probe, quality, options, dir: dir.path().join("job"), reextract: None };
+    let mut on_progress = |_| {};
+    let file = engine()
+        .download(&request, CancellationToken::new(), &mut on_progress)
+        .await
+        .unwrap_or_else(|e| panic!("download: {e}"));
+    (file, dir)
+}
+
+fn ffprobe(path: &Path) -> Value {
+    let program = support::ffmpeg().with_file_name("ffprobe");
+    let program = if program.is_file() { program } else { "ffprobe".into() };
+    let out = std::process::Command::new(program)
+        .args(["-v", "error", "-show_streams", "-show_format", "-show_chapters", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("ffprobe json")
+}
+
+fn duration(probe: &Value) -> f64 {
+    probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0)
+}
+
+fn codecs(probe: &Value, kind: &str) -> Vec<String> {
+    probe["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["codec_type"] == kind)
+        .filter_map(|s| s["codec_name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A tag of the file: the container's, or (Ogg keeps them there) the
+/// first stream's.
+fn tag(probe: &Value, key: &str) -> Option<String> {
+    let find = |tags: &Value| {
+        tags.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| v.as_str())
+            .map(str::to_owned)
+    };
+    find(&probe["format"]["tags"]).or_else(|| find(&probe["streams"][0]["tags"]))
+}
+
+fn clip(start_ms: u64, end_ms: u64) -> Option<ClipRange> {
+    Some(ClipRange { start_ms, end_ms })
+}
+
+/// Media segments (`seg*.ts`) asked for under `prefix`.
+fn segment_hits(site: &FixtureSite, prefix: &str) -> Vec<String> {
+    site.all_path_hits()
+        .into_iter()
+        .filter(|(path, hits)| *hits > 0 && path.starts_with(prefix) && path.contains("/seg"))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_hls_clip_fetches_only_the_segments_that_cover_it() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/watch/main")).await;
+    let options = DownloadOptions { clip: clip(4000, 8000), ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::P720, options).await;
+    let info = ffprobe(&file.path);
+    let seconds = duration(&info);
+    assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
+    assert_eq!(codecs(&info, "video"), ["h264"]);
+    assert_eq!(codecs(&info, "audio"), ["aac"]);
+    // 2 s segments: 4–8 s is segments 2 and 3 of each track, of 10.
+    let video = segment_hits(&site, "/media/main/v720/");
+    let audio = segment_hits(&site, "/media/main/audio/");
+    println!("segments fetched: video {video:?}, audio {audio:?}");
+    assert_eq!(video, ["/media/main/v720/seg002.ts", "/media/main/v720/seg003.ts"]);
+    assert!(audio.len() <= 3 && !audio.is_empty(), "{audio:?}");
+    assert!(audio.iter().all(|p| !p.ends_with("seg000.ts") && !p.ends_with("seg009.ts")), "{audio:?}");
+    assert_eq!(file.ext, "mp4");
+}
+
+#[tokio::test]
+async fn a_start_between_keyframes_is_cut_exactly_by_re_encoding() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/watch/main")).await;
+    // Keyframes every 2 s: 5.0 is between two.
+    let options = DownloadOptions { clip: clip(5000, 7000), tags: false, ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::P360, options).await;
+    let seconds = duration(&ffprobe(&file.path));
+    // A copy would start at the keyframe at 4 s and last about 3 s.
+    assert!((seconds - 2.0).abs() <= 0.3, "a 2 s clip, got {seconds} s");
+}
+
+#[tokio::test]
+async fn a_progressive_clip_reads_only_part_of_the_file() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/watch/large")).await;
+    let whole = std::fs::metadata(site.media_dir().join("large/large.mp4")).map(|m| m.len()).unwrap_or(0);
+    assert!(whole > 5_000_000, "the large fixture is {whole} bytes");
+    let before = site.bytes_sent();
+    let options = DownloadOptions { clip: clip(8000, 12_000), ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::Auto, options).await;
+    let sent = site.bytes_sent() - before;
+    println!("clip of 4 s of 24 s: the site sent {sent} of {whole} bytes");
+    // A fixed cost (the index twice, one GOP for the keyframe check, the
+    // unread rest of the last upstream range per seek) on top of the
+    // clip's own sixth: a fraction that shrinks as files grow.
+    assert!(sent < whole * 6 / 10, "sent {sent} of {whole}");
+    let seconds = duration(&ffprobe(&file.path));
+    assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
+}
+
+#[tokio::test]
+async fn subtitles_are_embedded_with_their_languages() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/subtitled")).await;
+    let options = DownloadOptions { subtitles: vec!["en".into(), "ru".into()], ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::Auto, options).await;
+    let info = ffprobe(&file.path);
+    assert_eq!(codecs(&info, "subtitle"), ["mov_text", "mov_text"]);
+    let langs: Vec<&str> = info["streams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["codec_type"] == "subtitle")
+        .filter_map(|s| s["tags"]["language"].as_str())
+        .collect();
+    assert_eq!(langs, ["eng", "rus"]);
+}
+
+#[tokio::test]
+async fn subtitle_files_come_beside_the_video_in_a_zip() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/subtitled")).await;
+    let options = DownloadOptions {
+        subtitles: vec!["en".into(), "ru".into()],
+        subtitle_mode: SubtitleMode::Files,
+        subtitle_format: SubtitleFormat::Srt,
+        clip: clip(2000, 6000),
+        ..DownloadOptions::default()
+    };
+    let (file, _dir) = download(p, QualityId::Auto, options).await;
+    assert_eq!(file.ext, "zip");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file.path).expect("zip")).expect("a zip");
+    let mut names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Subtitled clip (1) (0m02s-0m06s).en.srt",
+            "Subtitled clip (1) (0m02s-0m06s).mp4",
+            "Subtitled clip (1) (0m02s-0m06s).ru.srt"
+        ]
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("Subtitled clip (1) (0m02s-0m06s).ru.srt").expect("ru"), &mut text)
+        .expect("utf-8");
+    // The clip starts at 2 s: its first cue is the second line, at 0.
+    assert!(text.contains("Вторая строка") && !text.contains("Первая строка"), "{text}");
+    assert!(text.contains("00:00:00,000 --> 00:00:02,000"), "{text}");
+}
+
+#[tokio::test]
+async fn a_subtitle_that_cannot_be_fetched_fails_before_the_video_is() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let missing = site.url("/subs/missing.vtt");
+    let p = edited_probe(&site.url("/watch/progressive"), |v| {
+        v["subtitles"] = serde_json::json!({ "de": [{ "ext": "vtt", "url": missing }] });
+    })
+    .await;
+    let media_hits = site.path_hits("/media/progressive/progressive.mp4");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DownloadOptions { subtitles: vec!["de".into()], ..DownloadOptions::default() };
+    let request =
+        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
+    let mut on_progress = |_| {};
+    let err = engine().download(&request, CancellationToken::new(), &mut on_progress).await.err().expect("fails");
+    assert!(err.to_string().contains("HTTP 404 for the subtitles in \"de\""), "{err}");
+    let asked = site.path_hits("/media/progressive/progressive.mp4") - media_hits;
+    assert!(asked <= 1, "only the size probe, no download: {asked} requests");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("job")).map(|d| d.flatten().count()).into_iter().collect();
+    assert_eq!(left, [0], "nothing left behind");
+}
+
+#[tokio::test]
+async fn files_are_tagged_with_chapters_unless_asked_not_to() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = edited_probe(&site.url("/watch/main"), |v| {
+        v["chapters"] = serde_json::json!([
+            { "start_time": 0.0, "end_time": 12.0, "title": "Начало" },
+            { "start_time": 12.0, "end_time": 20.0, "title": "End; #2" },
+        ]);
+    })
+    .await;
+    let (file, _dir) = download(Arc::clone(&p), QualityId::P360, DownloadOptions::default()).await;
+    let info = ffprobe(&file.path);
+    assert_eq!(tag(&info, "title").as_deref(), Some(fixture::MAIN.title));
+    assert_eq!(tag(&info, "artist").as_deref(), Some(fixture::MAIN.uploader));
+    assert_eq!(tag(&info, "date").as_deref(), Some("2024-05-01"));
+    assert!(tag(&info, "description").is_some_and(|d| d.contains("must stay inert")), "{info}");
+    let chapters: Vec<&str> =
+        info["chapters"].as_array().into_iter().flatten().filter_map(|c| c["tags"]["title"].as_str()).collect();
+    assert_eq!(chapters, ["Начало", "End; #2"]);
+
+    let untagged = DownloadOptions { tags: false, ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::P360, untagged).await;
+    let info = ffprobe(&file.path);
+    assert_eq!(tag(&info, "title"), None);
+    assert_eq!(info["chapters"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn every_audio_format_decodes_with_its_codec_and_carries_a_cover() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/watch/main")).await;
+    for (format, bitrate, codec, cover) in [
+        (AudioFormat::M4a, None, "aac", true),
+        (AudioFormat::Mp3, Some(128), "mp3", true),
+        (AudioFormat::Opus, None, "opus", false),
+        (AudioFormat::Opus, Some(96), "opus", false),
+        (AudioFormat::Flac, None, "flac", true),
+    ] {
+        let options = DownloadOptions { audio_format: format, audio_bitrate: bitrate, ..DownloadOptions::default() };
+        let (file, _dir) = download(Arc::clone(&p), QualityId::Audio, options).await;
+        assert_eq!(file.ext, format.as_str());
+        let info = ffprobe(&file.path);
+        assert_eq!(codecs(&info, "audio"), [codec], "{format:?}");
+        let pictures =
+            info["streams"].as_array().into_iter().flatten().filter(|s| s["disposition"]["attached_pic"] == 1).count();
+        assert_eq!(pictures, usize::from(cover), "{format:?}: cover art");
+        assert_eq!(tag(&info, "title").as_deref(), Some(fixture::MAIN.title), "{format:?}");
+        if let Some(kbps) = bitrate {
+            let rate: f64 = info["format"]["bit_rate"].as_str().and_then(|b| b.parse().ok()).unwrap_or(0.0);
+            println!("{format:?} at {kbps}k: {rate} bit/s overall");
+        }
+        // It plays: ffmpeg decodes every frame without an error.
+        let decoded = std::process::Command::new(support::ffmpeg())
+            .args(["-v", "error", "-i"])
+            .arg(&file.path)
+            .args(["-map", "0:a:0", "-f", "null", "-"])
+            .output()
+            .expect("ffmpeg");
+        assert!(
+            decoded.status.success() && decoded.stderr.is_empty(),
+            "{format:?}: {}",
+            String::from_utf8_lossy(&decoded.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_thumbnail_that_is_no_image_costs_the_cover_not_the_file() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let page = site.url("/notvideo");
+    let p = edited_probe(&site.url("/watch/main"), |v| {
+        v["thumbnail"] = Value::String(page);
+    })
+    .await;
+    let options = DownloadOptions { audio_format: AudioFormat::Mp3, ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::Audio, options).await;
+    let info = ffprobe(&file.path);
+    assert_eq!(codecs(&info, "audio"), ["mp3"]);
+    assert!(codecs(&info, "video").is_empty(), "no cover");
+    assert_eq!(tag(&info, "title").as_deref(), Some(fixture::MAIN.title));
+}
