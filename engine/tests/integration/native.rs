@@ -58,7 +58,8 @@ async fn run(
     let request = NativeRequest {
         probe,
         quality,
-        options: engine::DownloadOptions { audio_format: audio, ..Default::default() },
+        // Untagged: these tests compare the bytes with the source's.
+        options: engine::DownloadOptions { audio_format: audio, tags: false, ..Default::default() },
         dir: job.clone(),
         reextract,
     };
