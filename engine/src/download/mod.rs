@@ -8,9 +8,17 @@
 //! the `info.json` given to `--load-info-json`; a failed or cancelled
 //! download removes all of them.
 //!
-//! The parts: `plan` turns a quality into yt-dlp's arguments, `supervise`
-//! runs yt-dlp (its output, its progress, stopping it) and `finish` finds
-//! and checks the finished file, words a failed run and cleans up.
+//! The download options ride on yt-dlp's own: `-x --audio-format`,
+//! `--download-sections`, `--write-subs`/`--embed-subs`, `--embed-metadata`
+//! and friends. What yt-dlp gets wrong or cannot do (a section's subtitles
+//! and chapters keep the whole video's times; its ffmpeg cannot fetch
+//! https behind the egress proxy) is done after it, on the local files; a
+//! download with subtitle files ends as `media.zip` (`crate::package`).
+//!
+//! The parts: `plan` turns a quality and the options into yt-dlp's
+//! arguments, `supervise` runs yt-dlp (its output, its progress, stopping
+//! it) and `finish` finds and checks the finished file, does what is left
+//! of the options, words a failed run and cleans up.
 
 mod finish;
 mod plan;
@@ -27,13 +35,16 @@ use crate::error::EngineError;
 use crate::progress::Progress;
 use crate::quality::QualityId;
 use crate::ytdlp::{Probe, YtDlp};
-use finish::{exit_failure, located};
+use finish::{exit_failure, located, Finishing};
 use supervise::{sleep_until, Output};
 
 pub use finish::finished_file_in;
 pub(crate) use finish::remove_partials;
 pub(crate) use plan::fits_mp4;
-pub use plan::{model_choice, plan, resolve_program, DownloadPlan};
+pub use plan::{
+    model_choice, plan, plan_for, resolve_program, section_arg, sub_langs_arg, ClipCut, ClipPlan, DownloadPlan,
+    SubtitlePlan,
+};
 
 /// Name of the saved probe inside the download directory.
 pub const INFO_JSON: &str = "info.json";
@@ -79,7 +90,8 @@ pub struct DownloadedFile {
     pub path: PathBuf,
     /// Its size in bytes.
     pub size: u64,
-    /// Its extension, e.g. `mp4`, `mkv`, `m4a`.
+    /// Its extension, e.g. `mp4`, `mkv`, `m4a`, `zip` (a video with its
+    /// subtitle files).
     pub ext: String,
 }
 
@@ -108,7 +120,8 @@ impl YtDlp {
             return Err(EngineError::Cancelled);
         }
 
-        let plan = plan(&probe.info, spec.quality, spec.options.audio_format);
+        // Before anything is written: a bad subtitle language fails here.
+        let plan = plan_for(&probe, spec.quality, &spec.options, self.proxied())?;
         // yt-dlp prints absolute paths; compare like with like.
         let dir = std::path::absolute(&spec.dir)?;
         tokio::fs::create_dir_all(&dir).await?;
@@ -126,14 +139,30 @@ impl YtDlp {
             running.stop().await;
             return Err(exit_failure(&dir, status, &output.stderr_text()));
         }
-        let path = match located(&dir, output.file_line.take()) {
+        let media = match located(&dir, output.file_line.take()) {
             Ok(path) => path,
             Err(e) => {
                 running.stop().await;
                 return Err(e);
             }
         };
-        let size = tokio::fs::metadata(&path).await?.len();
+        let finishing = Finishing { dir: &dir, ffmpeg, plan: &plan, probe: &probe };
+        if finishing.has_work() {
+            on_progress(output.local_step());
+        }
+        let finished = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(EngineError::Cancelled),
+            () = sleep_until(deadline) => Err(self.timed_out()),
+            finished = finishing.run(media) => finished,
+        };
+        let DownloadedFile { path, size, ext } = match finished {
+            Ok(file) => file,
+            Err(e) => {
+                running.stop().await;
+                return Err(e);
+            }
+        };
         // The watcher looks every half second: a fast download can finish
         // between two looks, so the finished file is measured too.
         if let Some(limit) = self.max_filesize().filter(|limit| size > *limit) {
@@ -145,7 +174,6 @@ impl YtDlp {
         if let Err(e) = tokio::fs::remove_file(&info_path).await {
             tracing::debug!(error = %e, "could not remove info.json");
         }
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         on_progress(output.complete(size));
         tracing::debug!(path = %path.display(), size, "download done");
         Ok(DownloadedFile { path, size, ext })

@@ -20,7 +20,7 @@ use super::finish::remove_partials;
 use super::plan::DownloadPlan;
 use crate::cookies::TempCopy;
 use crate::error::EngineError;
-use crate::progress::{parse_line, Progress, ProgressTracker, YtDlpEvent};
+use crate::progress::{parse_line, PostProcessEvent, PostStatus, Progress, ProgressTracker, YtDlpEvent};
 use crate::quality::QualityId;
 use crate::ytdlp::YtDlp;
 
@@ -29,6 +29,12 @@ const TERM_GRACE: Duration = Duration::from_secs(1);
 
 /// Most stderr kept for the error message, in lines.
 const STDERR_LINES: usize = 200;
+
+/// yt-dlp's post-processors that run before the download.
+const BEFORE_DOWNLOAD: [&str; 2] = ["SubtitlesConvertor", "ThumbnailsConvertor"];
+/// The name the work after yt-dlp goes by as a post-processing step (any
+/// name but yt-dlp's shows as "other").
+const LOCAL_STEP: &str = "KachayFinish";
 
 impl YtDlp {
     /// Starts yt-dlp for `plan` in a process group of its own. From the
@@ -53,6 +59,9 @@ impl YtDlp {
             %quality,
             format = %plan.format,
             merge = ?plan.merge_output_format,
+            clip = ?plan.clip,
+            subtitles = ?plan.subtitles,
+            tags = plan.tags,
             "starting yt-dlp download"
         );
         let child = match cmd.spawn() {
@@ -166,6 +175,13 @@ impl Output {
         self.tracker.current()
     }
 
+    /// The progress once the work after yt-dlp (cutting, remuxing,
+    /// bundling) begins.
+    pub(super) fn local_step(&mut self) -> Progress {
+        let started = PostProcessEvent { status: PostStatus::Started, postprocessor: LOCAL_STEP.to_owned() };
+        self.tracker.feed(&YtDlpEvent::PostProcess(started)).unwrap_or_else(|| self.tracker.current())
+    }
+
     /// The progress of a finished download of `size` bytes.
     pub(super) fn complete(&mut self, size: u64) -> Progress {
         self.tracker.complete(size)
@@ -178,6 +194,10 @@ impl Output {
             // text a site controls (warnings quoting titles, ffmpeg's log).
             Some(YtDlpEvent::File(path)) if !from_stderr => self.file_line = Some(path),
             Some(YtDlpEvent::File(_)) => {}
+            // Converting subtitles and thumbnails comes before the media
+            // is fetched: as a post-processing step it would put the
+            // progress at 95 % before the download starts.
+            Some(YtDlpEvent::PostProcess(pp)) if BEFORE_DOWNLOAD.contains(&pp.postprocessor.as_str()) => {}
             Some(event @ (YtDlpEvent::Download(_) | YtDlpEvent::PostProcess(_))) => {
                 if let Some(p) = self.tracker.feed(&event) {
                     on_progress(p);
@@ -361,4 +381,39 @@ fn signal_group(pgid: Pid, signal: Signal) {
 
 fn group_alive(pgid: Pid) -> bool {
     killpg(pgid, None).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::{Phase, PostStep};
+
+    fn feed(output: &mut Output, lines: &[&str]) -> Vec<Progress> {
+        let mut seen = Vec::new();
+        for line in lines {
+            output.handle((*line).to_owned(), line.starts_with("[kachay-pp]"), &mut |p| seen.push(p));
+        }
+        seen
+    }
+
+    #[test]
+    fn converting_subtitles_before_the_download_is_not_post_processing() {
+        let mut output = Output::new(vec![Some(50_000), Some(1_000_000)]);
+        let seen = feed(
+            &mut output,
+            &[
+                r#"[kachay-dl] {"status":"finished","filename":"/j/media.en.vtt","downloaded_bytes":200,"total_bytes":200}"#,
+                r#"[kachay-pp] {"status":"started","postprocessor":"SubtitlesConvertor"}"#,
+                r#"[kachay-pp] {"status":"finished","postprocessor":"SubtitlesConvertor"}"#,
+                r#"[kachay-pp] {"status":"started","postprocessor":"ThumbnailsConvertor"}"#,
+                r#"[kachay-dl] {"status":"downloading","filename":"/j/media.mp4","downloaded_bytes":500000,"total_bytes":1000000}"#,
+            ],
+        );
+        let last = seen.last().cloned().unwrap_or_else(|| output.progress());
+        assert_eq!((last.phase, last.stage), (Phase::Downloading, 2));
+        assert!(last.percent > 40.0 && last.percent < 60.0, "{last:?}");
+        // The step after yt-dlp shows as post-processing.
+        let step = output.local_step();
+        assert_eq!((step.phase, step.post_step), (Phase::Merging, Some(PostStep::Other)));
+    }
 }

@@ -30,7 +30,9 @@ async fn fetch(
         quality,
         probe,
         dir: dir.path().join("job"),
-        options: engine::DownloadOptions { audio_format: audio, ..Default::default() },
+        // Untagged: an audio file's cover would be a picture stream. Tags,
+        // covers and the other options are `download_options`' business.
+        options: engine::DownloadOptions { audio_format: audio, tags: false, ..Default::default() },
     };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
