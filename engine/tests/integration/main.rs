@@ -9,6 +9,7 @@ mod children;
 mod classify;
 mod cookies;
 mod download;
+mod download_options;
 mod fixture_samples;
 mod jobs;
 mod native;
