@@ -151,6 +151,10 @@ pub fn table(url: &str, probe: &Probe) -> String {
         field("Views", group_thousands(v));
     }
     field("URL", url.to_owned());
+    let subtitles = subtitle_langs(probe);
+    if !subtitles.is_empty() {
+        field("Subtitles", subtitles.join(", "));
+    }
 
     let choices = probe.choices();
     if choices.is_empty() {
@@ -223,6 +227,18 @@ pub struct InfoJsonOut {
     /// Why `selected` differs from `requested`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Subtitle languages for `--subs` (automatic ones marked `(auto)`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subtitles: Vec<String>,
+}
+
+/// The video's subtitle languages as `--subs` takes them; automatic ones
+/// end in ` (auto)`.
+fn subtitle_langs(probe: &Probe) -> Vec<String> {
+    engine::info::extras::subtitles(&probe.raw)
+        .into_iter()
+        .map(|s| if s.automatic { format!("{} (auto)", s.lang) } else { s.lang })
+        .collect()
 }
 
 /// The `info` event for `url`, with the selection when downloading.
@@ -244,6 +260,7 @@ pub fn info_json(url: &str, probe: &Probe, selection: Option<&Selection>) -> Inf
         requested: selection.map(|s| s.requested),
         selected: selection.and_then(|s| s.selected),
         note: selection.and_then(|s| s.note.clone()),
+        subtitles: subtitle_langs(probe),
     }
 }
 

@@ -113,7 +113,10 @@ fn audio_is_an_m4a_without_video_and_mp3_on_request() {
     let m4a = MAIN_MP4.replace(".mp4", ".m4a");
     assert_eq!(list(dir.path()), [m4a.as_str()], "saved in the current directory");
     let streams = common::ffprobe(&dir.path().join(&m4a));
-    assert!(streams.iter().all(|s| s.codec_type != "video"), "{streams:?}");
+    // The only picture is the cover art (the thumbnail, as a JPEG).
+    let pictures: Vec<&str> =
+        streams.iter().filter(|s| s.codec_type == "video").map(|s| s.codec_name.as_str()).collect();
+    assert_eq!(pictures, ["mjpeg"], "{streams:?}");
     assert_eq!(streams.iter().filter(|s| s.codec_type == "audio").count(), 1);
 
     let mp3dir = dir.path().join("mp3");
@@ -126,8 +129,65 @@ fn audio_is_an_m4a_without_video_and_mp3_on_request() {
     let streams = common::ffprobe(&mp3dir.join(&mp3));
     assert_eq!(
         streams.iter().map(|s| (s.codec_type.as_str(), s.codec_name.as_str())).collect::<Vec<_>>(),
-        [("audio", "mp3")]
+        [("audio", "mp3"), ("video", "mjpeg")]
     );
+}
+
+#[test]
+fn a_clip_subtitle_files_and_untagged_opus_from_the_command_line() {
+    let dir = tempdir();
+    let r = run(dir.path(), &["-q", "360", "--start", "0:04", "--end", "8", &site_url("/watch/main")]);
+    r.expect_code(0);
+    let clip = MAIN_MP4.replace(".mp4", " (0m04s-0m08s).mp4");
+    assert_eq!(list(dir.path()), [clip.as_str()], "{r}");
+    assert_eq!(heights_and_audio(&dir.path().join(&clip)), (vec![360], 1));
+
+    let subs = dir.path().join("subs");
+    let r = run(
+        dir.path(),
+        &[
+            "--subs",
+            "en,ru",
+            "--subs-mode",
+            "files",
+            "--subs-format",
+            "vtt",
+            "-o",
+            path_str(&subs),
+            &site_url("/subtitled"),
+        ],
+    );
+    r.expect_code(0);
+    assert_eq!(list(&subs), ["Subtitled clip (1).zip"], "{r}");
+
+    let opus = dir.path().join("opus");
+    let r = run(
+        dir.path(),
+        &[
+            "-q",
+            "audio",
+            "--audio-format",
+            "opus",
+            "--audio-bitrate",
+            "96k",
+            "--no-tags",
+            "-o",
+            path_str(&opus),
+            &site_url("/watch/main"),
+        ],
+    );
+    r.expect_code(0);
+    let name = MAIN_MP4.replace(".mp4", ".opus");
+    let streams = common::ffprobe(&opus.join(&name));
+    assert_eq!(
+        streams.iter().map(|s| (s.codec_type.as_str(), s.codec_name.as_str())).collect::<Vec<_>>(),
+        [("audio", "opus")]
+    );
+
+    // A language the video does not have fails that video, in words.
+    let r = run(dir.path(), &["--subs", "de", &site_url("/subtitled")]);
+    r.expect_code(1);
+    assert!(r.stderr.contains("no subtitles in \"de\"") && r.stderr.contains("en, ru"), "{r}");
 }
 
 #[test]
@@ -246,7 +306,11 @@ fn urls_from_standard_input() {
 fn usage_errors_exit_2_with_a_message() {
     let dir = tempdir();
     let url = site_url("/watch/main");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 10] = [
+        (&["--start", "1:75", &url], "--start"),
+        (&["--start", "8", "--end", "4", &url], "--end must come after --start"),
+        (&["--audio-format", "flac", "--audio-bitrate", "192", &url], "lossless"),
+        (&["--audio-bitrate", "100", &url], "--audio-bitrate"),
         (&["--quality", "721", &url], "721"),
         (&[], "no URLs"),
         (&["-b", "no-such-file.txt"], "no-such-file.txt"),

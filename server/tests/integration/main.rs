@@ -13,6 +13,7 @@ mod hardening_egress;
 mod hardening_slots;
 mod hardening_web;
 mod health;
+mod options;
 mod playlist;
 mod pot_provider;
 mod props;
