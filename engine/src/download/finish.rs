@@ -341,6 +341,11 @@ impl Finishing<'_> {
             args.extend(["-map".into(), format!("{}:s", i + 1).into()]);
         }
         args.extend(["-c".into(), "copy".into()]);
+        if self.cuts() && ext == "flac" {
+            // A copied FLAC keeps the whole file's length in its header,
+            // which players show; encoding it again is lossless and cheap.
+            args.extend(["-c:a".into(), "flac".into()]);
+        }
         if let Some(codec) = codec.filter(|_| !subtitles.is_empty()) {
             args.extend(["-c:s".into(), codec.into()]);
         }
@@ -577,6 +582,22 @@ mod tests {
             .output()
             .unwrap_or_else(|e| panic!("ffprobe: {e}"));
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn a_whole_flac_is_cut_to_the_clip_length() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let media = dir.path().join("media.flac");
+        let media_arg = media.to_string_lossy().into_owned();
+        ffmpeg(&["-f", "lavfi", "-i", "sine", "-t", "10", "-c:a", "flac", &media_arg]);
+        let mut p = plan(&InfoJson::default(), QualityId::Audio, AudioFormat::Flac);
+        p.clip = Some(ClipPlan { range: ClipRange { start_ms: 3000, end_ms: 7000 }, cut: ClipCut::AfterDownload });
+        let probe = Probe { info: InfoJson::default(), raw: "{}".into() };
+        let finishing = Finishing { dir: dir.path(), ffmpeg: Path::new("ffmpeg"), plan: &p, probe: &probe };
+        let file = finishing.run(media.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+        let duration: f64 =
+            ffprobe(&file.path)["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or_default();
+        assert!((duration - 4.0).abs() < 0.1, "{duration}");
     }
 
     /// The clip yt-dlp could not cut itself: cut here from the whole file,
