@@ -136,7 +136,8 @@ async fn a_version_1_file_is_upgraded_and_its_failures_get_codes() {
     {
         let conn = rusqlite::Connection::open(&path).expect("sqlite");
         conn.execute_batch(
-            "ALTER TABLE jobs DROP COLUMN error_code; ALTER TABLE jobs DROP COLUMN error_detail; PRAGMA user_version = 1;",
+            "ALTER TABLE jobs DROP COLUMN error_code; ALTER TABLE jobs DROP COLUMN error_detail; \
+             ALTER TABLE jobs DROP COLUMN options; UPDATE jobs SET audio_format = 'mp3'; PRAGMA user_version = 1;",
         )
         .expect("downgrade");
     }
@@ -149,6 +150,12 @@ async fn a_version_1_file_is_upgraded_and_its_failures_get_codes() {
     // No kind, no code: the sentence as it was written is kept and shown.
     assert_eq!(errors[1].code, contract::ErrorCode::Unknown);
     assert_eq!(errors[1].message, "The download took longer than 1h 00m and was stopped.");
+    // Before version 3 only the audio format was kept: the rest are the defaults.
+    for job in &loaded {
+        let options = &job.record.request.options;
+        assert_eq!(options.audio_format, engine::AudioFormat::Mp3);
+        assert_eq!((options.clip, options.tags), (None, true));
+    }
     let version: i64 = rusqlite::Connection::open(&path)
         .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
         .expect("version");
@@ -309,4 +316,26 @@ async fn a_stored_file_outside_its_job_directory_is_never_taken_up() {
         assert_eq!(store.owner(id).await.expect("owner"), None, "its row is removed");
     }
     assert!(outside.exists(), "and the file it named is left alone");
+}
+
+#[tokio::test]
+async fn a_download_s_options_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("jobs.sqlite3");
+    let store = SqliteStore::open(&path).expect("open");
+    let mut record = record(owner("opts", None), 1_700_000_000_000);
+    record.request.options = engine::DownloadOptions {
+        audio_format: engine::AudioFormat::Opus,
+        audio_bitrate: Some(96),
+        clip: Some(contract::clip::ClipRange { start_ms: 4000, end_ms: 8500 }),
+        subtitles: vec!["en".into(), "ru".into()],
+        subtitle_mode: contract::media::SubtitleMode::Both,
+        subtitle_format: contract::media::SubtitleFormat::Vtt,
+        tags: false,
+    };
+    store.insert(record.clone(), None).await.expect("insert");
+    drop(store);
+    let loaded = SqliteStore::open(&path).expect("reopen").load().await.expect("load");
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(loaded[0].record.request.options, record.request.options);
 }
