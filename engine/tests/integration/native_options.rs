@@ -309,3 +309,74 @@ async fn a_thumbnail_that_is_no_image_costs_the_cover_not_the_file() {
     assert!(codecs(&info, "video").is_empty(), "no cover");
     assert_eq!(tag(&info, "title").as_deref(), Some(fixture::MAIN.title));
 }
+
+/// The fixture (127.0.0.1) allowed, the rest of the private ranges not: as
+/// a server on the internet is set up.
+fn guarded_engine() -> NativeEngine {
+    let policy = EgressPolicy::from_setting(Some("127.0.0.1/32")).expect("policy");
+    let client = GuardedClient::new(Arc::new(policy), &ClientSettings::default()).expect("client");
+    NativeEngine::new(client, NativeSettings::default(), support::ffmpeg(), Default::default())
+}
+
+#[tokio::test]
+async fn subtitles_and_covers_named_by_a_hostile_page_meet_the_egress_guard() {
+    let site = FixtureSite::start().await.expect("fixture");
+    // A cloud's metadata service, where a crafted page would send us.
+    let p = edited_probe(&site.url("/watch/main"), |v| {
+        v["subtitles"] =
+            serde_json::json!({ "en": [{ "ext": "vtt", "url": "http://169.254.169.254/latest/meta-data/x.vtt" }] });
+        v["thumbnail"] = Value::String("http://10.0.0.1/cover.jpg".into());
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DownloadOptions { subtitles: vec!["en".into()], ..DownloadOptions::default() };
+    let request = NativeRequest {
+        probe: Arc::clone(&p),
+        quality: QualityId::P360,
+        options,
+        dir: dir.path().join("job"),
+        reextract: None,
+    };
+    let mut on_progress = |_| {};
+    let err =
+        guarded_engine().download(&request, CancellationToken::new(), &mut on_progress).await.err().expect("refused");
+    assert!(err.to_string().starts_with(engine::native::REFUSAL_PREFIX), "{err}");
+    assert!(segment_hits(&site, "/media/main/").is_empty(), "nothing fetched before the refusal");
+
+    // The cover alone: refused, and the sound still comes, without it.
+    let options = DownloadOptions { audio_format: AudioFormat::Mp3, ..DownloadOptions::default() };
+    let request =
+        NativeRequest { probe: p, quality: QualityId::Audio, options, dir: dir.path().join("job2"), reextract: None };
+    let file = guarded_engine()
+        .download(&request, CancellationToken::new(), &mut on_progress)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let info = ffprobe(&file.path);
+    assert_eq!(codecs(&info, "audio"), ["mp3"]);
+    assert!(codecs(&info, "video").is_empty(), "no cover from a refused address");
+}
+
+#[tokio::test]
+async fn a_progressive_file_that_is_really_a_playlist_is_never_followed() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let playlist = site.url("/media/main/v360/index.m3u8");
+    // The site claims an MP4 at an address that serves an HLS playlist: read
+    // by ffmpeg with its format guessed, it would fetch whatever it names.
+    let p = edited_probe(&site.url("/watch/progressive"), |v| {
+        if let Some(formats) = v["formats"].as_array_mut() {
+            for f in formats {
+                f["url"] = Value::String(playlist.clone());
+            }
+        }
+        v["url"] = Value::String(playlist.clone());
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DownloadOptions { clip: clip(2000, 4000), ..DownloadOptions::default() };
+    let request =
+        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
+    let mut on_progress = |_| {};
+    let result = engine().download(&request, CancellationToken::new(), &mut on_progress).await;
+    assert!(result.is_err(), "not a video: {result:?}");
+    assert!(segment_hits(&site, "/media/main/").is_empty(), "no segment the playlist names was fetched");
+}
