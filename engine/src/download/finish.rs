@@ -176,7 +176,7 @@ fn find_media(dir: &Path) -> Option<PathBuf> {
 
 /// Whether `name` (a `media.*` file) is a subtitle, thumbnail or other
 /// file yt-dlp writes beside the media.
-fn is_sidecar(name: &str) -> bool {
+pub(super) fn is_sidecar(name: &str) -> bool {
     name.rsplit_once('.').is_some_and(|(_, ext)| SIDECAR_EXTS.iter().any(|s| ext.eq_ignore_ascii_case(s)))
 }
 

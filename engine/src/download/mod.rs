@@ -133,6 +133,9 @@ impl YtDlp {
         let mut running = self.spawn_download(&dir, ffmpeg, &plan, spec.quality, cookies.as_ref())?;
 
         let mut output = Output::new(plan.stage_sizes.clone());
+        if plan.clip.is_some_and(|c| c.cut == ClipCut::Sections) {
+            output.watch_parts(plan.stage_sizes.last().copied().flatten());
+        }
         on_progress(output.progress());
         let status = self.supervise(&mut running, &mut output, &mut on_progress, &cancel, deadline, &dir).await?;
         if !status.success() {

@@ -18,9 +18,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::finish::remove_partials;
 use super::plan::DownloadPlan;
+use super::MEDIA_STEM;
 use crate::cookies::TempCopy;
 use crate::error::EngineError;
-use crate::progress::{parse_line, PostProcessEvent, PostStatus, Progress, ProgressTracker, YtDlpEvent};
+use crate::progress::{
+    parse_line, DownloadTick, PostProcessEvent, PostStatus, Progress, ProgressTracker, TickStatus, YtDlpEvent,
+};
 use crate::quality::QualityId;
 use crate::ytdlp::YtDlp;
 
@@ -35,6 +38,8 @@ const BEFORE_DOWNLOAD: [&str; 2] = ["SubtitlesConvertor", "ThumbnailsConvertor"]
 /// The name the work after yt-dlp goes by as a post-processing step (any
 /// name but yt-dlp's shows as "other").
 const LOCAL_STEP: &str = "KachayFinish";
+/// How often a `.part` file's size is read (see [`PartWatch`]).
+const PART_LOOK: Duration = Duration::from_millis(500);
 
 impl YtDlp {
     /// Starts yt-dlp for `plan` in a process group of its own. From the
@@ -93,6 +98,8 @@ impl YtDlp {
         let mut out = LineReader::new(running.child.stdout.take());
         let mut err = LineReader::new(running.child.stderr.take());
         let child = &mut running.child;
+        let watching = output.parts.is_some();
+        let mut look = tokio::time::interval(PART_LOOK);
         let run = async {
             while !(out.done && err.done) {
                 tokio::select! {
@@ -101,6 +108,10 @@ impl YtDlp {
                     }
                     line = err.next_line(), if !err.done => {
                         if let Some(line) = line { output.handle(line, true, on_progress) }
+                    }
+                    _ = look.tick(), if watching => {
+                        let size = part_bytes(dir).await;
+                        output.part_grew(size, Instant::now(), on_progress);
                     }
                 }
             }
@@ -163,11 +174,68 @@ pub(super) struct Output {
     stderr_tail: VecDeque<String>,
     /// The finished file, as `--print` reported it on stdout.
     pub(super) file_line: Option<PathBuf>,
+    /// Set while the media's progress is read from its `.part` file.
+    parts: Option<PartWatch>,
+}
+
+/// yt-dlp's ffmpeg downloader (`--download-sections`) reports nothing
+/// until its file is done: the size of the growing `media.*.part` stands
+/// in for its progress.
+struct PartWatch {
+    /// The expected size of the file.
+    planned: Option<u64>,
+    /// The size last seen, and when.
+    last: Option<(Instant, u64)>,
 }
 
 impl Output {
     pub(super) fn new(stage_sizes: Vec<Option<u64>>) -> Self {
-        Output { tracker: ProgressTracker::new(stage_sizes), stderr_tail: VecDeque::new(), file_line: None }
+        Output {
+            tracker: ProgressTracker::new(stage_sizes),
+            stderr_tail: VecDeque::new(),
+            file_line: None,
+            parts: None,
+        }
+    }
+
+    /// Reads the media's progress from its `.part` file (of about `planned`
+    /// bytes) too.
+    pub(super) fn watch_parts(&mut self, planned: Option<u64>) {
+        self.parts = Some(PartWatch { planned, last: None });
+    }
+
+    /// The `.part` files have grown to `size` bytes.
+    fn part_grew(&mut self, size: u64, now: Instant, on_progress: &mut impl FnMut(Progress)) {
+        let Some(watch) = self.parts.as_mut() else {
+            return;
+        };
+        let speed = match watch.last {
+            Some((_, seen)) if size <= seen => return,
+            Some((at, seen)) => Some((size - seen) as f64 / now.duration_since(at).as_secs_f64().max(0.001)),
+            None if size == 0 => return,
+            None => None,
+        };
+        watch.last = Some((now, size));
+        // Never "done" before yt-dlp says so: the estimate stays ahead.
+        let estimate = watch.planned.map(|p| p.max(size + size / 10));
+        let tick = DownloadTick {
+            status: TickStatus::Downloading,
+            downloaded_bytes: size,
+            total_bytes: None,
+            total_bytes_estimate: estimate,
+            speed,
+            eta: None,
+            elapsed: None,
+            fragment_index: None,
+            fragment_count: None,
+            // Unnamed: yt-dlp's own last tick names the finished file, and
+            // still counts as this stage.
+            filename: None,
+            percent: None,
+        };
+        if let Some(p) = self.tracker.feed(&YtDlpEvent::Download(tick)) {
+            on_progress(p);
+        }
     }
 
     /// The progress before anything has happened.
@@ -219,6 +287,26 @@ impl Output {
     pub(super) fn stderr_text(&self) -> String {
         self.stderr_tail.iter().cloned().collect::<Vec<_>>().join("\n")
     }
+}
+
+/// The total size of the `media.*.part` files in `dir` that are not
+/// subtitles or thumbnails.
+async fn part_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(mut entries) = tokio::fs::read_dir(dir).await {
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let media = name
+                .strip_suffix(".part")
+                .is_some_and(|n| n.starts_with(&format!("{MEDIA_STEM}.")) && !super::finish::is_sidecar(n));
+            if media {
+                if let Ok(meta) = entry.metadata().await {
+                    total += meta.len();
+                }
+            }
+        }
+    }
+    total
 }
 
 /// Completes with the limit once the files in `dir` add up to more than it
@@ -415,5 +503,35 @@ mod tests {
         // The step after yt-dlp shows as post-processing.
         let step = output.local_step();
         assert_eq!((step.phase, step.post_step), (Phase::Merging, Some(PostStep::Other)));
+    }
+
+    #[test]
+    fn a_section_download_is_followed_through_its_part_file() {
+        let mut output = Output::new(vec![Some(50_000), Some(1_000_000)]);
+        output.watch_parts(Some(1_000_000));
+        let mut seen = feed(
+            &mut output,
+            &[
+                r#"[kachay-dl] {"status":"finished","filename":"/j/media.en.vtt","downloaded_bytes":200,"total_bytes":200}"#,
+            ],
+        );
+        let t0 = Instant::now();
+        output.part_grew(0, t0, &mut |p| seen.push(p));
+        output.part_grew(300_000, t0 + Duration::from_millis(500), &mut |p| seen.push(p));
+        output.part_grew(300_000, t0 + Duration::from_secs(1), &mut |p| seen.push(p));
+        output.part_grew(900_000, t0 + Duration::from_millis(1500), &mut |p| seen.push(p));
+        output.part_grew(1_500_000, t0 + Duration::from_secs(2), &mut |p| seen.push(p));
+        let ticks: Vec<_> = seen[1..].iter().map(|p| (p.stage, p.stages, p.percent.round() as u64)).collect();
+        // 300 kB of 1 MB, 900 kB, then past the plan: never 95 % before the end.
+        assert_eq!(ticks, [(2, 2, 32), (2, 2, 86), (2, 2, 87)], "{seen:?}");
+        assert_eq!(seen.last().and_then(|p| p.speed), Some(1_200_000.0));
+        let done = feed(
+            &mut output,
+            &[
+                r#"[kachay-dl] {"status":"finished","filename":"/j/media.mp4","downloaded_bytes":1600000,"total_bytes":1600000}"#,
+            ],
+        );
+        let last = done.last().cloned().unwrap_or_else(|| output.progress());
+        assert_eq!((last.stage, last.stages, last.percent), (2, 2, 95.0), "yt-dlp's own tick ends the same stage");
     }
 }

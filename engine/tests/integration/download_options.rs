@@ -135,6 +135,21 @@ async fn a_clip_of_the_hls_video_lasts_what_was_asked() {
 }
 
 #[tokio::test]
+async fn a_slow_clip_shows_its_progress_while_ffmpeg_fetches_it() {
+    // yt-dlp's ffmpeg downloader says nothing until it is done.
+    let options = DownloadOptions { clip: clip(2000, 14_000), ..untagged() };
+    let (file, _dir, progress) = fetch("/k/rate=200000/watch/main", QualityId::P720, options).await;
+    assert_clean_and_complete(&file, &progress);
+    let midway: Vec<f64> = progress
+        .iter()
+        .filter(|p| p.phase == Phase::Downloading && p.downloaded_bytes > 0 && p.percent < 95.0)
+        .map(|p| p.percent)
+        .collect();
+    assert!(midway.len() >= 2 && midway.iter().any(|p| *p > 5.0), "{progress:?}");
+    println!("slow clip 2-14 s: {} s, progress {midway:?}", duration(&probe_json(&file.path)));
+}
+
+#[tokio::test]
 async fn a_clip_of_the_progressive_video_works() {
     let options = DownloadOptions { clip: clip(2500, 6000), ..untagged() };
     let (file, _dir, progress) = fetch("/watch/progressive", QualityId::Auto, options).await;
