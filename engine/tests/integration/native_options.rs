@@ -380,3 +380,24 @@ async fn a_progressive_file_that_is_really_a_playlist_is_never_followed() {
     assert!(result.is_err(), "not a video: {result:?}");
     assert!(segment_hits(&site, "/media/main/").is_empty(), "no segment the playlist names was fetched");
 }
+
+#[tokio::test]
+async fn a_dash_clip_keeps_the_init_sections_and_the_covering_fragments() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/watch/dash")).await;
+    let options = DownloadOptions { clip: clip(2000, 6000), tags: false, ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::P720, options).await;
+    let info = ffprobe(&file.path);
+    let seconds = duration(&info);
+    assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
+    assert_eq!((codecs(&info, "video").len(), codecs(&info, "audio").len()), (1, 1));
+    let chunks: Vec<String> = site
+        .all_path_hits()
+        .into_iter()
+        .filter(|(path, hits)| *hits > 0 && path.starts_with("/media/dash/chunk-"))
+        .map(|(path, _)| path)
+        .collect();
+    println!("DASH fragments fetched: {chunks:?}");
+    // 5 fragments of 2 s per representation: 2–6 s is two of each.
+    assert_eq!(chunks.len(), 4, "{chunks:?}");
+}
