@@ -41,10 +41,7 @@ use supervise::{sleep_until, Output};
 pub use finish::finished_file_in;
 pub(crate) use finish::remove_partials;
 pub(crate) use plan::fits_mp4;
-pub use plan::{
-    model_choice, plan, plan_for, resolve_program, section_arg, sub_langs_arg, ClipCut, ClipPlan, DownloadPlan,
-    SubtitlePlan,
-};
+pub use plan::{model_choice, plan, plan_for, resolve_program, ClipCut, ClipPlan, DownloadPlan, SubtitlePlan};
 
 /// Name of the saved probe inside the download directory.
 pub const INFO_JSON: &str = "info.json";

@@ -258,14 +258,13 @@ fn ffmpeg_fetches(formats: &[Option<&Format>], raw: &str, proxied: bool) -> bool
         let readable = matches!(protocol, "http" | "https" | "m3u8" | "m3u8_native" | "http_dash_segments");
         let raw_format = listed
             .and_then(|l| l.iter().find(|r| r.get("format_id").and_then(Value::as_str) == f.format_id.as_deref()));
-        const YTDLP_ONLY: [&str; 7] = [
+        const YTDLP_ONLY: [&str; 6] = [
             "impersonate",
             "request_data",
             "extra_param_to_segment_url",
             "extra_param_to_key_url",
             "hls_aes",
             "is_from_start",
-            "downloader_options",
         ];
         let special = raw_format.is_some_and(|r| YTDLP_ONLY.iter().any(|k| r.get(k).is_some_and(truthy)));
         reachable && readable && !special
