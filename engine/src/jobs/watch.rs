@@ -67,11 +67,20 @@ pub(super) struct Meter {
     pub(super) active: AtomicBool,
     /// False while merging or post-processing: no bytes move then.
     pub(super) fetching: AtomicBool,
+    /// Set once the engine reports merging (or cutting, tagging, converting).
+    pub(super) merging: AtomicBool,
 }
 
 impl Meter {
+    /// What the job holds on disk, or is about to: from the merge on, the
+    /// fetched bytes twice. ffmpeg writes its copy at disk speed, far
+    /// faster than the once-a-second look at the directory, so the copy is
+    /// counted before it is written: a merge that would cross the quota is
+    /// stopped before it starts, not after.
     pub(super) fn bytes_on_disk(&self) -> u64 {
-        self.fetched.load(Ordering::Relaxed).max(self.on_disk.load(Ordering::Relaxed))
+        let fetched = self.fetched.load(Ordering::Relaxed);
+        let fetched = if self.merging.load(Ordering::Relaxed) { fetched.saturating_mul(2) } else { fetched };
+        fetched.max(self.on_disk.load(Ordering::Relaxed))
     }
 }
 

@@ -215,6 +215,9 @@ fn reporter<'a>(
         let meter = &watch.meter;
         meter.fetched.store(p.downloaded_bytes, Ordering::Relaxed);
         meter.fetching.store(p.phase == Phase::Downloading, Ordering::Relaxed);
+        if p.phase == Phase::Merging {
+            meter.merging.store(true, Ordering::Relaxed);
+        }
         // The speed clock starts with the engine's first report, so a slow
         // start of yt-dlp (a Python program) is not counted as a slow site.
         // One that never reports is bounded by the download timeout.

@@ -90,7 +90,7 @@ async fn a_480p_download_completes_with_the_title_and_a_real_file() {
 }
 
 #[tokio::test]
-async fn audio_only_has_no_video_stream() {
+async fn audio_only_has_no_picture_but_its_cover() {
     let site = FixtureSite::start().await.expect("fixture");
     let app = TestApp::start().await;
     let id = app.start_download(&site.url("/watch/muxed"), "audio").await;
@@ -103,7 +103,9 @@ async fn audio_only_has_no_video_stream() {
     std::fs::write(saved.path(), &bytes).expect("write");
     let streams = probe_streams(saved.path());
     assert!(streams.iter().any(|(kind, _)| kind == "audio"), "{streams:?}");
-    assert!(!streams.iter().any(|(kind, _)| kind == "video"), "{streams:?}");
+    // The one picture is the thumbnail (640×360) as cover art.
+    let pictures: Vec<_> = streams.iter().filter(|(kind, _)| kind == "video").collect();
+    assert_eq!(pictures, [&("video".to_owned(), Some(360))], "{streams:?}");
     app.stop().await;
     site.stop().await;
 }
