@@ -91,7 +91,7 @@ pub(crate) async fn cut(
 /// track untouched) when some fragment's duration is unknown.
 fn keep_covering(track: &mut Track, start: f64, end: f64) -> Option<f64> {
     let media: Vec<_> = track.fragments.iter().filter(|f| !f.is_init).collect();
-    if media.is_empty() || track.direct || media.iter().any(|f| f.duration.is_none_or(|d| !(d >= 0.0))) {
+    if media.is_empty() || track.direct || media.iter().any(|f| f.duration.is_none_or(|d| d.is_nan() || d < 0.0)) {
         return None;
     }
     let mut at = 0.0;

@@ -220,7 +220,7 @@ async fn a_subtitle_that_cannot_be_fetched_fails_before_the_video_is() {
     let request =
         NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
     let mut on_progress = |_| {};
-    let err = engine().download(&request, CancellationToken::new(), &mut on_progress).await.err().expect("fails");
+    let err = engine().download(&request, CancellationToken::new(), &mut on_progress).await.expect_err("fails");
     assert!(err.to_string().contains("HTTP 404 for the subtitles in \"de\""), "{err}");
     let asked = site.path_hits("/media/progressive/progressive.mp4") - media_hits;
     assert!(asked <= 1, "only the size probe, no download: {asked} requests");
@@ -339,7 +339,7 @@ async fn subtitles_and_covers_named_by_a_hostile_page_meet_the_egress_guard() {
     };
     let mut on_progress = |_| {};
     let err =
-        guarded_engine().download(&request, CancellationToken::new(), &mut on_progress).await.err().expect("refused");
+        guarded_engine().download(&request, CancellationToken::new(), &mut on_progress).await.expect_err("refused");
     assert!(err.to_string().starts_with(engine::native::REFUSAL_PREFIX), "{err}");
     assert!(segment_hits(&site, "/media/main/").is_empty(), "nothing fetched before the refusal");
 
