@@ -162,34 +162,26 @@ pub fn parse_time(text: &str) -> Result<u64, ClipError> {
 /// `4000` → `0:04`, `3_723_500` → `1:02:03.5`: how the page writes a time
 /// in its fields (and `parse_time` reads it back).
 pub fn clock_ms(ms: u64) -> String {
-    let (secs, rest) = (ms / 1000, ms % 1000);
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let mut out = if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m}:{s:02}") };
-    if rest > 0 {
-        let mut frac = format!("{rest:03}");
-        while frac.ends_with('0') {
-            frac.pop();
-        }
-        out.push('.');
-        out.push_str(&frac);
-    }
-    out
+    hms(ms, [":", ":", ""])
 }
 
 /// `4000` → `0m04s`, `3_723_500` → `1h02m03.5s`.
 fn name_time(ms: u64) -> String {
+    hms(ms, ["h", "m", "s"])
+}
+
+/// Hours (only when there are any), minutes, two-digit seconds and the
+/// milliseconds without trailing zeros, each followed by its mark.
+fn hms(ms: u64, [h_mark, m_mark, s_mark]: [&str; 3]) -> String {
     let (secs, rest) = (ms / 1000, ms % 1000);
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let mut out = if h > 0 { format!("{h}h{m:02}m{s:02}") } else { format!("{m}m{s:02}") };
+    let mut out = if h > 0 { format!("{h}{h_mark}{m:02}{m_mark}{s:02}") } else { format!("{m}{m_mark}{s:02}") };
     if rest > 0 {
-        let mut frac = format!("{rest:03}");
-        while frac.ends_with('0') {
-            frac.pop();
-        }
+        let frac = format!("{rest:03}");
         out.push('.');
-        out.push_str(&frac);
+        out.push_str(frac.trim_end_matches('0'));
     }
-    out.push('s');
+    out.push_str(s_mark);
     out
 }
 

@@ -232,3 +232,45 @@ mod tests {
         }
     }
 }
+
+/// Runs ffmpeg with `args` (each input with its own protocol whitelist;
+/// the output path last). Its last lines of stderr go to the log; a failed
+/// run is `failure`, the sentence people read.
+pub(crate) async fn run_ffmpeg(
+    ffmpeg: &Path,
+    args: &[std::ffi::OsString],
+    failure: crate::error::EngineError,
+) -> Result<(), crate::error::EngineError> {
+    use crate::error::{EngineError, FailureKind};
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let mut cmd = command(ffmpeg);
+    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]).args(args);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+    tracing::debug!(?args, "ffmpeg");
+    let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => EngineError::Fetch {
+            kind: FailureKind::Other,
+            message: "ffmpeg is not installed on the server, so the file cannot be put together.".to_owned(),
+        },
+        _ => EngineError::Spawn(e),
+    })?;
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if let Some(stderr) = child.stderr.take() {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if tail.len() == 20 {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+    }
+    let status = child.wait().await?;
+    if status.success() {
+        return Ok(());
+    }
+    let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
+    tracing::warn!(%status, %detail, "ffmpeg failed");
+    Err(failure)
+}

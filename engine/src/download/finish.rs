@@ -3,14 +3,12 @@
 //! yt-dlp could not cut itself cut, subtitle files bundled), a failed run
 //! put into words, and the partial files removed.
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 
 use contract::clip::ClipRange;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::plan::{seconds, ClipCut, ClipPlan, DownloadPlan, SubtitlePlan};
 use super::{DownloadedFile, SubtitleFormat, INFO_JSON, MEDIA_STEM};
@@ -368,40 +366,13 @@ impl Finishing<'_> {
     }
 }
 
-/// Runs ffmpeg (local files only) with `args`; its last lines of stderr
-/// go to the log, a sentence to the error.
+/// Runs ffmpeg (local files only) with `args`.
 async fn run_ffmpeg(ffmpeg: &Path, args: Vec<OsString>) -> Result<(), EngineError> {
-    let mut cmd = crate::process::command(ffmpeg);
-    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]).args(&args);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
-    tracing::debug!(?args, "ffmpeg on the clip");
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => EngineError::YtDlp {
-            kind: FailureKind::Other,
-            message: "ffmpeg is not installed on the server, so the clip cannot be made.".to_owned(),
-        },
-        _ => EngineError::Spawn(e),
-    })?;
-    let mut tail: VecDeque<String> = VecDeque::new();
-    if let Some(stderr) = child.stderr.take() {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tail.len() == 20 {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    }
-    let status = child.wait().await?;
-    if status.success() {
-        return Ok(());
-    }
-    let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
-    tracing::warn!(%status, %detail, "ffmpeg failed on the clip");
-    Err(EngineError::YtDlp {
+    let failure = EngineError::YtDlp {
         kind: FailureKind::Other,
         message: "The clip could not be made from the downloaded video.".to_owned(),
-    })
+    };
+    crate::process::run_ffmpeg(ffmpeg, &args, failure).await
 }
 
 /// Shifts the subtitle file at `path` (SubRip or WebVTT, as yt-dlp

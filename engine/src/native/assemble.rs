@@ -18,13 +18,11 @@
 //! left out: the re-encoded head's codec parameters differ from the
 //! source's, and MP4 has one set per track, which breaks players.
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use reqwest::header::{COOKIE, RANGE};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::extras::{iso639_2, Extras};
 use super::merge::{audio_codec, Container};
@@ -469,35 +467,10 @@ pub(crate) async fn convert_subtitle(
 /// Runs ffmpeg with `args` and the output `out` (replaced); `failure` is
 /// the sentence people read when it fails (ffmpeg's words go to the log).
 pub(crate) async fn run(ffmpeg: &Path, args: &[OsString], out: &Path, failure: &str) -> Result<(), EngineError> {
-    let mut cmd = crate::process::command(ffmpeg);
-    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
-    cmd.args(args).arg(out);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
-    tracing::debug!(?args, "ffmpeg");
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => EngineError::Fetch {
-            kind: FailureKind::Other,
-            message: "ffmpeg is not installed on the server, so the parts cannot be put together.".to_owned(),
-        },
-        _ => EngineError::Spawn(e),
-    })?;
-    let mut tail: VecDeque<String> = VecDeque::new();
-    if let Some(stderr) = child.stderr.take() {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tail.len() == 20 {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    }
-    let status = child.wait().await?;
-    if status.success() {
-        return Ok(());
-    }
-    let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
-    tracing::warn!(%detail, "ffmpeg failed");
-    Err(EngineError::Fetch { kind: FailureKind::Other, message: failure.to_owned() })
+    let mut all = args.to_vec();
+    all.push(out.into());
+    let failure = EngineError::Fetch { kind: FailureKind::Other, message: failure.to_owned() };
+    crate::process::run_ffmpeg(ffmpeg, &all, failure).await
 }
 
 #[cfg(test)]

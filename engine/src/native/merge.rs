@@ -1,19 +1,13 @@
-//! Putting fetched tracks into the finished file with ffmpeg, on local
-//! files only: `-protocol_whitelist file,pipe` means a crafted file can
-//! never make ffmpeg open a network connection.
-//!
-//! Where no ffmpeg is needed (a progressive MP4, an fMP4 HLS stream that
-//! is already a valid MP4) the track is renamed.
+//! What a fetched track holds ([`sniff`]), and how the simple cases turn
+//! tracks into the finished file ([`recipe`], [`audio_codec`]): whether a
+//! rename does (a progressive MP4, an fMP4 HLS stream that already is a
+//! valid MP4) or which ffmpeg step it takes. [`super::assemble`] builds the
+//! one ffmpeg run on these, with clips, subtitles and tags.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::source::Output;
 use crate::download::AudioFormat;
-use crate::error::{EngineError, FailureKind};
 use crate::progress::PostStep;
 
 /// What a fetched track file holds, by its first bytes.
@@ -121,45 +115,6 @@ pub fn audio_codec(format: AudioFormat, bitrate: Option<u32>, source_codec: Opti
     let mut out = list;
     out.extend(["-f".to_owned(), muxer.to_owned()]);
     out
-}
-
-/// Runs ffmpeg on local files; the output is written to `out` (replaced).
-pub async fn run_ffmpeg(ffmpeg: &Path, inputs: &[PathBuf], args: &[String], out: &Path) -> Result<(), EngineError> {
-    let mut cmd = crate::process::command(ffmpeg);
-    cmd.args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]);
-    for input in inputs {
-        cmd.args(["-protocol_whitelist", "file,pipe"]).arg("-i").arg(input);
-    }
-    cmd.args(args).arg(out);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
-    tracing::debug!(?inputs, ?args, "ffmpeg");
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => EngineError::Fetch {
-            kind: FailureKind::Other,
-            message: "ffmpeg is not installed on the server, so the parts cannot be put together.".to_owned(),
-        },
-        _ => EngineError::Spawn(e),
-    })?;
-    let mut tail: VecDeque<String> = VecDeque::new();
-    if let Some(stderr) = child.stderr.take() {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if tail.len() == 20 {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    }
-    let status = child.wait().await?;
-    if status.success() {
-        return Ok(());
-    }
-    let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
-    tracing::warn!(%detail, "ffmpeg failed");
-    Err(EngineError::Fetch {
-        kind: FailureKind::Other,
-        message: "The downloaded parts could not be put together into one file.".to_owned(),
-    })
 }
 
 #[cfg(test)]

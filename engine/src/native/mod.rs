@@ -209,6 +209,25 @@ impl NativeEngine {
         cancel: CancellationToken,
         on_progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<DownloadedFile, NativeError> {
+        let result = self.download_in(request, cancel, on_progress).await;
+        if let Err(NativeError::Failed(_)) = &result {
+            // A write already handed to tokio's blocking pool when the
+            // fetch gave up lands after the first sweep: a second one, a
+            // moment later, leaves the directory as the caller expects.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Ok(dir) = std::path::absolute(&request.dir) {
+                crate::download::remove_partials(&dir);
+            }
+        }
+        result
+    }
+
+    async fn download_in(
+        &self,
+        request: &NativeRequest,
+        cancel: CancellationToken,
+        on_progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<DownloadedFile, NativeError> {
         let selection = self.select(&request.probe, request.quality, &request.options)?;
         let dir = std::path::absolute(&request.dir).map_err(EngineError::Io)?;
         tokio::fs::create_dir_all(&dir).await.map_err(EngineError::Io)?;

@@ -269,7 +269,7 @@ async fn expired_links_are_extracted_again_once() {
         }
         other => panic!("expected a 403 failure, got {other:?}"),
     }
-    assert!(support::list(&done.job).is_empty());
+    assert!(support::list(&done.job).is_empty(), "{:?}", support::list(&done.job));
 }
 
 #[tokio::test]
