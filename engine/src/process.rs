@@ -191,48 +191,6 @@ fn python_shebang(script: &Path) -> Option<(PathBuf, Option<String>)> {
     (is_python && arg_ok).then(|| (PathBuf::from(interpreter), arg.filter(|a| !a.is_empty())))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn script(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("yt-dlp");
-        std::fs::write(&path, text).expect("write");
-        (dir, path)
-    }
-
-    #[test]
-    fn python_shebangs_are_recognised() {
-        let (_d, venv) = script("#!/opt/kachay/.venv/bin/python3\nimport sys\n");
-        assert_eq!(python_shebang(&venv), Some((PathBuf::from("/opt/kachay/.venv/bin/python3"), None)));
-        let (_d, env) = script("#!/usr/bin/env python3\nPK...");
-        assert_eq!(python_shebang(&env), Some((PathBuf::from("/usr/bin/env"), Some("python3".to_owned()))));
-        let (_d, sh) = script("#!/bin/sh\nexec yt-dlp \"$@\"\n");
-        assert_eq!(python_shebang(&sh), None);
-        let (_d, flags) = script("#!/usr/bin/python3 -I\n");
-        assert_eq!(python_shebang(&flags), None, "an interpreter flag would come before -c");
-        let (_d, binary) = script("\x7fELF\x02\x01\x01");
-        assert_eq!(python_shebang(&binary), None);
-        assert_eq!(python_shebang(Path::new("/no/such/yt-dlp")), None);
-    }
-
-    #[test]
-    fn every_proxy_variable_is_removed() {
-        let mut cmd = command("env");
-        scrub_proxy_env(&mut cmd);
-        let removed: Vec<String> = cmd
-            .as_std()
-            .get_envs()
-            .filter(|(_, value)| value.is_none())
-            .map(|(name, _)| name.to_string_lossy().into_owned())
-            .collect();
-        for name in ["no_proxy", "NO_PROXY", "all_proxy", "HTTPS_PROXY", "ftp_proxy", "socks_proxy"] {
-            assert!(removed.iter().any(|r| r == name), "{name} in {removed:?}");
-        }
-    }
-}
-
 /// Runs ffmpeg with `args` (each input with its own protocol whitelist;
 /// the output path last). Its last lines of stderr go to the log; a failed
 /// run is `failure`, the sentence people read.
@@ -273,4 +231,46 @@ pub(crate) async fn run_ffmpeg(
     let detail = tail.into_iter().collect::<Vec<_>>().join(" ");
     tracing::warn!(%status, %detail, "ffmpeg failed");
     Err(failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("yt-dlp");
+        std::fs::write(&path, text).expect("write");
+        (dir, path)
+    }
+
+    #[test]
+    fn python_shebangs_are_recognised() {
+        let (_d, venv) = script("#!/opt/kachay/.venv/bin/python3\nimport sys\n");
+        assert_eq!(python_shebang(&venv), Some((PathBuf::from("/opt/kachay/.venv/bin/python3"), None)));
+        let (_d, env) = script("#!/usr/bin/env python3\nPK...");
+        assert_eq!(python_shebang(&env), Some((PathBuf::from("/usr/bin/env"), Some("python3".to_owned()))));
+        let (_d, sh) = script("#!/bin/sh\nexec yt-dlp \"$@\"\n");
+        assert_eq!(python_shebang(&sh), None);
+        let (_d, flags) = script("#!/usr/bin/python3 -I\n");
+        assert_eq!(python_shebang(&flags), None, "an interpreter flag would come before -c");
+        let (_d, binary) = script("\x7fELF\x02\x01\x01");
+        assert_eq!(python_shebang(&binary), None);
+        assert_eq!(python_shebang(Path::new("/no/such/yt-dlp")), None);
+    }
+
+    #[test]
+    fn every_proxy_variable_is_removed() {
+        let mut cmd = command("env");
+        scrub_proxy_env(&mut cmd);
+        let removed: Vec<String> = cmd
+            .as_std()
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for name in ["no_proxy", "NO_PROXY", "all_proxy", "HTTPS_PROXY", "ftp_proxy", "socks_proxy"] {
+            assert!(removed.iter().any(|r| r == name), "{name} in {removed:?}");
+        }
+    }
 }
