@@ -116,7 +116,7 @@ pub fn parse_bound(value: &serde_json::Value) -> Result<Option<u64>, ClipError> 
 
 fn seconds_to_ms(secs: f64) -> Result<u64, ClipError> {
     // Ten days: far past any video, and far from u64's edge.
-    if !secs.is_finite() || secs < 0.0 || secs > 864_000.0 {
+    if !secs.is_finite() || !(0.0..=864_000.0).contains(&secs) {
         return Err(ClipError::BadTime);
     }
     Ok((secs * 1000.0).round() as u64)
