@@ -260,6 +260,61 @@ pub fn show_link_in_address(link: Option<&str>) {
     }
 }
 
+/// The named fields inside the element `id`, as (name, value) pairs the
+/// way a form sends them: ticked boxes and chosen radio buttons only, every
+/// select and text field. Empty when there is no such element (or on the
+/// server).
+pub fn form_values(id: &str) -> Vec<(String, String)> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let mut pairs = Vec::new();
+        let Some(root) = web::document().and_then(|d| d.get_element_by_id(id)) else { return pairs };
+        for tag in ["input", "select"] {
+            let fields = root.get_elements_by_tag_name(tag);
+            for i in 0..fields.length() {
+                // `name`, `type`, `value` and `checked` are read by name in
+                // JavaScript, so a select answers them as well.
+                let Some(field) = fields.item(i).map(|f| f.unchecked_into::<web_sys::HtmlInputElement>()) else {
+                    continue;
+                };
+                let kind = field.type_();
+                let name = field.name();
+                if name.is_empty() || (matches!(kind.as_str(), "checkbox" | "radio") && !field.checked()) {
+                    continue;
+                }
+                pairs.push((name, field.value()));
+            }
+        }
+        pairs
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Vec::new()
+}
+
+/// Whether `part` occurs in `text`. By hand: `str::contains` brings a
+/// general string searcher into the WASM, more than a short filter needs.
+pub fn has_part(text: &str, part: &str) -> bool {
+    part.is_empty() || text.as_bytes().windows(part.len()).any(|w| w == part.as_bytes())
+}
+
+/// Hides the `<label>`s inside the element `id` whose `data-words` do not
+/// contain `text` (and shows the others).
+pub fn show_matching(id: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(root) = web::document().and_then(|d| d.get_element_by_id(id)) else { return };
+        let labels = root.get_elements_by_tag_name("label");
+        for i in 0..labels.length() {
+            let Some(label) = labels.item(i) else { continue };
+            if let Some(words) = label.get_attribute("data-words") {
+                label.unchecked_into::<web_sys::HtmlElement>().set_hidden(!has_part(&words, text));
+            }
+        }
+    }
+}
+
 /// Scrolls an element into view if it is off screen.
 pub fn reveal(id: &str) {
     #[cfg(feature = "hydrate")]

@@ -54,6 +54,27 @@ impl Starter {
     }
 }
 
+/// An event handler as one type for every use: in a `view!`, `on:` with a
+/// closure of its own compiles the listener's code once per closure (each
+/// weighs on the WASM); boxed, it is compiled once per event.
+pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
+    Box::new(f)
+}
+
+/// `text` added to `html` as text: the characters markup gives a meaning
+/// escaped.
+pub fn push_escaped(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            c => html.push(c),
+        }
+    }
+}
+
 /// Scrolls the list to a row just added, once it is drawn.
 pub fn reveal_soon(row: String) {
     leptos::task::spawn_local(async move {

@@ -2,13 +2,14 @@
 //! two time fields and a slider with two handles, with the part's length
 //! and expected size.
 
-use super::card::ErrorBox;
+use super::card::handler;
 use crate::i18n::{self, Failure, Texts};
 use crate::prefs::{t, Prefs};
 use contract::clip::{clock_ms, parse_time, ClipError, ClipRange};
 use contract::{Detail, ErrorCode};
+use leptos::ev::MouseEvent;
 use leptos::prelude::*;
-use leptos::web_sys::HtmlInputElement;
+use leptos::web_sys::{Event, HtmlInputElement};
 
 /// The closest the handles come: a clip of less than a second is no use,
 /// and a gap keeps one handle from hiding the other.
@@ -40,15 +41,33 @@ impl Clip {
 
     /// The part to download (tracked): `None` for the whole video.
     pub fn range(&self) -> Result<Option<ClipRange>, ClipError> {
-        let start = self.start.with(|s| parse_time(s))?;
-        let end = self.end.with(|s| parse_time(s))?;
-        ClipRange::from_bounds(Some(start), Some(end), Some(self.duration_ms))
+        self.range_of(&self.start.get(), &self.end.get())
+    }
+
+    /// The same, untracked.
+    fn range_now(&self) -> Result<Option<ClipRange>, ClipError> {
+        self.range_of(&self.start.get_untracked(), &self.end.get_untracked())
+    }
+
+    fn range_of(&self, start: &str, end: &str) -> Result<Option<ClipRange>, ClipError> {
+        ClipRange::from_bounds(Some(parse_time(start)?), Some(parse_time(end)?), Some(self.duration_ms))
+    }
+
+    /// Where a field's handle sits (tracked): its time while it is one,
+    /// else the end it stands for.
+    fn at(&self, field: RwSignal<String>) -> u64 {
+        self.place(field, &field.get())
+    }
+
+    fn place(&self, field: RwSignal<String>, text: &str) -> u64 {
+        let fallback = if field == self.start { 0 } else { self.duration_ms };
+        parse_time(text).unwrap_or(fallback).min(self.duration_ms)
     }
 
     /// The part to send with a download; when the fields are wrong, they
     /// say why and nothing should be sent.
     pub fn for_download(&self) -> Result<Option<ClipRange>, ClipError> {
-        let range = untrack(|| self.range());
+        let range = self.range_now();
         self.shown.set(range.is_err());
         range
     }
@@ -90,50 +109,50 @@ fn percent(x: u64, whole: u64) -> String {
     format!("{}.{}%", permille / 10, permille % 10)
 }
 
-/// The clip control. `full_size`: the chosen quality's expected size of
-/// the whole video.
+/// The clip control. `sizes`: each quality's expected size of the whole
+/// video; `selected`: the quality chosen.
+///
+/// Few elements, every changing value a `Signal` and every handler boxed:
+/// the view code of each kind of element and binding is compiled once per
+/// kind, so this control stays light in the WASM. The slider's track and
+/// the chosen part are drawn by CSS from two custom properties.
 #[component]
-pub fn ClipControl(clip: Clip, #[prop(into)] full_size: Signal<Option<u64>>) -> impl IntoView {
+pub fn ClipControl(clip: Clip, sizes: Vec<(String, Option<u64>)>, selected: RwSignal<String>) -> impl IntoView {
     let prefs = Prefs::get();
     let whole = clip.duration_ms;
-    // Where the handles sit: the fields' times while they are times.
-    let start_ms = move || clip.start.with(|s| parse_time(s).ok()).unwrap_or(0).min(whole);
-    let end_ms = move || clip.end.with(|s| parse_time(s).ok()).unwrap_or(whole).min(whole);
     let error = move || clip.range().err().filter(|_| clip.shown.get());
-    // A time that is not one marks its own field; a wrong range marks both.
-    let bad = move |field: RwSignal<String>| {
-        error().is_some_and(|e| e != ClipError::BadTime || field.with(|s| parse_time(s).is_err())).then_some("true")
-    };
 
-    // A handle stops a second short of the other; the browser's own value
-    // is put back when it went further.
-    let drag = move |ev: leptos::ev::Event, is_start: bool| {
+    // One handler for both fields and both handles. A handle stops a
+    // second short of the other (the browser's own value is put back when
+    // it went further). Typing moves the handles at once; a fix hides the
+    // error at once, a mistake shows when the field is left.
+    let on_input = handler(move |ev: Event| {
         let input = event_target::<HtmlInputElement>(&ev);
-        let Ok(secs) = input.value().parse::<u64>() else { return };
-        let wanted = secs.saturating_mul(1000).min(whole);
-        let ms = if is_start {
-            wanted.min(end_ms().saturating_sub(GAP_MS))
-        } else {
-            wanted.max(start_ms() + GAP_MS).min(whole)
-        };
-        if ms != wanted {
-            input.set_value(&(ms / 1000).to_string());
-        }
+        let value = input.value();
+        let name = input.name();
+        let is_start = name.starts_with("clip-start");
         let field = if is_start { clip.start } else { clip.end };
-        field.set(clock_ms(ms));
-        clip.shown.set(false);
-    };
-    // Typing: the handles follow at once; a fix hides the error at once,
-    // a mistake shows when the field is left.
-    let typed = move |ev: leptos::ev::Event, field: RwSignal<String>| {
-        field.set(event_target_value(&ev));
-        if untrack(|| clip.range().is_ok()) {
+        if name.ends_with("handle") {
+            let wanted = value.parse::<u64>().unwrap_or(0).saturating_mul(1000).min(whole);
+            let start = clip.place(clip.start, &clip.start.get_untracked());
+            let end = clip.place(clip.end, &clip.end.get_untracked());
+            let ms =
+                if is_start { wanted.min(end.saturating_sub(GAP_MS)) } else { wanted.max(start + GAP_MS).min(whole) };
+            if ms != wanted {
+                input.set_value(&(ms / 1000).to_string());
+            }
+            field.set(clock_ms(ms));
+        } else {
+            field.set(value);
+        }
+        if clip.range_now().is_ok() {
             clip.shown.set(false);
         }
-    };
-    let left = move |_| clip.shown.set(untrack(|| clip.range().is_err()));
+    });
+    let on_change = handler(move |_: Event| clip.shown.set(clip.range_now().is_err()));
+    let on_reset = handler(move |_: MouseEvent| clip.reset());
 
-    let summary = move || {
+    let summary = Signal::derive(move || {
         let lang = prefs.lang.get();
         let tr = lang.tr();
         let (label, len_ms) = match clip.range() {
@@ -141,84 +160,82 @@ pub fn ClipControl(clip: Clip, #[prop(into)] full_size: Signal<Option<u64>>) -> 
             Ok(None) => (tr.whole_video, whole),
             Err(_) => return String::new(),
         };
-        let size = full_size.get().map(|b| format!(" · ≈ {}", i18n::bytes(share(b, len_ms, whole), lang)));
+        let quality = selected.get();
+        let full_size = sizes.iter().find(|(q, _)| *q == quality).and_then(|(_, size)| *size);
+        let size = full_size.map(|b| format!(" · ≈ {}", i18n::bytes(share(b, len_ms, whole), lang)));
         format!("{label}: {}{}", i18n::span(len_ms.div_ceil(1000), lang), size.unwrap_or_default())
+    });
+    let uncut = Signal::derive(move || clip.range() == Ok(None));
+    // The sentence and what to do, in the server's words; empty (and
+    // hidden by CSS) while all is well.
+    let error_text = Signal::derive(move || {
+        let lang = prefs.lang.get();
+        let Some(failure) = error().map(failure) else { return String::new() };
+        match failure.hint(lang) {
+            Some(hint) => format!("{} {hint}", failure.text(lang)),
+            None => failure.text(lang),
+        }
+    });
+    // A time that is not one marks its own field; a wrong range marks both.
+    let invalid = move |field: RwSignal<String>| {
+        Signal::derive(move || {
+            let bad = error().is_some_and(|e| e != ClipError::BadTime || parse_time(&field.get()).is_err());
+            bad.to_string()
+        })
     };
-    let cut = move || clip.range() != Ok(None);
+    let value =
+        move |field: RwSignal<String>, round: fn(u64) -> u64| Signal::derive(move || round(clip.at(field)).to_string());
+    let spoken = move |field: RwSignal<String>| Signal::derive(move || clock_ms(clip.at(field)));
+    let permille = move |field: RwSignal<String>| Signal::derive(move || percent(clip.at(field), whole));
+    let max = (whole / 1000).to_string();
+    let range_input = move |name: &'static str, label, field: RwSignal<String>, round: fn(u64) -> u64| {
+        view! {
+            <input
+                type="range"
+                name=name
+                min="0"
+                max=max.clone()
+                step="1"
+                aria-label=label
+                aria-valuetext=spoken(field)
+                prop:value=value(field, round)
+                data-testid=name
+            />
+        }
+    };
+    let time_field = move |name: &'static str, label, field: RwSignal<String>| {
+        view! {
+            <label class="clip-time">
+                {label}
+                <input
+                    type="text"
+                    name=name
+                    autocomplete="off"
+                    spellcheck="false"
+                    aria-invalid=invalid(field)
+                    aria-describedby="clip-error"
+                    prop:value=Signal::derive(move || field.get())
+                    data-testid=name
+                />
+            </label>
+        }
+    };
 
     view! {
-        <fieldset class="clip" data-testid="clip">
+        <fieldset class="clip" data-testid="clip" on:input=on_input on:change=on_change>
             <legend>{t(|t| t.clip)}</legend>
-            <div class="clip-slider">
-                <div class="clip-track" aria-hidden="true">
-                    <div
-                        class="clip-fill"
-                        style:left=move || percent(start_ms(), whole)
-                        style:width=move || percent(end_ms().saturating_sub(start_ms()), whole)
-                    ></div>
-                </div>
-                <input
-                    type="range"
-                    min="0"
-                    max=(whole / 1000).to_string()
-                    step="1"
-                    aria-label=t(|t| t.clip_start_handle)
-                    aria-valuetext=move || clock_ms(start_ms())
-                    prop:value=move || (start_ms() / 1000).to_string()
-                    on:input=move |ev| drag(ev, true)
-                    data-testid="clip-start-handle"
-                />
-                <input
-                    type="range"
-                    min="0"
-                    max=(whole / 1000).to_string()
-                    step="1"
-                    aria-label=t(|t| t.clip_end_handle)
-                    aria-valuetext=move || clock_ms(end_ms())
-                    prop:value=move || end_ms().div_ceil(1000).to_string()
-                    on:input=move |ev| drag(ev, false)
-                    data-testid="clip-end-handle"
-                />
+            <div class="clip-slider" style:--clip-a=permille(clip.start) style:--clip-b=permille(clip.end)>
+                {range_input("clip-start-handle", t(|t| t.clip_start_handle), clip.start, |ms| ms / 1000)}
+                {range_input("clip-end-handle", t(|t| t.clip_end_handle), clip.end, |ms| ms.div_ceil(1000))}
             </div>
-            <div class="clip-times">
-                <label class="clip-time">
-                    <span>{t(|t| t.clip_start)}</span>
-                    <input
-                        type="text"
-                        autocomplete="off"
-                        spellcheck="false"
-                        aria-invalid=move || bad(clip.start)
-                        aria-describedby="clip-error"
-                        prop:value=move || clip.start.get()
-                        on:input=move |ev| typed(ev, clip.start)
-                        on:change=left
-                        data-testid="clip-start"
-                    />
-                </label>
-                <label class="clip-time">
-                    <span>{t(|t| t.clip_end)}</span>
-                    <input
-                        type="text"
-                        autocomplete="off"
-                        spellcheck="false"
-                        aria-invalid=move || bad(clip.end)
-                        aria-describedby="clip-error"
-                        prop:value=move || clip.end.get()
-                        on:input=move |ev| typed(ev, clip.end)
-                        on:change=left
-                        data-testid="clip-end"
-                    />
-                </label>
-            </div>
-            <div class="clip-foot">
-                <p class="clip-summary" data-testid="clip-summary">{summary}</p>
-                <button type="button" class="ghost" hidden=move || !cut() on:click=move |_| clip.reset()>
-                    {t(|t| t.whole_video)}
-                </button>
-            </div>
-            <div id="clip-error">
-                {move || error().map(|e| view! { <ErrorBox failure=failure(e) testid="clip-error"/> })}
-            </div>
+            {time_field("clip-start", t(|t| t.clip_start), clip.start)}
+            {time_field("clip-end", t(|t| t.clip_end), clip.end)}
+            <p class="clip-summary" data-testid="clip-summary">{summary}</p>
+            <button type="button" class="ghost" hidden=uncut on:click=on_reset>
+                {t(|t| t.whole_video)}
+            </button>
+            // Always there, so the sentence is read out when it appears.
+            <p id="clip-error" class="error" role="alert" data-testid="clip-error">{error_text}</p>
         </fieldset>
     }
 }

@@ -1,14 +1,33 @@
 //! What a download makes besides the quality, as both cards offer it: the
-//! audio format and bitrate (under the picker, when sound only is chosen),
+//! audio format and bitrate (under the picker, while sound only is chosen),
 //! and in "More options" the subtitles (one video) and the tags switch.
+//!
+//! Written as markup, not as views: these are plain form fields that keep
+//! their own state, read when the download starts ([`client::form_values`]),
+//! and CSS (`:has()`) shows the parts that depend on other choices. A view
+//! per field, each with its bindings, would weigh tens of kilobytes in the
+//! page's WASM; this weighs a few. The markup is made again only when the
+//! language changes, from the fields' values at that moment.
 
+use super::card::push_escaped;
 use crate::api::{DownloadChoices, SubtitleTrack};
-use crate::i18n::Texts;
+use crate::client;
+use crate::i18n::Tr;
 use crate::prefs::{t, Prefs};
 use contract::clip::{clock_ms, ClipRange};
-use contract::media::{AudioFormat, SubtitleFormat, SubtitleMode, AUDIO_BITRATES};
-use leptos::either::Either;
+use contract::media::{AudioFormat, SubtitleFormat, SubtitleMode};
 use leptos::prelude::*;
+use leptos::web_sys::{Event, HtmlInputElement};
+
+/// The element holding the fields (there is one card at a time).
+const FIELDS: &str = "extras";
+
+/// The fields' (name, value) pairs, as [`client::form_values`] reads them.
+type Form = [(String, String)];
+
+/// What writes a part of the fields' markup: from the page's words, the
+/// video's subtitles, the fields as they stand and the tags choice.
+type Markup = fn(&Tr, &[SubtitleTrack], &Form, bool) -> String;
 
 /// The most subtitle languages one download takes (the server's limit).
 const MAX_SUBTITLES: usize = 20;
@@ -16,50 +35,47 @@ const MAX_SUBTITLES: usize = 20;
 /// More automatic languages than this get a filter field.
 const FILTER_FROM: usize = 8;
 
+/// `contract::media::AUDIO_BITRATES` as the select's values (a test keeps
+/// them equal).
+const BITRATES: [&str; 6] = ["96", "128", "160", "192", "256", "320"];
+
 /// A card's choices besides the quality and the clip.
 #[derive(Clone, Copy)]
 pub struct Extras {
-    pub audio_format: RwSignal<AudioFormat>,
-    /// kbit/s; `None`: the server's choice.
-    audio_bitrate: RwSignal<Option<u32>>,
-    subtitles: RwSignal<Vec<String>>,
-    subtitle_mode: RwSignal<SubtitleMode>,
-    subtitle_format: RwSignal<SubtitleFormat>,
+    /// The name of the format chosen for sound only, which the quality
+    /// picker shows.
+    pub audio_format: RwSignal<String>,
     prefs: Prefs,
 }
 
 impl Extras {
     pub fn new() -> Extras {
-        Extras {
-            audio_format: RwSignal::new(AudioFormat::default()),
-            audio_bitrate: RwSignal::new(None),
-            subtitles: RwSignal::new(Vec::new()),
-            subtitle_mode: RwSignal::new(SubtitleMode::default()),
-            subtitle_format: RwSignal::new(SubtitleFormat::default()),
-            prefs: Prefs::get(),
-        }
+        Extras { audio_format: RwSignal::new(AudioFormat::default().as_str().into()), prefs: Prefs::get() }
     }
 
-    /// The request's optional fields for `quality` and `clip`: only what
-    /// differs from the server's defaults, but the audio format always for
-    /// sound only (it is what people picked).
+    /// The request's optional fields for `quality` and `clip`, as the
+    /// fields stand: only what differs from the server's defaults, but the
+    /// audio format always for sound only (it is what people picked).
     pub fn choices(&self, quality: &str, clip: Option<ClipRange>) -> DownloadChoices {
+        let form = client::form_values(FIELDS);
         let mut choices = DownloadChoices::default();
         if let Some(range) = clip {
             choices.start = Some(clock_ms(range.start_ms).into());
             choices.end = Some(clock_ms(range.end_ms).into());
         }
         if quality == "audio" {
-            let format = self.audio_format.get_untracked();
+            let format = value(&form, "audio-format").and_then(AudioFormat::from_name).unwrap_or_default();
             choices.audio_format = Some(format.as_str().into());
-            choices.audio_bitrate = self.audio_bitrate.get_untracked().filter(|_| format.lossy()).map(Into::into);
+            let rate = value(&form, "audio-bitrate").and_then(|b| b.parse::<u64>().ok());
+            choices.audio_bitrate = rate.filter(|_| format.lossy()).map(Into::into);
         }
-        let subtitles = self.subtitles.get_untracked();
+        let subtitles: Vec<String> = form.iter().filter(|(n, _)| n == "sub").map(|(_, v)| v.clone()).collect();
         if !subtitles.is_empty() {
-            let mode = self.subtitle_mode.get_untracked();
+            let mode = value(&form, "sub-mode").and_then(SubtitleMode::from_name).unwrap_or_default();
             choices.subtitle_mode = Some(mode_name(mode).into());
             if mode.writes_files() {
-                choices.subtitle_format = Some(self.subtitle_format.get_untracked().as_str().into());
+                let format = value(&form, "sub-format").and_then(SubtitleFormat::from_name).unwrap_or_default();
+                choices.subtitle_format = Some(format.as_str().into());
             }
             choices.subtitles = Some(subtitles);
         }
@@ -68,6 +84,33 @@ impl Extras {
         }
         choices
     }
+
+    /// What a change of a field does at once (`input` bubbles up from
+    /// selects, tick boxes and radio buttons too): the format shows in the
+    /// picker, the filter filters, a language past the limit is not ticked,
+    /// the tags switch is remembered.
+    fn on_input(self) -> impl FnMut(Event) + 'static {
+        move |ev: Event| {
+            let input = event_target::<HtmlInputElement>(&ev);
+            match input.name().as_str() {
+                "audio-format" => self.audio_format.set(input.value()),
+                "sub" if input.checked() => {
+                    let picked = client::form_values(FIELDS).iter().filter(|(n, _)| n == "sub").count();
+                    if picked > MAX_SUBTITLES {
+                        input.set_checked(false);
+                    }
+                }
+                "sub-filter" => client::show_matching(FIELDS, &input.value().trim().to_ascii_lowercase()),
+                "tags" => self.prefs.set_tags(input.checked()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The first value of the field `name`.
+fn value<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
+    form.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 fn mode_name(mode: SubtitleMode) -> &'static str {
@@ -78,238 +121,206 @@ fn mode_name(mode: SubtitleMode) -> &'static str {
     }
 }
 
-/// The audio format and bitrate, shown while sound only is chosen. FLAC
-/// has no bitrate (it is lossless), so that choice is off for it.
+/// The audio format and bitrate, then "More options" with the subtitles
+/// (when `subtitles` has any) and the tags switch.
 #[component]
-pub fn AudioOptions(extras: Extras, selected: RwSignal<String>) -> impl IntoView {
-    let prefs = Prefs::get();
-    let format = extras.audio_format;
-    let bitrate = extras.audio_bitrate;
-    // Made afresh each time the choices appear (sound only chosen again).
-    let formats = move || {
-        AudioFormat::ALL
-            .into_iter()
-            .map(|f| view! { <option value=f.as_str() selected=move || format.get() == f>{f.label()}</option> })
-            .collect_view()
+pub fn ExtraChoices(extras: Extras, #[prop(optional)] subtitles: Vec<SubtitleTrack>) -> impl IntoView {
+    let prefs = extras.prefs;
+    // Both made by one closure type (a closure apiece would be compiled
+    // apiece, which weighs on the WASM).
+    let markup = move |make: Markup, tracks: Vec<_>| {
+        move || make(prefs.tr(), &tracks, &client::form_values(FIELDS), prefs.tags.get_untracked())
     };
-    let rates = move || {
-        AUDIO_BITRATES
-            .into_iter()
-            .map(|rate| {
-                let text = move || format!("{rate}\u{a0}{}", prefs.tr().kbps);
-                view! { <option value=rate.to_string() selected=move || bitrate.get() == Some(rate)>{text}</option> }
-            })
-            .collect_view()
-    };
+    let audio = markup(|tr, _, form, _| audio_markup(tr, form), Vec::new());
+    let more = markup(more_markup, subtitles);
     view! {
-        <Show when=move || selected.with(|q| q == "audio")>
-            <div class="audio-options" data-testid="audio-options">
-                <label class="select-field">
-                    <span>{t(|t| t.audio_format)}</span>
-                    <select
-                        data-testid="audio-format"
-                        on:change=move |ev| {
-                            if let Some(f) = AudioFormat::from_name(&event_target_value(&ev)) {
-                                format.set(f);
-                            }
-                        }
-                    >
-                        {formats()}
-                    </select>
-                </label>
-                <label class="select-field">
-                    <span>{t(|t| t.audio_bitrate)}</span>
-                    <select
-                        data-testid="audio-bitrate"
-                        disabled=move || !format.get().lossy()
-                        on:change=move |ev| bitrate.set(event_target_value(&ev).parse().ok())
-                    >
-                        <option value="" selected=move || bitrate.get().is_none()>{t(|t| t.bitrate_default)}</option>
-                        {rates()}
-                    </select>
-                </label>
-            </div>
-        </Show>
-    }
-}
-
-/// "More options": the subtitles (when `subtitles` has any) and the tags
-/// switch, folded away.
-#[component]
-pub fn MoreOptions(extras: Extras, #[prop(optional)] subtitles: Vec<SubtitleTrack>) -> impl IntoView {
-    let prefs = Prefs::get();
-    let has_subtitles = !subtitles.is_empty();
-    // What is inside, shown while it is folded: the languages chosen, or
-    // that there are subtitles to choose.
-    let peek = move || {
-        let chosen = extras.subtitles.with(|s| s.join(", "));
-        match (chosen.is_empty(), has_subtitles) {
-            (false, _) => format!("{}: {chosen}", prefs.tr().subtitles),
-            (true, true) => prefs.tr().subtitles.to_string(),
-            (true, false) => String::new(),
-        }
-    };
-    let picker = has_subtitles.then(|| view! { <SubtitlePicker tracks=subtitles extras/> });
-    view! {
-        <details class="more-options" data-testid="more-options">
-            <summary>
-                <span>{t(|t| t.more_options)}</span>
-                <span class="more-peek">{peek}</span>
-            </summary>
-            <div class="more-body">
-                {picker}
-                <label class="check">
-                    <input
-                        type="checkbox"
-                        role="switch"
-                        prop:checked=move || prefs.tags.get()
-                        on:change=move |ev| prefs.set_tags(event_target_checked(&ev))
-                        data-testid="tags"
-                    />
-                    <span>{t(|t| t.tags)}</span>
-                </label>
-            </div>
-        </details>
-    }
-}
-
-/// The video's subtitle languages to tick (its own first; the automatic
-/// ones, often dozens, folded with a filter), where they go, and as what.
-#[component]
-fn SubtitlePicker(tracks: Vec<SubtitleTrack>, extras: Extras) -> impl IntoView {
-    let filter = RwSignal::new(String::new());
-    let (automatic, own): (Vec<SubtitleTrack>, Vec<SubtitleTrack>) = tracks.into_iter().partition(|t| t.automatic);
-    let own_rows = own.into_iter().map(|track| view! { <SubtitleRow track extras filter/> }).collect_view();
-    let automatic_view = (!automatic.is_empty()).then(|| {
-        let count = automatic.len();
-        let filter_field = (count > FILTER_FROM).then(|| {
-            view! {
-                <input
-                    type="search"
-                    class="sub-filter"
-                    autocomplete="off"
-                    aria-label=t(|t| t.filter_languages)
-                    placeholder=t(|t| t.filter_languages)
-                    prop:value=move || filter.get()
-                    on:input=move |ev| filter.set(event_target_value(&ev).to_ascii_lowercase())
-                />
-            }
-        });
-        let rows = automatic.into_iter().map(|track| view! { <SubtitleRow track extras filter/> }).collect_view();
-        view! {
-            <details class="sub-automatic">
-                <summary>{t(|t| t.automatic_subtitles)}" ("{count}")"</summary>
-                {filter_field}
-                <ul class="sub-list scroll">{rows}</ul>
+        <div id=FIELDS class="extras" on:input=extras.on_input()>
+            <div class="audio-options" inner_html=audio></div>
+            <details class="more-options" data-testid="more-options">
+                // What is inside, shown beside the title (CSS hides it when
+                // there are no subtitles).
+                <summary>{t(|t| t.more_options)}<span class="more-peek">{t(|t| t.subtitles)}</span></summary>
+                <div class="more-body" inner_html=more></div>
             </details>
+        </div>
+    }
+}
+
+/// The format and bitrate selects. FLAC has no bitrate (it is lossless):
+/// CSS hides that select while FLAC is chosen.
+fn audio_markup(tr: &Tr, form: &Form) -> String {
+    let mut html = String::new();
+    let formats = AudioFormat::ALL.map(|f| (f.as_str(), f.label()));
+    select(&mut html, "", tr.audio_format, "audio-format", &formats, value(form, "audio-format").unwrap_or("m4a"));
+    let mut rates = vec![("", tr.bitrate_default)];
+    rates.extend(BITRATES.map(|b| (b, b)));
+    select(
+        &mut html,
+        " bitrate",
+        tr.audio_bitrate,
+        "audio-bitrate",
+        &rates,
+        value(form, "audio-bitrate").unwrap_or(""),
+    );
+    html
+}
+
+/// A labelled select of `(value, words)` options (this page's own words and
+/// numbers: nothing to escape), `chosen` selected.
+fn select(html: &mut String, class: &str, label: &str, name: &str, options: &[(&str, &str)], chosen: &str) {
+    html.push_str(&format!("<label class=\"select-field{class}\">{label}<select name=\"{name}\">"));
+    for (value, words) in options {
+        let selected = if *value == chosen { " selected" } else { "" };
+        html.push_str(&format!("<option value=\"{value}\"{selected}>{words}</option>"));
+    }
+    html.push_str("</select></label>");
+}
+
+/// The subtitles (their own languages first; the automatic ones, often
+/// dozens, folded, with a filter when there are many; where they go and as
+/// what, which CSS shows once a language is ticked), then the tags switch.
+/// `form`: the fields as they stand (empty the first time: the defaults).
+fn more_markup(tr: &Tr, tracks: &[SubtitleTrack], form: &Form, tags: bool) -> String {
+    let mut html = String::new();
+    let first = form.is_empty();
+    let chosen = |name: &str, value: &str, default: bool| {
+        let on = if first { default } else { form.iter().any(|(n, v)| n == name && v == value) };
+        if on {
+            " checked"
+        } else {
+            ""
         }
-    });
-    let mode = extras.subtitle_mode;
-    let format = extras.subtitle_format;
-    let any = move || extras.subtitles.with(|s| !s.is_empty());
-    let modes = move || {
-        [
-            (SubtitleMode::Embed, t(|t| t.subtitles_embed)),
-            (SubtitleMode::Files, t(|t| t.subtitles_files)),
-            (SubtitleMode::Both, t(|t| t.subtitles_both)),
-        ]
-        .into_iter()
-        .map(|(m, text)| view! { <Choice name="sub-mode" value=mode_name(m) signal=mode option=m text/> })
-        .collect_view()
     };
-    let formats = move || {
-        [SubtitleFormat::Srt, SubtitleFormat::Vtt]
-            .into_iter()
-            .map(|f| {
-                let text = move || if f == SubtitleFormat::Srt { "SRT" } else { "WebVTT" };
-                view! { <Choice name="sub-format" value=f.as_str() signal=format option=f text/> }
-            })
-            .collect_view()
-    };
-    view! {
-        <fieldset class="subs" data-testid="subtitles">
-            <legend>{t(|t| t.subtitles)}</legend>
-            <ul class="sub-list">{own_rows}</ul>
-            {automatic_view}
-            <Show when=any>
-                <fieldset class="sub-choice">
-                    <legend>{t(|t| t.subtitles_where)}</legend>
-                    {modes()}
-                </fieldset>
-                <Show when=move || mode.get().writes_files()>
-                    <fieldset class="sub-choice">
-                        <legend>{t(|t| t.subtitles_format)}</legend>
-                        {formats()}
-                    </fieldset>
-                </Show>
-            </Show>
-        </fieldset>
-    }
-}
-
-/// One subtitle language to tick. Past the server's limit the others
-/// cannot be ticked.
-#[component]
-fn SubtitleRow(track: SubtitleTrack, extras: Extras, filter: RwSignal<String>) -> impl IntoView {
-    let prefs = Prefs::get();
-    let SubtitleTrack { lang, name, automatic } = track;
-    let words = format!("{} {}", lang, name.as_deref().unwrap_or_default()).to_ascii_lowercase();
-    let hidden = move || filter.with(|f| !words.contains(f.trim()));
-    let key = lang.clone();
-    let checked = Memo::new(move |_| extras.subtitles.with(|s| s.contains(&key)));
-    let full = move || extras.subtitles.with(|s| s.len() >= MAX_SUBTITLES);
-    let key = lang.clone();
-    let on_change = move |ev: leptos::ev::Event| {
-        let on = event_target_checked(&ev);
-        extras.subtitles.update(|s| {
-            s.retain(|l| *l != key);
-            if on {
-                s.push(key.clone());
+    if !tracks.is_empty() {
+        let filter = value(form, "sub-filter").unwrap_or_default().trim().to_ascii_lowercase();
+        let rows = |html: &mut String, automatic: bool| {
+            for track in tracks.iter().filter(|t| t.automatic == automatic) {
+                subtitle_row(html, track, chosen("sub", &track.lang, false), &filter);
             }
-        });
-    };
-    // The site's name for the language (in that language, as a screen
-    // reader should say it), then its code; or the code alone.
-    let shown = match name {
-        Some(name) => Either::Left(view! {
-            <span lang=lang.clone()>{name}</span>
-            <span class="muted">{lang.clone()}</span>
-        }),
-        None => Either::Right(view! { <span>{lang.clone()}</span> }),
-    };
-    view! {
-        <li hidden=hidden>
-            <label class="check" data-lang=lang>
-                <input
-                    type="checkbox"
-                    prop:checked=checked
-                    disabled=move || full() && !checked.get()
-                    on:change=on_change
-                />
-                {shown}
-                {automatic.then(|| view! { <span class="muted">"· "{move || prefs.lang.get().tr().automatic}</span> })}
-            </label>
-        </li>
+        };
+        html.push_str(&format!("<fieldset class=\"subs\"><legend>{}</legend><div class=\"sub-list\">", tr.subtitles));
+        rows(&mut html, false);
+        html.push_str("</div>");
+        let automatic = tracks.iter().filter(|t| t.automatic).count();
+        if automatic > 0 {
+            html.push_str(&format!(
+                "<details class=\"sub-automatic\"><summary>{} ({automatic})</summary>",
+                tr.automatic_subtitles
+            ));
+            if automatic > FILTER_FROM {
+                html.push_str(&format!(
+                    "<input type=\"search\" name=\"sub-filter\" class=\"sub-filter\" autocomplete=\"off\" \
+                     aria-label=\"{0}\" placeholder=\"{0}\" value=\"",
+                    tr.filter_languages
+                ));
+                push_escaped(&mut html, value(form, "sub-filter").unwrap_or_default());
+                html.push_str("\">");
+            }
+            html.push_str("<div class=\"sub-list scroll\">");
+            rows(&mut html, true);
+            html.push_str("</div></details>");
+        }
+        if tracks.len() > MAX_SUBTITLES {
+            html.push_str(&format!("<p class=\"muted small\">{}</p>", tr.subtitles_limit));
+        }
+        let group = |html: &mut String, class: &str, legend: &str, name: &str, options: &[(&str, &str)]| {
+            html.push_str(&format!("<fieldset class=\"sub-choice {class}\"><legend>{legend}</legend>"));
+            for (i, (value, words)) in options.iter().enumerate() {
+                choice(html, "radio", name, value, chosen(name, value, i == 0), words);
+            }
+            html.push_str("</fieldset>");
+        };
+        let modes = [("embed", tr.subtitles_embed), ("files", tr.subtitles_files), ("both", tr.subtitles_both)];
+        group(&mut html, "sub-mode", tr.subtitles_where, "sub-mode", &modes);
+        group(&mut html, "sub-format", tr.subtitles_format, "sub-format", &[("srt", "SRT"), ("vtt", "WebVTT")]);
+        html.push_str("</fieldset>");
     }
+    html.push_str(&format!(
+        "<label class=\"check\"><input type=\"checkbox\" role=\"switch\" name=\"tags\" value=\"on\"{}>{}</label>",
+        chosen("tags", "on", tags),
+        tr.tags
+    ));
+    html
 }
 
-/// One radio button of a small choice held in `signal`.
-#[component]
-fn Choice<T, F>(name: &'static str, value: &'static str, signal: RwSignal<T>, option: T, text: F) -> impl IntoView
-where
-    T: Copy + PartialEq + Send + Sync + 'static,
-    F: Fn() -> &'static str + Send + Sync + 'static,
-{
-    view! {
-        <label class="check">
-            <input
-                type="radio"
-                name=name
-                value=value
-                prop:checked=move || signal.get() == option
-                on:change=move |_| signal.set(option)
-            />
-            <span>{text}</span>
-        </label>
+/// One subtitle language to tick: the site's name for it (marked as that
+/// language, so a screen reader says it right) and its code, or the code
+/// alone; hidden when it does not match `filter`.
+fn subtitle_row(html: &mut String, track: &SubtitleTrack, checked: &str, filter: &str) {
+    let name = track.name.as_deref().unwrap_or_default();
+    let words = format!("{} {name}", track.lang).to_ascii_lowercase();
+    html.push_str("<label class=\"check\" data-lang=\"");
+    push_escaped(html, &track.lang);
+    html.push_str("\" data-words=\"");
+    push_escaped(html, &words);
+    html.push_str(if client::has_part(&words, filter) { "\">" } else { "\" hidden>" });
+    html.push_str("<input type=\"checkbox\" name=\"sub\" value=\"");
+    push_escaped(html, &track.lang);
+    html.push_str(&format!("\"{checked}>"));
+    if !name.is_empty() {
+        html.push_str("<span lang=\"");
+        push_escaped(html, &track.lang);
+        html.push_str("\">");
+        push_escaped(html, name);
+        html.push_str("</span><span class=\"muted\">");
+        push_escaped(html, &track.lang);
+        html.push_str("</span>");
+    } else {
+        push_escaped(html, &track.lang);
+    }
+    html.push_str("</label>");
+}
+
+/// A tick box or radio button with its words (this page's own).
+fn choice(html: &mut String, kind: &str, name: &str, value: &str, checked: &str, words: &str) {
+    html.push_str(&format!(
+        "<label class=\"check\"><input type=\"{kind}\" name=\"{name}\" value=\"{value}\"{checked}>{words}</label>"
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, Texts};
+    use contract::media::AUDIO_BITRATES;
+
+    #[test]
+    fn the_bitrates_offered_are_the_servers() {
+        assert_eq!(BITRATES.map(|b| b.parse::<u32>().unwrap_or(0)), AUDIO_BITRATES);
+    }
+
+    fn track(lang: &str, name: Option<&str>, automatic: bool) -> SubtitleTrack {
+        SubtitleTrack { lang: lang.into(), name: name.map(Into::into), automatic }
+    }
+
+    #[test]
+    fn a_sites_words_stay_text() {
+        let tracks = [track("en", Some("English <b>"), false), track("x\"y", None, true)];
+        let html = more_markup(Lang::En.tr(), &tracks, &[], true);
+        assert!(
+            html.contains("<span lang=\"en\">English &lt;b&gt;</span><span class=\"muted\">en</span></label>"),
+            "{html}"
+        );
+        assert!(html.contains("value=\"x&quot;y\""), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+    }
+
+    #[test]
+    fn the_markup_is_made_again_from_the_fields() {
+        let tracks = [track("en", None, false), track("ru", None, false)];
+        let first = more_markup(Lang::En.tr(), &tracks, &[], false);
+        assert!(first.contains("value=\"embed\" checked") && first.contains("value=\"srt\" checked"), "{first}");
+        assert!(!first.contains("value=\"on\" checked"), "{first}");
+        let form: Vec<(String, String)> = [("sub", "ru"), ("sub-mode", "files"), ("sub-format", "vtt"), ("tags", "on")]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .into();
+        let again = more_markup(Lang::Ru.tr(), &tracks, &form, false);
+        assert!(again.contains("value=\"ru\" checked") && !again.contains("value=\"en\" checked"), "{again}");
+        assert!(again.contains("value=\"files\" checked") && !again.contains("value=\"embed\" checked"), "{again}");
+        assert!(again.contains("value=\"vtt\" checked") && again.contains("value=\"on\" checked"), "{again}");
+        assert!(again.contains("Субтитры"), "{again}");
+        let audio = audio_markup(Lang::En.tr(), &[("audio-format".into(), "flac".into())]);
+        assert!(audio.contains("<option value=\"flac\" selected>FLAC</option>"), "{audio}");
+        assert!(audio.contains("<option value=\"\" selected>Default</option>"), "{audio}");
     }
 }

@@ -3,7 +3,7 @@
 //! them all in one request.
 
 use super::card::{reveal_soon, CardHeading, DownloadButton, StartError, Starter, Stat, Thumb};
-use super::options::{AudioOptions, Extras, MoreOptions};
+use super::options::{ExtraChoices, Extras};
 use super::quality_picker::QualityPicker;
 use crate::api::{BatchItem, PlaylistInfo, PlaylistItem, VideoInfo};
 use crate::client;
@@ -57,8 +57,7 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
             </div>
             <EntryList entries picked/>
             <QualityPicker qualities=info.qualities selected audio_format=extras.audio_format/>
-            <AudioOptions extras selected/>
-            <MoreOptions extras/>
+            <ExtraChoices extras/>
             <div class="card-actions">
                 <DownloadButton on_click=on_download disabled=Signal::derive(move || starting.get() || picked_count() == 0)>
                     {move || {

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 pub fn QualityPicker(
     qualities: Vec<Quality>,
     selected: RwSignal<String>,
-    audio_format: RwSignal<AudioFormat>,
+    audio_format: RwSignal<String>,
 ) -> impl IntoView {
     let (video, audio): (Vec<Quality>, Vec<Quality>) = qualities.into_iter().partition(|q| q.id != "audio");
     let audio_view = (!audio.is_empty()).then(|| {
@@ -37,7 +37,7 @@ pub fn QualityPicker(
 }
 
 #[component]
-fn QualityOption(quality: Quality, selected: RwSignal<String>, audio_format: RwSignal<AudioFormat>) -> impl IntoView {
+fn QualityOption(quality: Quality, selected: RwSignal<String>, audio_format: RwSignal<String>) -> impl IntoView {
     let prefs = Prefs::get();
     let Quality { id, label, filesize_approx } = quality;
     let size = move || filesize_approx.map(|b| format!("≈ {}", i18n::bytes(b, prefs.lang.get())));
@@ -45,7 +45,13 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>, audio_format: RwS
     let words_id = id.clone();
     let words = move || quality_words(&words_id, &label, prefs.tr());
     let words2 = words.clone();
-    let hint = move || if is_audio { Some(audio_format.get().label()) } else { words2().1 };
+    let hint = move || {
+        if is_audio {
+            Some(AudioFormat::from_name(&audio_format.get()).unwrap_or_default().label())
+        } else {
+            words2().1
+        }
+    };
     let value = id.clone();
     let input_value = id.clone();
     let marker = id.clone();

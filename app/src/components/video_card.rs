@@ -3,7 +3,7 @@
 
 use super::card::{reveal_soon, CardHeading, DownloadButton, StartError, Starter, Stat, Thumb};
 use super::clip_range::{Clip, ClipControl};
-use super::options::{AudioOptions, Extras, MoreOptions};
+use super::options::{ExtraChoices, Extras};
 use super::playlist_card::PlaylistCard;
 use super::quality_picker::QualityPicker;
 use crate::api::VideoInfo;
@@ -43,8 +43,6 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     let extras = Extras::new();
     let sizes: Vec<(String, Option<u64>)> = qualities.iter().map(|q| (q.id.clone(), q.filesize_approx)).collect();
     let selected = starter.selected;
-    let full_size =
-        Signal::derive(move || selected.with(|id| sizes.iter().find(|(q, _)| q == id).and_then(|(_, size)| *size)));
     let on_download = start_one(url, title.clone(), starter, clip, extras);
     let thumb = match thumbnail {
         Some(src) => Either::Left(view! { <Thumb src/> }),
@@ -74,11 +72,10 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
                         })}
                     </CardHeading>
                 </div>
-                {clip.map(|clip| view! { <ClipControl clip full_size/> })}
+                {clip.map(|clip| view! { <ClipControl clip sizes selected/> })}
             </div>
             <QualityPicker qualities selected audio_format=extras.audio_format/>
-            <AudioOptions extras selected/>
-            {has_choices.then(|| view! { <MoreOptions extras subtitles/> })}
+            {has_choices.then(|| view! { <ExtraChoices extras subtitles/> })}
             <div class="card-actions">
                 <Show when=move || has_choices>
                     <DownloadButton on_click=on_download disabled=starting>
