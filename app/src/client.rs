@@ -292,6 +292,61 @@ pub fn form_values(id: &str) -> Vec<(String, String)> {
     Vec::new()
 }
 
+/// Sets what the element `id` shows: its text (`text`), an attribute
+/// (`("aria-invalid", Some("true"))`, `None` removes it), a field's value,
+/// or a CSS property (custom ones too). Parts of the page written as markup
+/// are kept up to date this way (see `components::clip_range`).
+pub fn set_text(id: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+        element.set_text_content(Some(text));
+    }
+}
+
+/// See [`set_text`].
+pub fn set_attribute(id: &str, name: &str, value: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+        let _ = match value {
+            Some(value) => element.set_attribute(name, value),
+            None => element.remove_attribute(name),
+        };
+    }
+}
+
+/// Whether the element `id` has the attribute `name` (a `<details>`'s
+/// `open`, say).
+pub fn has_attribute(id: &str, name: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web::document().and_then(|d| d.get_element_by_id(id)).is_some_and(|e| e.has_attribute(name))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// See [`set_text`].
+pub fn set_value(id: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+            element.unchecked_into::<web_sys::HtmlInputElement>().set_value(value);
+        }
+    }
+}
+
+/// See [`set_text`].
+pub fn set_style(id: &str, property: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+            let _ = element.unchecked_into::<web_sys::HtmlElement>().style().set_property(property, value);
+        }
+    }
+}
+
 /// Whether `part` occurs in `text`. By hand: `str::contains` brings a
 /// general string searcher into the WASM, more than a short filter needs.
 pub fn has_part(text: &str, part: &str) -> bool {

@@ -133,6 +133,9 @@ test("a wrong range is explained in the page's language and nothing is sent", as
 
   await page.locator('a[hreflang="ru"]').click();
   await expect(error).toHaveText("Конец фрагмента должен быть хотя бы на полсекунды позже начала.");
+  // The fields are written again in Russian, with what was typed.
+  await expect(clip.getByLabel("Начало", { exact: true })).toHaveValue("0:08");
+  await expect(clip.getByLabel("Конец", { exact: true })).toHaveAttribute("aria-invalid", "true");
   await card.getByRole("button", { name: "Скачать", exact: true }).click();
   await expect(error).toBeVisible();
 

@@ -54,13 +54,6 @@ impl Starter {
     }
 }
 
-/// An event handler as one type for every use: in a `view!`, `on:` with a
-/// closure of its own compiles the listener's code once per closure (each
-/// weighs on the WASM); boxed, it is compiled once per event.
-pub fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
-    Box::new(f)
-}
-
 /// `text` added to `html` as text: the characters markup gives a meaning
 /// escaped.
 pub fn push_escaped(html: &mut String, text: &str) {

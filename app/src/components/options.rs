@@ -7,13 +7,14 @@
 //! and CSS (`:has()`) shows the parts that depend on other choices. A view
 //! per field, each with its bindings, would weigh tens of kilobytes in the
 //! page's WASM; this weighs a few. The markup is made again only when the
-//! language changes, from the fields' values at that moment.
+//! language changes, from the fields' values (and what is unfolded) at that
+//! moment.
 
 use super::card::push_escaped;
 use crate::api::{DownloadChoices, SubtitleTrack};
 use crate::client;
 use crate::i18n::Tr;
-use crate::prefs::{t, Prefs};
+use crate::prefs::Prefs;
 use contract::clip::{clock_ms, ClipRange};
 use contract::media::{AudioFormat, SubtitleFormat, SubtitleMode};
 use leptos::prelude::*;
@@ -24,10 +25,6 @@ const FIELDS: &str = "extras";
 
 /// The fields' (name, value) pairs, as [`client::form_values`] reads them.
 type Form = [(String, String)];
-
-/// What writes a part of the fields' markup: from the page's words, the
-/// video's subtitles, the fields as they stand and the tags choice.
-type Markup = fn(&Tr, &[SubtitleTrack], &Form, bool) -> String;
 
 /// The most subtitle languages one download takes (the server's limit).
 const MAX_SUBTITLES: usize = 20;
@@ -126,23 +123,32 @@ fn mode_name(mode: SubtitleMode) -> &'static str {
 #[component]
 pub fn ExtraChoices(extras: Extras, #[prop(optional)] subtitles: Vec<SubtitleTrack>) -> impl IntoView {
     let prefs = extras.prefs;
-    // Both made by one closure type (a closure apiece would be compiled
-    // apiece, which weighs on the WASM).
-    let markup = move |make: Markup, tracks: Vec<_>| {
-        move || make(prefs.tr(), &tracks, &client::form_values(FIELDS), prefs.tags.get_untracked())
+    let html = move || {
+        let form = client::form_values(FIELDS);
+        let mut html = String::from("<div class=\"audio-options\">");
+        html.push_str(&audio_markup(prefs.tr(), &form));
+        // What is inside shows beside the title (CSS hides it when there
+        // are no subtitles); folded or not stays as it was.
+        html.push_str(&format!(
+            "</div><details class=\"more-options\" id=\"more-options\" data-testid=\"more-options\"{}>\
+             <summary>{}<span class=\"more-peek\">{}</span></summary><div class=\"more-body\">",
+            open_if("more-options"),
+            prefs.tr().more_options,
+            prefs.tr().subtitles,
+        ));
+        html.push_str(&more_markup(prefs.tr(), &subtitles, &form, prefs.tags.get_untracked()));
+        html.push_str("</div></details>");
+        html
     };
-    let audio = markup(|tr, _, form, _| audio_markup(tr, form), Vec::new());
-    let more = markup(more_markup, subtitles);
-    view! {
-        <div id=FIELDS class="extras" on:input=extras.on_input()>
-            <div class="audio-options" inner_html=audio></div>
-            <details class="more-options" data-testid="more-options">
-                // What is inside, shown beside the title (CSS hides it when
-                // there are no subtitles).
-                <summary>{t(|t| t.more_options)}<span class="more-peek">{t(|t| t.subtitles)}</span></summary>
-                <div class="more-body" inner_html=more></div>
-            </details>
-        </div>
+    view! { <div id=FIELDS class="extras" inner_html=html on:input=extras.on_input()></div> }
+}
+
+/// ` open` when the `<details>` `id` is open on the page.
+fn open_if(id: &str) -> &'static str {
+    if client::has_attribute(id, "open") {
+        " open"
+    } else {
+        ""
     }
 }
 
@@ -204,7 +210,8 @@ fn more_markup(tr: &Tr, tracks: &[SubtitleTrack], form: &Form, tags: bool) -> St
         let automatic = tracks.iter().filter(|t| t.automatic).count();
         if automatic > 0 {
             html.push_str(&format!(
-                "<details class=\"sub-automatic\"><summary>{} ({automatic})</summary>",
+                "<details class=\"sub-automatic\" id=\"sub-automatic\"{}><summary>{} ({automatic})</summary>",
+                open_if("sub-automatic"),
                 tr.automatic_subtitles
             ));
             if automatic > FILTER_FROM {
