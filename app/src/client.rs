@@ -260,6 +260,116 @@ pub fn show_link_in_address(link: Option<&str>) {
     }
 }
 
+/// The named fields inside the element `id`, as (name, value) pairs the
+/// way a form sends them: ticked boxes and chosen radio buttons only, every
+/// select and text field. Empty when there is no such element (or on the
+/// server).
+pub fn form_values(id: &str) -> Vec<(String, String)> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let mut pairs = Vec::new();
+        let Some(root) = web::document().and_then(|d| d.get_element_by_id(id)) else { return pairs };
+        for tag in ["input", "select"] {
+            let fields = root.get_elements_by_tag_name(tag);
+            for i in 0..fields.length() {
+                // `name`, `type`, `value` and `checked` are read by name in
+                // JavaScript, so a select answers them as well.
+                let Some(field) = fields.item(i).map(|f| f.unchecked_into::<web_sys::HtmlInputElement>()) else {
+                    continue;
+                };
+                let kind = field.type_();
+                let name = field.name();
+                if name.is_empty() || (matches!(kind.as_str(), "checkbox" | "radio") && !field.checked()) {
+                    continue;
+                }
+                pairs.push((name, field.value()));
+            }
+        }
+        pairs
+    }
+    #[cfg(not(feature = "hydrate"))]
+    Vec::new()
+}
+
+/// Sets what the element `id` shows: its text (`text`), an attribute
+/// (`("aria-invalid", Some("true"))`, `None` removes it), a field's value,
+/// or a CSS property (custom ones too). Parts of the page written as markup
+/// are kept up to date this way (see `components::clip_range`).
+pub fn set_text(id: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+        element.set_text_content(Some(text));
+    }
+}
+
+/// See [`set_text`].
+pub fn set_attribute(id: &str, name: &str, value: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+        let _ = match value {
+            Some(value) => element.set_attribute(name, value),
+            None => element.remove_attribute(name),
+        };
+    }
+}
+
+/// Whether the element `id` has the attribute `name` (a `<details>`'s
+/// `open`, say).
+pub fn has_attribute(id: &str, name: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web::document().and_then(|d| d.get_element_by_id(id)).is_some_and(|e| e.has_attribute(name))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// See [`set_text`].
+pub fn set_value(id: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+            element.unchecked_into::<web_sys::HtmlInputElement>().set_value(value);
+        }
+    }
+}
+
+/// See [`set_text`].
+pub fn set_style(id: &str, property: &str, value: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = web::document().and_then(|d| d.get_element_by_id(id)) {
+            let _ = element.unchecked_into::<web_sys::HtmlElement>().style().set_property(property, value);
+        }
+    }
+}
+
+/// Whether `part` occurs in `text`. By hand: `str::contains` brings a
+/// general string searcher into the WASM, more than a short filter needs.
+pub fn has_part(text: &str, part: &str) -> bool {
+    part.is_empty() || text.as_bytes().windows(part.len()).any(|w| w == part.as_bytes())
+}
+
+/// Hides the `<label>`s inside the element `id` whose `data-words` do not
+/// contain `text` (and shows the others).
+pub fn show_matching(id: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(root) = web::document().and_then(|d| d.get_element_by_id(id)) else { return };
+        let labels = root.get_elements_by_tag_name("label");
+        for i in 0..labels.length() {
+            let Some(label) = labels.item(i) else { continue };
+            if let Some(words) = label.get_attribute("data-words") {
+                label.unchecked_into::<web_sys::HtmlElement>().set_hidden(!has_part(&words, text));
+            }
+        }
+    }
+}
+
 /// Scrolls an element into view if it is off screen.
 pub fn reveal(id: &str) {
     #[cfg(feature = "hydrate")]

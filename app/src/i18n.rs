@@ -101,6 +101,34 @@ pub struct Tr {
     pub announce_merging: &'static str,
     pub page_not_found: &'static str,
     pub go_home: &'static str,
+    /// The clip control's legend.
+    pub clip: &'static str,
+    pub clip_start: &'static str,
+    pub clip_end: &'static str,
+    /// The slider's handles.
+    pub clip_start_handle: &'static str,
+    pub clip_end_handle: &'static str,
+    /// Before the clip's length, when it is a part.
+    pub clip_length: &'static str,
+    /// Before the length, when nothing is cut (and on the button that undoes a cut).
+    pub whole_video: &'static str,
+    pub more_options: &'static str,
+    pub audio_format: &'static str,
+    pub audio_bitrate: &'static str,
+    /// The bitrate left to the server.
+    pub bitrate_default: &'static str,
+    pub subtitles: &'static str,
+    /// The group of languages made by speech recognition.
+    pub automatic_subtitles: &'static str,
+    pub filter_languages: &'static str,
+    /// Under a long list of languages: how many one download takes.
+    pub subtitles_limit: &'static str,
+    pub subtitles_where: &'static str,
+    pub subtitles_embed: &'static str,
+    pub subtitles_files: &'static str,
+    pub subtitles_both: &'static str,
+    pub subtitles_format: &'static str,
+    pub tags: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -176,6 +204,27 @@ static EN: Tr = Tr {
     announce_merging: "Almost done, finishing the file",
     page_not_found: "Page not found.",
     go_home: "Go to the main page",
+    clip: "Part to download",
+    clip_start: "Start",
+    clip_end: "End",
+    clip_start_handle: "Move the start",
+    clip_end_handle: "Move the end",
+    clip_length: "Clip",
+    whole_video: "Whole video",
+    more_options: "More options",
+    audio_format: "Format",
+    audio_bitrate: "Bitrate, kbit/s",
+    bitrate_default: "Default",
+    subtitles: "Subtitles",
+    automatic_subtitles: "Automatic subtitles",
+    filter_languages: "Filter languages",
+    subtitles_limit: "Up to 20 languages at once.",
+    subtitles_where: "Put them",
+    subtitles_embed: "Into the video",
+    subtitles_files: "In files beside it (ZIP)",
+    subtitles_both: "Both",
+    subtitles_format: "File format",
+    tags: "Write title, artist, date, chapters and cover art into the file",
 };
 
 pub(crate) static RU: Tr = Tr {
@@ -251,6 +300,27 @@ pub(crate) static RU: Tr = Tr {
     announce_merging: "Почти готово, собираем файл",
     page_not_found: "Такой страницы нет.",
     go_home: "На главную",
+    clip: "Какую часть скачать",
+    clip_start: "Начало",
+    clip_end: "Конец",
+    clip_start_handle: "Сдвинуть начало",
+    clip_end_handle: "Сдвинуть конец",
+    clip_length: "Фрагмент",
+    whole_video: "Всё видео",
+    more_options: "Ещё настройки",
+    audio_format: "Формат",
+    audio_bitrate: "Битрейт, кбит/с",
+    bitrate_default: "По умолчанию",
+    subtitles: "Субтитры",
+    automatic_subtitles: "Автоматические субтитры",
+    filter_languages: "Найти язык",
+    subtitles_limit: "Не больше 20 языков за раз.",
+    subtitles_where: "Куда их",
+    subtitles_embed: "В видео",
+    subtitles_files: "Отдельными файлами (ZIP)",
+    subtitles_both: "И туда, и туда",
+    subtitles_format: "Формат файлов",
+    tags: "Записать в файл название, автора, дату, главы и обложку",
 };
 
 /// A failed call as the page knows it: the server's stable code (or one of

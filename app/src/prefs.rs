@@ -10,6 +10,9 @@ use leptos::prelude::*;
 pub const LANG_KEY: &str = "kachay_lang";
 /// Cookie and localStorage key of the theme.
 pub const THEME_KEY: &str = "kachay_theme";
+/// localStorage key of the tags switch (`off` when off). Not a cookie: the
+/// server renders it on, and the page sets it after hydration.
+pub const TAGS_KEY: &str = "kachay_tags";
 
 /// The colour theme people chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,11 +53,14 @@ impl Theme {
     }
 }
 
-/// The page's language and theme, shared through context.
+/// The page's language and theme, and whether downloads carry tags,
+/// shared through context.
 #[derive(Debug, Clone, Copy)]
 pub struct Prefs {
     pub lang: RwSignal<Lang>,
     pub theme: RwSignal<Theme>,
+    /// Title, artist, date, chapters and cover art written into the file.
+    pub tags: RwSignal<bool>,
 }
 
 impl Prefs {
@@ -84,6 +90,12 @@ impl Prefs {
             other => Some(other.as_str()),
         };
         crate::client::set_root_attribute("data-theme", applied);
+    }
+
+    /// Switches tags on or off, remembering the choice.
+    pub fn set_tags(&self, on: bool) {
+        self.tags.set(on);
+        crate::client::store_set(TAGS_KEY, if on { "on" } else { "off" });
     }
 }
 
@@ -162,7 +174,8 @@ pub fn provide_prefs() -> Prefs {
         return prefs;
     }
     let initial = Initial::detect();
-    let prefs = Prefs { lang: RwSignal::new(initial.lang), theme: RwSignal::new(initial.theme) };
+    let prefs =
+        Prefs { lang: RwSignal::new(initial.lang), theme: RwSignal::new(initial.theme), tags: RwSignal::new(true) };
     provide_context(prefs);
     // After hydration: a choice kept in localStorage but missing from the
     // cookies (cleared, or expired) still wins, and is written back.
@@ -180,6 +193,9 @@ pub fn provide_prefs() -> Prefs {
             } else {
                 crate::client::remember(THEME_KEY, theme.as_str());
             }
+        }
+        if crate::client::store_get(TAGS_KEY).as_deref() == Some("off") {
+            prefs.tags.set(false);
         }
     });
     prefs

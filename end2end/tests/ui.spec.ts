@@ -3,8 +3,7 @@
 // reload; themes and languages remembered; an axe-core check; and the page
 // without JavaScript. Screenshots land in test-results/screenshots/.
 import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { fixture, openApp } from "./helpers";
+import { fixture, noHorizontalScroll, noSeriousA11yViolations, openApp } from "./helpers";
 
 const shots = "test-results/screenshots";
 
@@ -75,28 +74,6 @@ async function newContext(
 async function lookUp(page: Page, lang: Lang, link: string) {
   await page.getByLabel(T[lang].link).fill(link);
   await page.getByRole("button", { name: T[lang].getInfo }).click();
-}
-
-async function noSeriousA11yViolations(page: Page, label: string) {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  const summary = bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(summary, `axe on ${label}`).toEqual([]);
-}
-
-async function noHorizontalScroll(page: Page) {
-  // Compared with the size asked for: a phone browser widens its layout
-  // viewport to fit content that overflows, so innerWidth grows with it.
-  const width = page.viewportSize()!.width;
-  const wide = await page.evaluate(
-    (width) =>
-      Array.from(document.querySelectorAll<HTMLElement>("body *"))
-        .filter((el) => el.getBoundingClientRect().right > width + 0.5)
-        .map((el) => `${el.tagName}.${el.className}`),
-    width,
-  );
-  expect(wide).toEqual([]);
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
 }
 
 /** Every visible button, link and choice is at least 44×44 CSS pixels. */
@@ -202,10 +179,11 @@ test("keyboard only: find, pick, download, save again, remove", async ({ browser
   const card = page.getByTestId("video-card");
   await expect(card).toBeVisible();
 
-  // Tab reaches the quality group; arrows pick; the focus ring is visible.
+  // Tab passes the part to download (two handles, two fields) and reaches
+  // the quality group; arrows pick; the focus ring is visible.
   const focusedQuality = () =>
     page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.closest("[data-quality]")?.getAttribute("data-quality") ?? "");
-  for (let i = 0; i < 6 && (await focusedQuality()) === ""; i++) await page.keyboard.press("Tab");
+  for (let i = 0; i < 10 && (await focusedQuality()) === ""; i++) await page.keyboard.press("Tab");
   expect(await focusedQuality()).toBe("auto");
   await page.keyboard.press("ArrowLeft");
   expect(await focusedQuality()).toBe("360");
@@ -213,6 +191,9 @@ test("keyboard only: find, pick, download, save again, remove", async ({ browser
   const ring = await page.evaluate(() => getComputedStyle(document.activeElement!.closest("label")!).outlineStyle);
   expect(ring).not.toBe("none");
 
+  // Then "More options" (folded), then the button.
+  await page.keyboard.press("Tab");
+  await expect(card.getByTestId("more-options").locator("> summary")).toBeFocused();
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Download", exact: true })).toBeFocused();
   const saved = page.waitForEvent("download", { timeout: 60_000 });

@@ -54,6 +54,20 @@ impl Starter {
     }
 }
 
+/// `text` added to `html` as text: the characters markup gives a meaning
+/// escaped.
+pub fn push_escaped(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            c => html.push(c),
+        }
+    }
+}
+
 /// Scrolls the list to a row just added, once it is drawn.
 pub fn reveal_soon(row: String) {
     leptos::task::spawn_local(async move {

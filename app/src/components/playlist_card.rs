@@ -1,7 +1,9 @@
 //! A playlist, a channel, or several pasted links: the videos to tick, one
-//! quality for all, one button that starts them all in one request.
+//! quality (and audio format, and tags) for all, one button that starts
+//! them all in one request.
 
 use super::card::{reveal_soon, CardHeading, DownloadButton, StartError, Starter, Stat, Thumb};
+use super::options::{ExtraChoices, Extras};
 use super::quality_picker::QualityPicker;
 use crate::api::{BatchItem, PlaylistInfo, PlaylistItem, VideoInfo};
 use crate::client;
@@ -23,7 +25,9 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
     let refused = RwSignal::new(Vec::<(String, Failure)>::new());
     let thumbnail = info.thumbnail.clone().or_else(|| entries.iter().find_map(|e| e.thumbnail.clone()));
     let all_count = count.unwrap_or(total as u64);
-    let on_download = start_picked(entries.clone(), picked, starter, refused);
+    let extras = Extras::new();
+    let selected = starter.selected;
+    let on_download = start_picked(entries.clone(), picked, starter, extras, refused);
     // No picture for the list: the text takes the whole width.
     let has_thumb = thumbnail.is_some();
     let thumb = thumbnail.map(|src| {
@@ -52,7 +56,8 @@ pub fn PlaylistCard(info: VideoInfo, playlist: PlaylistInfo) -> impl IntoView {
                 </div>
             </div>
             <EntryList entries picked/>
-            <QualityPicker qualities=info.qualities selected=starter.selected/>
+            <QualityPicker qualities=info.qualities selected audio_format=extras.audio_format/>
+            <ExtraChoices extras/>
             <div class="card-actions">
                 <DownloadButton on_click=on_download disabled=Signal::derive(move || starting.get() || picked_count() == 0)>
                     {move || {
@@ -77,6 +82,7 @@ fn start_picked(
     entries: Vec<PlaylistItem>,
     picked: RwSignal<Vec<bool>>,
     starter: Starter,
+    extras: Extras,
     refused: RwSignal<Vec<(String, Failure)>>,
 ) -> Callback<leptos::ev::MouseEvent> {
     let downloads = expect_context::<Downloads>();
@@ -87,10 +93,11 @@ fn start_picked(
             return;
         }
         let Some((quality, label)) = starter.begin() else { return };
+        let choices = extras.choices(&quality, None);
         refused.set(Vec::new());
         leptos::task::spawn_local(async move {
             let urls = chosen.iter().map(|e| e.url.clone()).collect();
-            let failure = match client::start_batch(urls, quality.clone(), Default::default()).await {
+            let failure = match client::start_batch(urls, quality.clone(), choices).await {
                 Ok(items) => {
                     let (started, failed) = sort_out(items, chosen, &quality, &label);
                     if let Some(first) = started.first() {

@@ -4,18 +4,24 @@ use crate::api::Quality;
 use crate::downloads::quality_words;
 use crate::i18n;
 use crate::prefs::{t, Prefs};
+use contract::media::AudioFormat;
 use leptos::prelude::*;
 
 /// The quality choices: video heights and "best" in a grid, sound only set
-/// apart below them. One radio group.
+/// apart below them. One radio group. `audio_format`: the format chosen for
+/// sound only, which its choice names.
 #[component]
-pub fn QualityPicker(qualities: Vec<Quality>, selected: RwSignal<String>) -> impl IntoView {
+pub fn QualityPicker(
+    qualities: Vec<Quality>,
+    selected: RwSignal<String>,
+    audio_format: RwSignal<String>,
+) -> impl IntoView {
     let (video, audio): (Vec<Quality>, Vec<Quality>) = qualities.into_iter().partition(|q| q.id != "audio");
     let audio_view = (!audio.is_empty()).then(|| {
         view! {
             <div class="choices audio-choices">
                 <span class="group-label" aria-hidden="true">{t(|t| t.audio_group)}</span>
-                {audio.into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
+                {audio.into_iter().map(|q| view! { <QualityOption quality=q selected audio_format/> }).collect_view()}
             </div>
         }
     });
@@ -23,7 +29,7 @@ pub fn QualityPicker(qualities: Vec<Quality>, selected: RwSignal<String>) -> imp
         <fieldset class="qualities" data-testid="qualities">
             <legend>{t(|t| t.quality)}</legend>
             <div class="choices">
-                {video.into_iter().map(|q| view! { <QualityOption quality=q selected/> }).collect_view()}
+                {video.into_iter().map(|q| view! { <QualityOption quality=q selected audio_format/> }).collect_view()}
             </div>
             {audio_view}
         </fieldset>
@@ -31,7 +37,7 @@ pub fn QualityPicker(qualities: Vec<Quality>, selected: RwSignal<String>) -> imp
 }
 
 #[component]
-fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView {
+fn QualityOption(quality: Quality, selected: RwSignal<String>, audio_format: RwSignal<String>) -> impl IntoView {
     let prefs = Prefs::get();
     let Quality { id, label, filesize_approx } = quality;
     let size = move || filesize_approx.map(|b| format!("≈ {}", i18n::bytes(b, prefs.lang.get())));
@@ -39,6 +45,13 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView 
     let words_id = id.clone();
     let words = move || quality_words(&words_id, &label, prefs.tr());
     let words2 = words.clone();
+    let hint = move || {
+        if is_audio {
+            Some(AudioFormat::from_name(&audio_format.get()).unwrap_or_default().label())
+        } else {
+            words2().1
+        }
+    };
     let value = id.clone();
     let input_value = id.clone();
     let marker = id.clone();
@@ -55,7 +68,7 @@ fn QualityOption(quality: Quality, selected: RwSignal<String>) -> impl IntoView 
             <span class="quality-text">
                 <span class="quality-line">
                     <span class="quality-label">{move || words().0}</span>
-                    <span class="quality-hint">{move || words2().1}</span>
+                    <span class="quality-hint">{hint}</span>
                 </span>
                 <span class="quality-size">{size}</span>
             </span>

@@ -1,5 +1,6 @@
 //! The server's tool check, folded away in the footer.
 
+use super::card::push_escaped;
 use crate::client;
 use crate::prefs::{t, Prefs};
 use leptos::prelude::*;
@@ -49,15 +50,7 @@ fn lines_html(text: &str) -> String {
     let mut html = String::with_capacity(text.len() + 64);
     for line in text.lines() {
         html.push_str("<span class=\"status-line\">");
-        for c in line.chars() {
-            match c {
-                '&' => html.push_str("&amp;"),
-                '<' => html.push_str("&lt;"),
-                '>' => html.push_str("&gt;"),
-                '"' => html.push_str("&quot;"),
-                c => html.push(c),
-            }
-        }
+        push_escaped(&mut html, line);
         html.push_str("</span>");
     }
     html

@@ -2,6 +2,8 @@
 //! [`PlaylistCard`]) a playlist.
 
 use super::card::{reveal_soon, CardHeading, DownloadButton, StartError, Starter, Stat, Thumb};
+use super::clip_range::{Clip, ClipControl};
+use super::options::{ExtraChoices, Extras};
 use super::playlist_card::PlaylistCard;
 use super::quality_picker::QualityPicker;
 use crate::api::VideoInfo;
@@ -12,7 +14,8 @@ use crate::prefs::{t, Prefs};
 use leptos::either::Either;
 use leptos::prelude::*;
 
-/// The preview: thumbnail, title, channel, duration, views, qualities.
+/// The preview: thumbnail, title, channel, duration, views, qualities, and
+/// the download's other choices.
 #[component]
 pub fn VideoCard(url: String, info: VideoInfo) -> impl IntoView {
     match info.playlist.clone() {
@@ -33,8 +36,14 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     let views = info.views.or_else(|| {
         info.view_count.as_deref().and_then(|v| v.chars().filter(char::is_ascii_digit).collect::<String>().parse().ok())
     });
-    let VideoInfo { title, uploader, thumbnail, qualities, .. } = info;
-    let on_download = start_one(url, title.clone(), starter);
+    let VideoInfo { title, uploader, thumbnail, qualities, subtitles, .. } = info;
+    let has_choices = !qualities.is_empty();
+    // A part can be cut only from a video whose length is known.
+    let clip = duration_secs.filter(|_| has_choices).and_then(Clip::new);
+    let extras = Extras::new();
+    let sizes: Vec<(String, Option<u64>)> = qualities.iter().map(|q| (q.id.clone(), q.filesize_approx)).collect();
+    let selected = starter.selected;
+    let on_download = start_one(url, title.clone(), starter, clip, extras);
     let thumb = match thumbnail {
         Some(src) => Either::Left(view! { <Thumb src/> }),
         None => Either::Right(view! {
@@ -43,11 +52,10 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
             </div>
         }),
     };
-    let has_choices = !qualities.is_empty();
     let starting = starter.starting;
     view! {
         <article class="card" data-testid="video-card">
-            <div class="card-top">
+            <div class="card-top" class:with-clip=clip.is_some()>
                 <div class="thumb-wrap">
                     {thumb}
                     {duration_secs.map(|d| view! { <span class="badge" aria-hidden="true">{i18n::clock(d)}</span> })}
@@ -64,8 +72,10 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
                         })}
                     </CardHeading>
                 </div>
+                {clip.map(|clip| view! { <ClipControl clip sizes selected/> })}
             </div>
-            <QualityPicker qualities selected=starter.selected/>
+            <QualityPicker qualities selected audio_format=extras.audio_format/>
+            {has_choices.then(|| view! { <ExtraChoices extras subtitles/> })}
             <div class="card-actions">
                 <Show when=move || has_choices>
                     <DownloadButton on_click=on_download disabled=starting>
@@ -79,15 +89,24 @@ fn SingleCard(url: String, info: VideoInfo) -> impl IntoView {
     }
 }
 
-/// The Download button: starts the video in the chosen quality and adds it
-/// to the list.
-fn start_one(url: String, title: String, starter: Starter) -> Callback<leptos::ev::MouseEvent> {
+/// The Download button: starts the video in the chosen quality with the
+/// other choices and adds it to the list. A wrong clip range sends nothing
+/// (the fields say why).
+fn start_one(
+    url: String,
+    title: String,
+    starter: Starter,
+    clip: Option<Clip>,
+    extras: Extras,
+) -> Callback<leptos::ev::MouseEvent> {
     let downloads = expect_context::<Downloads>();
     Callback::new(move |_| {
+        let Ok(range) = clip.map(|c| c.for_download()).transpose() else { return };
         let Some((quality, label)) = starter.begin() else { return };
+        let choices = extras.choices(&quality, range.flatten());
         let (url, title) = (url.clone(), title.clone());
         leptos::task::spawn_local(async move {
-            let failure = match client::start_download(url, quality.clone(), Default::default()).await {
+            let failure = match client::start_download(url, quality.clone(), choices).await {
                 Ok(id) => {
                     let row = format!("dl-{id}");
                     downloads.add(Stored { id, title, quality, label, saved: false });
