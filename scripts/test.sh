@@ -28,6 +28,20 @@ KACHAY_SERVER_BIN="$ROOT/target/debug/server" .venv/bin/python -m pytest -q -p n
 t1=$SECONDS
 
 step "Browser tests (cargo leptos end-to-end: build, serve, Playwright)"
+# cargo leptos end-to-end leaves its server running when Playwright fails, and
+# the next run on this machine then finds port 3000 taken. Stop such a server:
+# only ours (a process listening there whose working directory is this tree).
+stop_our_server() {
+  command -v ss > /dev/null || return 0
+  local pid
+  for pid in $(ss -ltnpH 'sport = :3000' 2> /dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+    if [ "$(readlink -f "/proc/$pid/cwd")" = "$(readlink -f "$ROOT")" ]; then
+      kill "$pid" 2> /dev/null || true
+    fi
+  done
+}
+stop_our_server
+trap stop_our_server EXIT
 cargo build --locked -p fixture
 # The fixture site is on 127.0.0.1, which the egress guard refuses by default.
 # TRUSTED_PROXIES: each browser test acts as its own client (X-Forwarded-For, see
