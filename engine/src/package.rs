@@ -5,8 +5,10 @@
 //! gigabytes would cost minutes of CPU for nothing); text files are
 //! deflated. The `zip` crate writes ZIP64 when a file needs it.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
@@ -33,6 +35,10 @@ pub fn inner_stem(title: &str, clip: Option<contract::clip::ClipRange>) -> Strin
 /// Puts `media` and its `sidecars` into `dir/media.zip` (the inputs are
 /// removed) and returns the ZIP. Inside it they are called
 /// `{stem}.{ext}` and `{stem}{suffix}`.
+///
+/// Dropping the future (a cancel) stops the copy and leaves no `.temp.zip`:
+/// the blocking writer would otherwise go on after the job's directory was
+/// swept, and a half-written ZIP of a whole video would sit there.
 pub async fn bundle(
     dir: &Path,
     media: DownloadedFile,
@@ -40,15 +46,20 @@ pub async fn bundle(
     stem: &str,
 ) -> Result<DownloadedFile, EngineError> {
     let out = dir.join(format!("{MEDIA_STEM}.zip"));
-    let temp = dir.join(format!("{MEDIA_STEM}.temp.zip"));
-    let stem = stem.to_owned();
-    let (media_path, media_ext) = (media.path.clone(), media.ext.clone());
-    let inputs = sidecars.clone();
-    let temp_for_task = temp.clone();
-    tokio::task::spawn_blocking(move || write_zip(&temp_for_task, &media_path, &media_ext, &inputs, &stem))
+    let temp = TempZip::new(dir.join(format!("{MEDIA_STEM}.temp.zip")));
+    let job = ZipJob {
+        out: temp.path.clone(),
+        stop: Arc::clone(&temp.stop),
+        media: media.path.clone(),
+        ext: media.ext.clone(),
+        sidecars: sidecars.clone(),
+        stem: stem.to_owned(),
+    };
+    tokio::task::spawn_blocking(move || job.write())
         .await
         .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))??;
-    tokio::fs::rename(&temp, &out).await?;
+    tokio::fs::rename(&temp.path, &out).await?;
+    temp.disarm();
     let _ = tokio::fs::remove_file(&media.path).await;
     for s in sidecars {
         let _ = tokio::fs::remove_file(&s.path).await;
@@ -57,29 +68,95 @@ pub async fn bundle(
     Ok(DownloadedFile { path: out, size, ext: "zip".to_owned() })
 }
 
-fn write_zip(out: &Path, media: &Path, ext: &str, sidecars: &[Sidecar], stem: &str) -> std::io::Result<()> {
-    let file = std::fs::File::create(out)?;
-    let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    let media_len = std::fs::metadata(media)?.len();
-    let stored = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Stored)
-        .large_file(media_len >= u64::from(u32::MAX));
-    zip.start_file(format!("{stem}.{ext}"), stored).map_err(std::io::Error::other)?;
-    std::io::copy(&mut std::fs::File::open(media)?, &mut zip)?;
-    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    for s in sidecars {
-        zip.start_file(format!("{stem}{}", s.suffix), deflated).map_err(std::io::Error::other)?;
-        std::io::copy(&mut std::fs::File::open(&s.path)?, &mut zip)?;
+/// The ZIP being written. Unless disarmed after the rename, dropping it
+/// tells the writer to stop and removes the file; the writer removes it
+/// too if it sees the signal after that (it may create the file late).
+struct TempZip {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    armed: bool,
+}
+
+impl TempZip {
+    fn new(path: PathBuf) -> Self {
+        Self { path, stop: Arc::new(AtomicBool::new(false)), armed: true }
     }
-    let mut inner = zip.finish().map_err(std::io::Error::other)?;
-    inner.flush()?;
-    inner.into_inner().map_err(|e| e.into_error())?.sync_all()
+
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempZip {
+    fn drop(&mut self) {
+        if self.armed {
+            self.stop.store(true, Ordering::SeqCst);
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+struct ZipJob {
+    out: PathBuf,
+    stop: Arc<AtomicBool>,
+    media: PathBuf,
+    ext: String,
+    sidecars: Vec<Sidecar>,
+    stem: String,
+}
+
+impl ZipJob {
+    fn write(&self) -> std::io::Result<()> {
+        let result = self.write_checked();
+        if result.is_err() || self.stopped() {
+            let _ = std::fs::remove_file(&self.out);
+        }
+        result
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn write_checked(&self) -> std::io::Result<()> {
+        let file = std::fs::File::create(&self.out)?;
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        let media_len = std::fs::metadata(&self.media)?.len();
+        let stored = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .large_file(media_len >= u64::from(u32::MAX));
+        zip.start_file(format!("{}.{}", self.stem, self.ext), stored).map_err(std::io::Error::other)?;
+        self.copy(&self.media, &mut zip)?;
+        let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        for s in &self.sidecars {
+            zip.start_file(format!("{}{}", self.stem, s.suffix), deflated).map_err(std::io::Error::other)?;
+            self.copy(&s.path, &mut zip)?;
+        }
+        let mut inner = zip.finish().map_err(std::io::Error::other)?;
+        inner.flush()?;
+        inner.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
+
+    /// `io::copy` in 1 MiB steps, so a cancel is seen within one step.
+    fn copy(&self, from: &Path, to: &mut impl Write) -> std::io::Result<()> {
+        let mut input = std::fs::File::open(from)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            if self.stopped() {
+                return Err(std::io::Error::other("cancelled"));
+            }
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            to.write_all(&buf[..n])?;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
 
     #[tokio::test]
     async fn a_video_and_its_subtitles_become_one_zip() {
@@ -106,5 +183,34 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(text.contains("Hi"));
+    }
+
+    /// A cancel while the ZIP is written leaves nothing behind, whether it
+    /// lands during the copy or after it, before the rename.
+    #[tokio::test]
+    async fn a_cancelled_bundle_leaves_no_temp_zip() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let video = dir.path().join("media.mp4");
+        std::fs::write(&video, vec![7u8; 64 << 20]).unwrap_or_else(|e| panic!("{e}"));
+        let media = DownloadedFile { path: video.clone(), size: 64 << 20, ext: "mp4".into() };
+        let temp = dir.path().join("media.temp.zip");
+        let root = dir.path().to_owned();
+        let task = tokio::spawn(async move { bundle(&root, media, Vec::new(), "x").await });
+        let started = std::time::Instant::now();
+        while !temp.exists() && !task.is_finished() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the ZIP was never started");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        task.abort();
+        let _ = task.await;
+        let started = std::time::Instant::now();
+        while temp.exists() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "media.temp.zip was left behind");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // The writer has stopped for good: nothing comes back.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!temp.exists(), "media.temp.zip came back after the cancel");
+        assert!(video.exists(), "a cancel does not remove the download's media by itself");
     }
 }
