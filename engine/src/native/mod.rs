@@ -365,6 +365,8 @@ impl NativeEngine {
                 }
                 let temp = dir.join(format!("{MEDIA_STEM}.temp.{ext}"));
                 let failure = "The downloaded parts could not be put together into one file.";
+                let relay_failures = || relays.iter().map(relay::Relay::failures).sum::<u64>();
+                let failed_before = relay_failures();
                 let ran = tokio::select! {
                     biased;
                     () = cancel.cancelled() => return Err(EngineError::Cancelled),
@@ -373,6 +375,14 @@ impl NativeEngine {
                 // The relay knows why ffmpeg could not read (the guard, the site).
                 if let Err(e) = ran {
                     return Err(relays.iter().find_map(|r| r.failure()).unwrap_or(e));
+                }
+                // ffmpeg takes a body the relay had to cut for the end of the
+                // file and exits 0 with a short clip: that is a failure too.
+                if relay_failures() > failed_before {
+                    let _ = tokio::fs::remove_file(&temp).await;
+                    return Err(relays.iter().find_map(|r| r.failure()).unwrap_or_else(|| {
+                        EngineError::Io(std::io::Error::other("the video site stopped sending the video"))
+                    }));
                 }
                 for r in &relays {
                     tracing::debug!(

@@ -40,9 +40,11 @@
 //!
 //! ## When the origin misbehaves
 //!
-//! A refusal by the egress guard, a non-2xx status, a network error or a
-//! stall answers 502 (or cuts a body already under way) and the first such
-//! failure is kept: [`Relay::failure`] gives the real reason instead of
+//! A 5xx or 429, a reset, a body cut short or a stall is asked again (up to
+//! `RETRIES` times in a row, with a short back-off), from the first byte not
+//! yet passed on: ffmpeg sees one unbroken answer. A refusal by the egress
+//! guard, another status, or a hiccup that persists answers 502 (or cuts a
+//! body already under way) and the first such failure is kept: [`Relay::failure`] gives the real reason instead of
 //! "ffmpeg failed". An origin that ignores `Range` (a 200 to a ranged
 //! request) is served from offset 0 only; a read at any other offset fails
 //! clearly (`Upstream::NoRanges`) rather than download and skip up to
@@ -98,6 +100,15 @@ const SEND_BUFFER: u32 = 64 * 1024;
 const MAX_CHUNK: u64 = 1024 * 1024;
 /// An upstream response's headers must arrive within this.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Upstream hiccups (a 5xx or 429, a reset, a body cut short, a stall) in a
+/// row that are asked again, resuming where the bytes stopped. A byte of
+/// progress starts the count over. ffmpeg waits on its socket meanwhile:
+/// without this, one reset of the origin's connection failed the clip.
+const RETRIES: u32 = 4;
+/// Wait before the n-th retry in a row: 250 ms doubling, at most 2 s.
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64.saturating_mul(1 << attempt.saturating_sub(1).min(3)))
+}
 /// No body byte from the origin for this long fails the answer (ffmpeg has
 /// no read timeout of its own by default, it would wait forever).
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -138,6 +149,8 @@ struct Shared {
     size: OnceCell<u64>,
     relayed: AtomicU64,
     upstream_requests: AtomicU64,
+    retries: AtomicU64,
+    failures: AtomicU64,
     /// The first upstream failure, kept as kind and message because
     /// [`EngineError`] is not `Clone`.
     failure: Mutex<Option<(FailureKind, String)>>,
@@ -181,6 +194,8 @@ impl Relay {
             size: OnceCell::new_with(size),
             relayed: AtomicU64::new(0),
             upstream_requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
             failure: Mutex::new(None),
             cancel: CancellationToken::new(),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
@@ -209,6 +224,18 @@ impl Relay {
     /// Requests sent to the origin so far.
     pub fn upstream_requests(&self) -> u64 {
         self.shared.upstream_requests.load(Ordering::Relaxed)
+    }
+
+    /// Upstream requests that were a second try after a hiccup.
+    pub fn retries(&self) -> u64 {
+        self.shared.retries.load(Ordering::Relaxed)
+    }
+
+    /// Answers that failed upstream (a 502, or a body cut short), counted
+    /// so a caller can tell whether a given read of ffmpeg's met one:
+    /// ffmpeg takes a body that ends early for the end of the file.
+    pub fn failures(&self) -> u64 {
+        self.shared.failures.load(Ordering::SeqCst)
     }
 
     /// The first thing that went wrong upstream (refused by the guard, an
@@ -594,6 +621,16 @@ impl Upstream {
         Upstream::Network(describe(e))
     }
 
+    /// Worth asking again: the origin or the path to it hiccuped. A
+    /// refusal, a 4xx or an answer of the wrong shape will not change.
+    fn is_transient(&self) -> bool {
+        match self {
+            Upstream::Status(status) => *status == 408 || *status == 429 || *status >= 500,
+            Upstream::Network(_) | Upstream::Stalled => true,
+            Upstream::Refused(_) | Upstream::NoRanges | Upstream::NoSize | Upstream::Mismatch(_) => false,
+        }
+    }
+
     /// The same words as the rest of the native engine (see `tracks.rs`).
     fn to_failure(&self) -> (FailureKind, String) {
         match self {
@@ -635,6 +672,7 @@ fn describe(e: reqwest::Error) -> String {
 impl Shared {
     /// Keeps the first failure; later ones are usually its consequences.
     fn fail(&self, why: &Upstream) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
         let mut kept = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.is_none() {
             let (kind, message) = why.to_failure();
@@ -664,60 +702,114 @@ impl Shared {
     async fn total(&self) -> Result<u64, Upstream> {
         self.size
             .get_or_try_init(|| async {
-                let response = self.get(0, 0).await?;
-                let status = response.status().as_u16();
-                let total = match status {
-                    206 | 416 => content_range(response.headers()).and_then(|r| r.total),
-                    // No range support; the length of the whole body is
-                    // the size. Dropping the response closes that
-                    // connection, so its body is not read.
-                    200 => response.content_length(),
-                    _ => return Err(Upstream::Status(status)),
-                };
-                total.ok_or(Upstream::NoSize)
+                let mut failures = 0;
+                loop {
+                    match self.ask_total().await {
+                        Err(why) if why.is_transient() && failures < RETRIES => {
+                            failures += 1;
+                            self.before_retry(&why, failures, 0).await;
+                        }
+                        done => return done,
+                    }
+                }
             })
             .await
             .copied()
     }
 
+    async fn ask_total(&self) -> Result<u64, Upstream> {
+        let response = self.get(0, 0).await?;
+        let status = response.status().as_u16();
+        let total = match status {
+            206 | 416 => content_range(response.headers()).and_then(|r| r.total),
+            // No range support; the length of the whole body is the size.
+            // Dropping the response closes that connection, so its body is
+            // not read.
+            200 => response.content_length(),
+            _ => return Err(Upstream::Status(status)),
+        };
+        total.ok_or(Upstream::NoSize)
+    }
+
+    async fn before_retry(&self, why: &Upstream, attempt: u32, pos: u64) {
+        tracing::debug!(detail = %why, attempt, pos, "relay: upstream hiccup, asking again");
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(retry_delay(attempt)).await;
+    }
+
     /// Fetches `[start, start + len)` from the origin and writes it to
     /// `out`, as successive ranges. `head` is written before the first
     /// byte, once the first range came back right (until then a failure
-    /// can still be a 502).
+    /// can still be a 502). A transient failure is asked again from the
+    /// first byte not yet written, so the client sees one unbroken body.
     async fn pump<W: AsyncWrite + Unpin>(&self, out: &mut W, head: &str, start: u64, len: u64) -> Result<(), Stop> {
         let end = start + len;
         let mut pos = start;
         let mut chunk = FIRST_CHUNK;
         let mut head = Some(head);
+        let mut failures = 0;
         while pos < end {
             let want_end = end.min(pos.saturating_add(chunk));
-            let response = self.get(pos, want_end - 1).await.map_err(Stop::Before)?;
-            let (mut response, piece_end) = self.check(response, pos, want_end, end).map_err(Stop::Before)?;
-            if let Some(head) = head.take() {
-                out.write_all(head.as_bytes()).await.map_err(|_| Stop::Client)?;
+            let before = pos;
+            match self.piece(out, &mut head, &mut pos, want_end, end).await {
+                Ok(()) => {
+                    failures = 0;
+                    chunk = (chunk * 2).min(MAX_CHUNK);
+                }
+                Err(Stop::Client) => return Err(Stop::Client),
+                Err(Stop::Before(why) | Stop::During(why)) => {
+                    if pos > before {
+                        failures = 0;
+                    }
+                    if why.is_transient() && failures < RETRIES {
+                        failures += 1;
+                        self.before_retry(&why, failures, pos).await;
+                        continue;
+                    }
+                    // Once the head is out, a 502 can no longer be said.
+                    return Err(if head.is_some() { Stop::Before(why) } else { Stop::During(why) });
+                }
             }
-            while pos < piece_end {
-                let next = match tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await {
-                    Err(_) => Err(Upstream::Stalled),
-                    Ok(next) => next.map_err(Upstream::from_reqwest),
-                };
-                let bytes = match next.map_err(Stop::During)? {
-                    Some(bytes) => bytes,
-                    None => return Err(Stop::During(Upstream::Network("the body ended early".to_owned()))),
-                };
-                let room = usize::try_from(piece_end - pos).unwrap_or(usize::MAX);
-                let part = &bytes[..bytes.len().min(room)];
-                out.write_all(part).await.map_err(|_| Stop::Client)?;
-                self.relayed.fetch_add(part.len() as u64, Ordering::Relaxed);
-                pos += part.len() as u64;
-            }
-            if piece_end == want_end {
-                // The range's last bytes are in; reading the end of the
-                // body lets the connection go back to the pool for the
-                // next range instead of being closed.
-                let _ = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await;
-            }
-            chunk = (chunk * 2).min(MAX_CHUNK);
+        }
+        Ok(())
+    }
+
+    /// One upstream range, `[*pos, want_end)`, written to `out` as it
+    /// arrives (`*pos` follows). A short range is fine: the caller goes on
+    /// from where it stopped.
+    async fn piece<W: AsyncWrite + Unpin>(
+        &self,
+        out: &mut W,
+        head: &mut Option<&str>,
+        pos: &mut u64,
+        want_end: u64,
+        end: u64,
+    ) -> Result<(), Stop> {
+        let response = self.get(*pos, want_end - 1).await.map_err(Stop::Before)?;
+        let (mut response, piece_end) = self.check(response, *pos, want_end, end).map_err(Stop::Before)?;
+        if let Some(text) = head.take() {
+            out.write_all(text.as_bytes()).await.map_err(|_| Stop::Client)?;
+        }
+        while *pos < piece_end {
+            let next = match tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await {
+                Err(_) => Err(Upstream::Stalled),
+                Ok(next) => next.map_err(Upstream::from_reqwest),
+            };
+            let bytes = match next.map_err(Stop::During)? {
+                Some(bytes) => bytes,
+                None => return Err(Stop::During(Upstream::Network("the body ended early".to_owned()))),
+            };
+            let room = usize::try_from(piece_end - *pos).unwrap_or(usize::MAX);
+            let part = &bytes[..bytes.len().min(room)];
+            out.write_all(part).await.map_err(|_| Stop::Client)?;
+            self.relayed.fetch_add(part.len() as u64, Ordering::Relaxed);
+            *pos += part.len() as u64;
+        }
+        if piece_end == want_end {
+            // The range's last bytes are in; reading the end of the body
+            // lets the connection go back to the pool for the next range
+            // instead of being closed.
+            let _ = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await;
         }
         Ok(())
     }

@@ -156,6 +156,100 @@ async fn a_progressive_clip_reads_only_part_of_the_file() {
     assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
 }
 
+/// A site that cuts every media body after 300,000 bytes: the relay asks
+/// again from where each body stopped, and ffmpeg never notices.
+#[tokio::test]
+async fn a_progressive_clip_survives_an_origin_that_keeps_cutting_its_bodies() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let p = probe(&site.url("/k/drop=300000/watch/large")).await;
+    let options = DownloadOptions { clip: clip(8000, 12_000), ..DownloadOptions::default() };
+    let (file, _dir) = download(p, QualityId::Auto, options).await;
+    let seconds = duration(&ffprobe(&file.path));
+    assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
+    assert_eq!(codecs(&ffprobe(&file.path), "video"), ["h264"]);
+}
+
+/// An origin that serves `body` in ranges and goes down for good at byte
+/// `down_at`: an answer that spans it is cut there (the connection is
+/// reset), and every range that starts at or past it is a 503.
+async fn origin_that_goes_down_at(body: Vec<u8>, down_at: u64) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::body::Body;
+    use axum::http::{header, HeaderMap, StatusCode};
+    let body = Arc::new(body);
+    let app = axum::Router::new().route(
+        "/large.mp4",
+        axum::routing::get(move |headers: HeaderMap| {
+            let body = Arc::clone(&body);
+            async move {
+                let total = body.len() as u64;
+                let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| {
+                    let (first, last) = v.strip_prefix("bytes=")?.split_once('-')?;
+                    let first: u64 = first.parse().ok()?;
+                    let last: u64 = if last.is_empty() { total - 1 } else { last.parse().ok()? };
+                    Some((first, last.min(total - 1)))
+                });
+                let (first, last) = range.unwrap_or((0, total - 1));
+                if first >= down_at {
+                    return (StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new(), Body::empty());
+                }
+                let mut out = HeaderMap::new();
+                let content_range = format!("bytes {first}-{last}/{total}");
+                out.insert(header::CONTENT_RANGE, content_range.parse().expect("header"));
+                out.insert(header::CONTENT_LENGTH, (last - first + 1).to_string().parse().expect("header"));
+                let sent = body[first as usize..=last.min(down_at - 1) as usize].to_vec();
+                let parts: Vec<Result<Vec<u8>, std::io::Error>> = if last < down_at {
+                    vec![Ok(sent)]
+                } else {
+                    vec![Ok(sent), Err(std::io::Error::other("the site went down"))]
+                };
+                (StatusCode::PARTIAL_CONTENT, out, Body::from_stream(futures::stream::iter(parts)))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/large.mp4", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+/// The site goes down while ffmpeg reads the clip's middle. ffmpeg takes
+/// the cut body for the end of the file and exits 0 with a short clip;
+/// that short file must not be passed off as the download.
+#[tokio::test]
+async fn a_site_that_goes_down_mid_clip_fails_the_download_instead_of_shortening_it() {
+    let site = FixtureSite::start().await.expect("fixture");
+    let bytes = std::fs::read(site.media_dir().join("large/large.mp4")).expect("large.mp4");
+    // 10 s into the 24 s file: past where the 8-12 s clip starts, before it ends.
+    let down_at = bytes.len() as u64 * 10 / 24;
+    let (url, server) = origin_that_goes_down_at(bytes, down_at).await;
+    let p = edited_probe(&site.url("/watch/large"), |v| {
+        if let Some(formats) = v["formats"].as_array_mut() {
+            for f in formats {
+                f["url"] = Value::String(url.clone());
+            }
+        }
+        v["url"] = Value::String(url.clone());
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DownloadOptions { clip: clip(8000, 12_000), ..DownloadOptions::default() };
+    let request =
+        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
+    let mut on_progress = |_| {};
+    let result = engine().download(&request, CancellationToken::new(), &mut on_progress).await;
+    match result {
+        Err(engine::native::NativeError::Failed(engine::EngineError::Fetch { message, .. })) => {
+            // The relay's reason, not ffmpeg's "could not be put together".
+            assert!(message.starts_with("The video site"), "{message}");
+        }
+        Err(other) => panic!("another error than the site's: {other}"),
+        Ok(file) => panic!("a clip of {} s was delivered as complete", duration(&ffprobe(&file.path))),
+    }
+    server.abort();
+}
+
 #[tokio::test]
 async fn subtitles_are_embedded_with_their_languages() {
     let site = FixtureSite::start().await.expect("fixture");

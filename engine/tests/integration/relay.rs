@@ -267,6 +267,73 @@ async fn a_refused_origin_fails_ffmpeg_and_the_relay_says_why() {
 }
 
 #[tokio::test]
+async fn hiccups_upstream_are_asked_again_and_the_client_sees_one_unbroken_body() {
+    let site = FixtureSite::start().await.expect("site");
+    let whole = get(&site.url(LARGE), None).await.body;
+    let total = whole.len() as u64;
+
+    // The site cuts the first body it sends after 100,000 bytes. The size
+    // is given, so that body is the answer's first range, not a size probe.
+    let relay = relay_to(&site, &format!("/k/drop_once=100000{LARGE}"), Some(total)).await;
+    let got = get(relay.url().as_str(), Some("bytes=0-599999")).await;
+    assert_eq!(got.status, 206);
+    assert_eq!(got.body.len(), 600_000, "the body was cut");
+    assert!(got.body == whole[..600_000], "other bytes than the origin's");
+    assert_eq!(relay.retries(), 1);
+    assert!(relay.failure().is_none(), "{:?}", relay.failure());
+
+    // The very first request answered 503: the size probe is asked again.
+    let relay = relay_to(&site, &format!("/k/once=503{LARGE}"), None).await;
+    let got = get(relay.url().as_str(), Some("bytes=1000-2999")).await;
+    assert_eq!(got.status, 206);
+    assert!(got.body == whole[1000..3000]);
+    assert_eq!(relay.retries(), 1);
+
+    // ffmpeg cuts its clip across a cut body as if nothing happened.
+    let relay = relay_to(&site, &format!("/k/drop_once=50000{LARGE}"), Some(total)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ok, stderr, out) = cut_clip(&relay, dir.path()).await;
+    assert!(ok, "ffmpeg failed: {stderr}");
+    let duration = ffprobe_duration(&out);
+    assert!((3.5..=5.0).contains(&duration), "the clip lasts {duration} s");
+    assert_eq!(relay.retries(), 1);
+    assert!(relay.failure().is_none(), "{:?}", relay.failure());
+}
+
+#[tokio::test]
+async fn an_origin_that_keeps_failing_is_asked_a_bounded_number_of_times() {
+    let site = FixtureSite::start().await.expect("site");
+    // Always 503: the first request and four more, then a 502 that says 503.
+    let relay = relay_to(&site, &format!("/k/status=503{LARGE}"), None).await;
+    let got = get(relay.url().as_str(), Some("bytes=0-99")).await;
+    assert_eq!(got.status, 502);
+    assert_eq!((relay.upstream_requests(), relay.retries()), (5, 4));
+    match relay.failure() {
+        Some(EngineError::Fetch { kind: FailureKind::Http(503), message }) => assert!(message.contains("503")),
+        other => panic!("the relay kept {other:?}"),
+    }
+
+    // A 404 will not change: asked once.
+    let relay = relay_to(&site, &format!("/k/status=404{LARGE}"), None).await;
+    let got = get(relay.url().as_str(), Some("bytes=0-99")).await;
+    assert_eq!(got.status, 502);
+    assert_eq!((relay.upstream_requests(), relay.retries()), (1, 0));
+
+    // A site that cuts every body after 1,000 bytes still makes progress,
+    // so the relay keeps going until the range is whole: each retry that
+    // brought bytes starts the count over.
+    let first = get(&site.url(LARGE), Some("bytes=0-9999")).await;
+    let total: u64 =
+        header(&first.headers, CONTENT_RANGE).rsplit_once('/').and_then(|(_, t)| t.parse().ok()).expect("a size");
+    let whole = first.body;
+    let relay = relay_to(&site, &format!("/k/drop=1000{LARGE}"), Some(total)).await;
+    let got = get(relay.url().as_str(), Some("bytes=0-9999")).await;
+    assert_eq!(got.status, 206);
+    assert!(got.body == whole, "{} bytes", got.body.len());
+    assert_eq!(relay.retries(), 9);
+}
+
+#[tokio::test]
 async fn an_origin_without_ranges_serves_from_the_start_only() {
     // A server that always answers 200 with the whole body.
     let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
