@@ -52,6 +52,31 @@ async fn download(
     (file, dir)
 }
 
+/// A clip of the page's video, whose every format the page says is at
+/// `media` (what a hostile or failing site would have said), and the
+/// directory it was downloaded into.
+async fn clip_of(
+    page: &str,
+    media: &str,
+    range: Option<ClipRange>,
+) -> (Result<DownloadedFile, engine::native::NativeError>, tempfile::TempDir) {
+    let p = edited_probe(page, |v| {
+        if let Some(formats) = v["formats"].as_array_mut() {
+            for f in formats {
+                f["url"] = Value::String(media.to_owned());
+            }
+        }
+        v["url"] = Value::String(media.to_owned());
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = DownloadOptions { clip: range, ..DownloadOptions::default() };
+    let request =
+        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
+    let mut on_progress = |_| {};
+    (engine().download(&request, CancellationToken::new(), &mut on_progress).await, dir)
+}
+
 fn ffprobe(path: &Path) -> Value {
     let program = support::ffmpeg().with_file_name("ffprobe");
     let program = if program.is_file() { program } else { "ffprobe".into() };
@@ -224,21 +249,7 @@ async fn a_site_that_goes_down_mid_clip_fails_the_download_instead_of_shortening
     // 10 s into the 24 s file: past where the 8-12 s clip starts, before it ends.
     let down_at = bytes.len() as u64 * 10 / 24;
     let (url, server) = origin_that_goes_down_at(bytes, down_at).await;
-    let p = edited_probe(&site.url("/watch/large"), |v| {
-        if let Some(formats) = v["formats"].as_array_mut() {
-            for f in formats {
-                f["url"] = Value::String(url.clone());
-            }
-        }
-        v["url"] = Value::String(url.clone());
-    })
-    .await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = DownloadOptions { clip: clip(8000, 12_000), ..DownloadOptions::default() };
-    let request =
-        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
-    let mut on_progress = |_| {};
-    let result = engine().download(&request, CancellationToken::new(), &mut on_progress).await;
+    let (result, _dir) = clip_of(&site.url("/watch/large"), &url, clip(8000, 12_000)).await;
     match result {
         Err(engine::native::NativeError::Failed(engine::EngineError::Fetch { message, .. })) => {
             // The relay's reason, not ffmpeg's "could not be put together".
@@ -456,21 +467,7 @@ async fn a_progressive_file_that_is_really_a_playlist_is_never_followed() {
     let playlist = site.url("/media/main/v360/index.m3u8");
     // The site claims an MP4 at an address that serves an HLS playlist: read
     // by ffmpeg with its format guessed, it would fetch whatever it names.
-    let p = edited_probe(&site.url("/watch/progressive"), |v| {
-        if let Some(formats) = v["formats"].as_array_mut() {
-            for f in formats {
-                f["url"] = Value::String(playlist.clone());
-            }
-        }
-        v["url"] = Value::String(playlist.clone());
-    })
-    .await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let options = DownloadOptions { clip: clip(2000, 4000), ..DownloadOptions::default() };
-    let request =
-        NativeRequest { probe: p, quality: QualityId::Auto, options, dir: dir.path().join("job"), reextract: None };
-    let mut on_progress = |_| {};
-    let result = engine().download(&request, CancellationToken::new(), &mut on_progress).await;
+    let (result, _dir) = clip_of(&site.url("/watch/progressive"), &playlist, clip(2000, 4000)).await;
     assert!(result.is_err(), "not a video: {result:?}");
     assert!(segment_hits(&site, "/media/main/").is_empty(), "no segment the playlist names was fetched");
 }
