@@ -59,7 +59,7 @@ pub async fn bundle(
         .await
         .map_err(|e| EngineError::Io(std::io::Error::other(e.to_string())))??;
     tokio::fs::rename(&temp.path, &out).await?;
-    temp.disarm();
+    drop(temp);
     let _ = tokio::fs::remove_file(&media.path).await;
     for s in sidecars {
         let _ = tokio::fs::remove_file(&s.path).await;
@@ -68,31 +68,24 @@ pub async fn bundle(
     Ok(DownloadedFile { path: out, size, ext: "zip".to_owned() })
 }
 
-/// The ZIP being written. Unless disarmed after the rename, dropping it
-/// tells the writer to stop and removes the file; the writer removes it
-/// too if it sees the signal after that (it may create the file late).
+/// The ZIP being written. Dropping it tells the writer to stop and removes
+/// the file; the writer removes it too if it sees the signal after that (it
+/// may create the file late). After the rename there is nothing to remove.
 struct TempZip {
     path: PathBuf,
     stop: Arc<AtomicBool>,
-    armed: bool,
 }
 
 impl TempZip {
     fn new(path: PathBuf) -> Self {
-        Self { path, stop: Arc::new(AtomicBool::new(false)), armed: true }
-    }
-
-    fn disarm(mut self) {
-        self.armed = false;
+        Self { path, stop: Arc::new(AtomicBool::new(false)) }
     }
 }
 
 impl Drop for TempZip {
     fn drop(&mut self) {
-        if self.armed {
-            self.stop.store(true, Ordering::SeqCst);
-            let _ = std::fs::remove_file(&self.path);
-        }
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -379,7 +379,6 @@ impl NativeEngine {
                 // ffmpeg takes a body the relay had to cut for the end of the
                 // file and exits 0 with a short clip: that is a failure too.
                 if relay_failures() > failed_before {
-                    let _ = tokio::fs::remove_file(&temp).await;
                     return Err(relays.iter().find_map(|r| r.failure()).unwrap_or_else(|| {
                         EngineError::Io(std::io::Error::other("the video site stopped sending the video"))
                     }));

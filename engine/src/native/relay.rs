@@ -44,8 +44,8 @@
 //! `RETRIES` times in a row, with a short back-off), from the first byte not
 //! yet passed on: ffmpeg sees one unbroken answer. A refusal by the egress
 //! guard, another status, or a hiccup that persists answers 502 (or cuts a
-//! body already under way) and the first such failure is kept: [`Relay::failure`] gives the real reason instead of
-//! "ffmpeg failed". An origin that ignores `Range` (a 200 to a ranged
+//! body already under way) and the first such failure is kept:
+//! [`Relay::failure`] gives the real reason instead of "ffmpeg failed". An origin that ignores `Range` (a 200 to a ranged
 //! request) is served from offset 0 only; a read at any other offset fails
 //! clearly (`Upstream::NoRanges`) rather than download and skip up to
 //! the offset, which on a seek-heavy read (index at the end) would fetch
@@ -105,10 +105,6 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// progress starts the count over. ffmpeg waits on its socket meanwhile:
 /// without this, one reset of the origin's connection failed the clip.
 const RETRIES: u32 = 4;
-/// Wait before the n-th retry in a row: 250 ms doubling, at most 2 s.
-fn retry_delay(attempt: u32) -> Duration {
-    Duration::from_millis(250u64.saturating_mul(1 << attempt.saturating_sub(1).min(3)))
-}
 /// No body byte from the origin for this long fails the answer (ffmpeg has
 /// no read timeout of its own by default, it would wait forever).
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -734,7 +730,8 @@ impl Shared {
     async fn before_retry(&self, why: &Upstream, attempt: u32, pos: u64) {
         tracing::debug!(detail = %why, attempt, pos, "relay: upstream hiccup, asking again");
         self.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(retry_delay(attempt)).await;
+        // The fragment scheduler's back-off: 250 ms, doubling.
+        tokio::time::sleep(super::schedule::backoff(attempt - 1)).await;
     }
 
     /// Fetches `[start, start + len)` from the origin and writes it to

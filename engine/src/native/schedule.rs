@@ -36,8 +36,9 @@ use netguard::{refusal_of, GuardedClient};
 const TICK: Duration = Duration::from_millis(250);
 /// Share of the percentage for fetching; merging fills the rest.
 const FETCH_SHARE: f64 = 95.0;
-/// Back-off before the n-th retry of a fragment: 250 ms doubling, at most 8 s.
-fn backoff(attempt: u32) -> Duration {
+/// Back-off before the n-th retry of a fragment (and of the relay's
+/// upstream ranges): 250 ms doubling, at most 8 s.
+pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(250u64.saturating_mul(1 << attempt.min(5))).min(Duration::from_secs(8))
 }
 

@@ -189,9 +189,10 @@ async fn a_progressive_clip_survives_an_origin_that_keeps_cutting_its_bodies() {
     let p = probe(&site.url("/k/drop=300000/watch/large")).await;
     let options = DownloadOptions { clip: clip(8000, 12_000), ..DownloadOptions::default() };
     let (file, _dir) = download(p, QualityId::Auto, options).await;
-    let seconds = duration(&ffprobe(&file.path));
+    let info = ffprobe(&file.path);
+    let seconds = duration(&info);
     assert!((seconds - 4.0).abs() <= 0.5, "a 4 s clip, got {seconds} s");
-    assert_eq!(codecs(&ffprobe(&file.path), "video"), ["h264"]);
+    assert_eq!(codecs(&info, "video"), ["h264"]);
 }
 
 /// An origin that serves `body` in ranges and goes down for good at byte
