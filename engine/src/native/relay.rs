@@ -41,8 +41,8 @@
 //! ## When the origin misbehaves
 //!
 //! A 5xx or 429, a reset, a body cut short or a stall is asked again (up to
-//! `RETRIES` times in a row, with a short back-off), from the first byte not
-//! yet passed on: ffmpeg sees one unbroken answer. A refusal by the egress
+//! `RETRIES` times in a row and `MAX_RETRIES_PER_ANSWER` in all, with a
+//! short back-off), from the first byte not yet passed on: ffmpeg sees one unbroken answer. A refusal by the egress
 //! guard, another status, or a hiccup that persists answers 502 (or cuts a
 //! body already under way) and the first such failure is kept:
 //! [`Relay::failure`] gives the real reason instead of "ffmpeg failed". An origin that ignores `Range` (a 200 to a ranged
@@ -105,6 +105,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// progress starts the count over. ffmpeg waits on its socket meanwhile:
 /// without this, one reset of the origin's connection failed the clip.
 const RETRIES: u32 = 4;
+/// Retries of one answer in all, progress or not: an origin that sends a
+/// few bytes and then cuts every body would otherwise be asked again for
+/// every few bytes of the file, holding the download's slot for hours.
+const MAX_RETRIES_PER_ANSWER: u32 = 32;
 /// No body byte from the origin for this long fails the answer (ffmpeg has
 /// no read timeout of its own by default, it would wait forever).
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -744,7 +748,7 @@ impl Shared {
         let mut pos = start;
         let mut chunk = FIRST_CHUNK;
         let mut head = Some(head);
-        let mut failures = 0;
+        let (mut failures, mut retried) = (0, 0);
         while pos < end {
             let want_end = end.min(pos.saturating_add(chunk));
             let before = pos;
@@ -758,8 +762,9 @@ impl Shared {
                     if pos > before {
                         failures = 0;
                     }
-                    if why.is_transient() && failures < RETRIES {
+                    if why.is_transient() && failures < RETRIES && retried < MAX_RETRIES_PER_ANSWER {
                         failures += 1;
+                        retried += 1;
                         self.before_retry(&why, failures, pos).await;
                         continue;
                     }

@@ -331,6 +331,25 @@ async fn an_origin_that_keeps_failing_is_asked_a_bounded_number_of_times() {
     assert_eq!(got.status, 206);
     assert!(got.body == whole, "{} bytes", got.body.len());
     assert_eq!(relay.retries(), 9);
+
+    // A hostile origin that cuts every body after 10 bytes makes progress
+    // too, but the answer is given up after 32 retries in all, not asked
+    // again for every 10 bytes of the range (999 times).
+    let relay = relay_to(&site, &format!("/k/drop=10{LARGE}"), Some(total)).await;
+    let got = get_cut(relay.url().as_str(), "bytes=0-9999").await;
+    assert!(got < 10_000, "the whole range arrived ({got} bytes)");
+    assert_eq!((relay.upstream_requests(), relay.retries()), (33, 32));
+    assert!(relay.failure().is_some());
+}
+
+/// The bytes of an answer the relay cuts short (reqwest reports the cut).
+async fn get_cut(url: &str, range: &str) -> usize {
+    let mut response = plain().get(url).header("Range", range).send().await.expect("request");
+    let mut got = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        got += chunk.len();
+    }
+    got
 }
 
 #[tokio::test]
