@@ -11,7 +11,11 @@
 //! 2. the same with an origin that also caps the whole site (aggregate limit);
 //! 3. ten downloads at once, with the peak memory (sum of RSS) of each side's
 //!    whole process tree: the server and every child, against ten
-//!    `yt-dlp -N 8` processes and their ffmpeg children.
+//!    `yt-dlp -N 8` processes and their ffmpeg children;
+//! 4. a 20 s clip (2–22 s) of the 24 s progressive MP4, end to end, against
+//!    `yt-dlp --download-sections` (ffmpeg reading the site itself), at
+//!    500 KB/s per connection and with 300 ms before every answer (a far
+//!    origin); median of 3.
 
 mod common;
 
@@ -213,6 +217,43 @@ async fn main() {
         theirs_peak as f64 / 1024.0
     );
     println!("  memory ratio: {:.3}", ours_peak as f64 / theirs_peak.max(1) as f64);
+    // 4. A clip of a progressive file: Kachay's relay against ffmpeg
+    // reading the site directly, as yt-dlp has it do.
+    for (label, knobs) in
+        [("500 KB/s per connection", format!("rate={RATE}")), ("300 ms per answer", "delay=300".to_owned())]
+    {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let url = |who: &str| site.url(&format!("/k/{knobs}/watch/large?who={who}&round={round}"));
+            let u = url("native");
+            let started = Instant::now();
+            lookup(&client, &native.base, &u).await;
+            let body = json!({ "url": u, "quality": "auto", "start": 2, "end": 22 });
+            let status = common::download_with(&client, &native.base, body).await;
+            assert!(status["filesize"].as_u64().is_some_and(|s| s > 1_000_000), "{status}");
+            ours.push(started.elapsed());
+            let u = url("ytdlp");
+            theirs.push(tokio::task::block_in_place(|| {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let started = Instant::now();
+                let status = Command::new(fixture::ytdlp_program())
+                    .args(["--ignore-config", "--no-update", "--quiet", "--no-playlist"])
+                    .args(["--download-sections", "*2-22", "-o"])
+                    .arg(dir.path().join("out.%(ext)s"))
+                    .args(["--", &u])
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("yt-dlp runs");
+                assert!(status.success());
+                started.elapsed()
+            }));
+        }
+        let (ours, theirs) = (median(ours), median(theirs));
+        println!("a 20 s clip of a 24 s progressive MP4, {label} (median of {ROUNDS}, lookup + download):");
+        println!("  kachay native (relay)            {:>6.2} s", ours.as_secs_f64());
+        println!("  yt-dlp --download-sections       {:>6.2} s", theirs.as_secs_f64());
+        println!("  speed vs yt-dlp: {:.2}x", theirs.as_secs_f64() / ours.as_secs_f64());
+    }
     drop(native);
     drop(old);
     site.stop().await;

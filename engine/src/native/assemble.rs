@@ -128,6 +128,10 @@ fn keep_covering(track: &mut Track, start: f64, end: f64) -> Option<f64> {
 /// Matroska only (ffmpeg seeks in both by their index). Anything else is
 /// fetched whole and cut locally.
 async fn sniff_remote(client: &GuardedClient, track: &Track) -> Option<&'static str> {
+    if track.head.len() as u64 >= super::http::HEAD_BYTES {
+        // The size probe brought the first bytes: no request of its own.
+        return container_demuxer(&track.head);
+    }
     let url = track.fragments.first()?.url.clone();
     let mut request = client.get(url.clone()).ok()?.headers(track.headers.clone()).header(RANGE, "bytes=0-375");
     if let Some(cookie) = track.cookie_for(&url) {
@@ -138,7 +142,11 @@ async fn sniff_remote(client: &GuardedClient, track: &Track) -> Option<&'static 
         return None;
     }
     let head = response.bytes().await.ok()?;
-    match super::merge::classify(&head[..head.len().min(376)]) {
+    container_demuxer(&head[..head.len().min(376)])
+}
+
+fn container_demuxer(head: &[u8]) -> Option<&'static str> {
+    match super::merge::classify(head) {
         Container::Mp4 => Some("mov"),
         Container::Matroska => Some("matroska"),
         Container::Ts | Container::Other => None,
@@ -590,6 +598,7 @@ mod tests {
             path: PathBuf::from("t"),
             direct: false,
             estimate: None,
+            head: Vec::new(),
         };
         let first = keep_covering(&mut track, 4.0, 8.0);
         assert_eq!(first, Some(4.0));

@@ -25,16 +25,26 @@ pub enum SizeError {
     Network(String),
 }
 
+/// Bytes asked for with the size: enough to tell MP4, Matroska and MPEG-TS
+/// apart (two TS packets), so a clip's check of the container costs no
+/// request of its own.
+pub const HEAD_BYTES: u64 = 376;
+
 /// What the server said about the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probed {
     /// The total size, when the server answered a range request (and so
     /// supports ranges).
     pub size: Option<u64>,
+    /// The file's first bytes (up to [`HEAD_BYTES`]) when it answered with
+    /// a range.
+    pub head: Vec<u8>,
 }
 
-/// Asks for byte 0 only: a 206 with `Content-Range: bytes 0-0/N` gives the
-/// size and proves ranges work; a 200 means no ranges (one connection).
+/// Asks for the first [`HEAD_BYTES`]: a 206 with `Content-Range: bytes
+/// 0-375/N` gives the size, proves ranges work and brings the bytes that
+/// say what the file is; a 200 means no ranges (one connection), and its
+/// body is not read.
 pub async fn probe_size(
     client: &GuardedClient,
     url: &Url,
@@ -44,11 +54,11 @@ pub async fn probe_size(
 ) -> Result<Probed, SizeError> {
     let mut target = url.clone();
     if range_in_query {
-        target.query_pairs_mut().append_pair("range", "0-0");
+        target.query_pairs_mut().append_pair("range", &format!("0-{}", HEAD_BYTES - 1));
     }
     let mut request = client.get(target).map_err(SizeError::Refused)?.headers(headers.clone());
     if !range_in_query {
-        request = request.header(RANGE, "bytes=0-0");
+        request = request.header(RANGE, format!("bytes=0-{}", HEAD_BYTES - 1));
     }
     if let Some(c) = cookie {
         request = request.header(COOKIE, c);
@@ -57,6 +67,7 @@ pub async fn probe_size(
         Some(r) => SizeError::Refused(r),
         None => SizeError::Network(e.to_string()),
     })?;
+    let mut response = response;
     let status = response.status().as_u16();
     let size = match status {
         206 => response
@@ -70,10 +81,24 @@ pub async fn probe_size(
         200 => None,
         other => return Err(SizeError::Status(other)),
     };
-    // The body (one byte, or a whole file on a 200) is not read: dropping
-    // the response closes that connection.
+    let mut head = Vec::new();
+    if status == 206 {
+        // At most HEAD_BYTES are kept, whatever the origin sends; a failure
+        // here only costs the sniff.
+        while (head.len() as u64) < HEAD_BYTES {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk()).await {
+                Ok(Ok(Some(bytes))) => {
+                    let room = usize::try_from(HEAD_BYTES).unwrap_or(0) - head.len();
+                    head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+                _ => break,
+            }
+        }
+    }
+    // The rest (a whole file on a 200) is not read: dropping the response
+    // closes that connection.
     drop(response);
-    Ok(Probed { size })
+    Ok(Probed { size, head })
 }
 
 /// Chunk size for a file of `size` bytes fetched over about `connections`

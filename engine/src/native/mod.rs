@@ -45,6 +45,7 @@ use crate::error::EngineError;
 use crate::progress::Progress;
 use crate::quality::QualityId;
 use crate::ytdlp::Probe;
+use contract::clip::ClipRange;
 use cookies::CookieJar;
 use netguard::GuardedClient;
 
@@ -322,6 +323,9 @@ impl NativeEngine {
                         relay::Relay::start(self.inner.client.clone(), url, track.headers.clone(), cookie, size)
                             .await
                             .map_err(EngineError::Io)?;
+                    if let Some(until) = clip_horizon(size, job.request.probe.info.duration, options.clip) {
+                        relay.read_ahead_until(until);
+                    }
                     inputs.push(assemble::MediaInput {
                         location: relay.url().to_string().into(),
                         seek,
@@ -463,5 +467,35 @@ impl Drop for Cleanup {
         if self.armed {
             crate::download::remove_partials(&self.dir);
         }
+    }
+}
+
+/// About where in a progressive file of `size` bytes and `duration`
+/// seconds a clip's reader stops: the end's share of the file, plus 2 s for
+/// a variable bitrate and the demuxer's look past the end. `None` when the
+/// size or the length is unknown (the relay then reads ahead freely).
+fn clip_horizon(size: Option<u64>, duration: Option<f64>, clip: Option<ClipRange>) -> Option<u64> {
+    let (size, duration, clip) = (size?, duration.filter(|d| d.is_finite() && *d > 0.0)?, clip?);
+    let share = ((clip.end_ms as f64 / 1000.0 + 2.0) / duration).min(1.0);
+    Some((size as f64 * share) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clip_s_horizon_is_its_end_s_share_of_the_file_plus_two_seconds() {
+        let clip = Some(ClipRange { start_ms: 8000, end_ms: 12_000 });
+        assert_eq!(clip_horizon(Some(2_400_000), Some(24.0), clip), Some(1_400_000));
+        // Near the end: the whole file, not past it.
+        let late = Some(ClipRange { start_ms: 20_000, end_ms: 23_500 });
+        assert_eq!(clip_horizon(Some(2_400_000), Some(24.0), late), Some(2_400_000));
+        // Without a size, a usable length or a clip: no horizon.
+        assert_eq!(clip_horizon(None, Some(24.0), clip), None);
+        for bad in [None, Some(0.0), Some(-3.0), Some(f64::NAN), Some(f64::INFINITY)] {
+            assert_eq!(clip_horizon(Some(2_400_000), bad, clip), None, "{bad:?}");
+        }
+        assert_eq!(clip_horizon(Some(2_400_000), Some(24.0), None), None);
     }
 }

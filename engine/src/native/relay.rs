@@ -21,28 +21,41 @@
 //!   else one `bytes=0-0` request, remembered), so the answer's headers are
 //!   computed locally and a HEAD or an unsatisfiable range costs nothing
 //!   upstream.
-//! - A body is fetched as successive upstream ranges, starting at
-//!   `FIRST_CHUNK` and doubling up to `MAX_CHUNK`: ffmpeg's first
-//!   request is always `bytes=0-`, of which it reads the index and then
-//!   reconnects elsewhere; asking the origin for the whole rest of the file
-//!   would let it push megabytes into socket buffers that nobody reads.
-//!   With doubling, what an origin can have sent past the last byte
-//!   relayed on a connection is one range: at most what that connection
-//!   already relayed plus `FIRST_CHUNK`, and never more than
-//!   `MAX_CHUNK`.
+//! - A body starts as upstream ranges streamed through as they arrive:
+//!   `FIRST_CHUNK`, then twice that. ffmpeg's first request is always
+//!   `bytes=0-`, of which it reads the index and then reconnects
+//!   elsewhere; asking the origin for the whole rest of the file would let
+//!   it push megabytes into socket buffers that nobody reads.
+//! - A reader that took both (`READ_AHEAD_AFTER`) reads on: the next
+//!   `MAX_CHUNK` ranges are fetched `AHEAD` at once, each whole into
+//!   memory, and handed over in order. An origin's wait per request and
+//!   its throttle per connection are then paid once for several ranges (a
+//!   20 s clip from a site throttled to 500 KB/s per connection: 9.7 s
+//!   against 19.4 s one range at a time). What is under way ahead is never
+//!   more than what the reader has already had (at least one range), so a
+//!   reader that seeks away costs the origin at most about what it used;
+//!   and no range ahead starts past the caller's horizon
+//!   ([`Relay::read_ahead_until`], a clip's estimated end).
+//! - What was fetched stays in a small cache (`CACHE_BYTES`) for the next
+//!   answer: the keyframe check and ffmpeg read the same index and the
+//!   same first seconds. Ranges fetched ahead finish into it even when
+//!   their reader went away.
 //! - Bytes are pulled from the origin only as fast as ffmpeg takes them (one
 //!   body chunk at a time, written before the next is read), into a socket
 //!   with a small fixed send buffer (`SEND_BUFFER`; on loopback Linux
 //!   would grow it to megabytes). While a request is answered the
 //!   connection's read side is watched: when ffmpeg closes it, the
-//!   answer's future is dropped and with it the upstream request, at once
-//!   rather than at the next failed write.
+//!   answer's future is dropped and with it the streamed upstream request,
+//!   at once rather than at the next failed write.
 //!
 //! ## When the origin misbehaves
 //!
 //! A 5xx or 429, a reset, a body cut short or a stall is asked again (up to
 //! `RETRIES` times in a row and `MAX_RETRIES_PER_ANSWER` in all, with a
-//! short back-off), from the first byte not yet passed on: ffmpeg sees one unbroken answer. A refusal by the egress
+//! short back-off), from the first byte not yet had: ffmpeg sees one
+//! unbroken answer. An answer shorter than asked for is paid from the same
+//! budget of 32, so an origin sending a few bytes per answer cannot make the
+//! relay ask again for every few bytes of the file. A refusal by the egress
 //! guard, another status, or a hiccup that persists answers 502 (or cuts a
 //! body already under way) and the first such failure is kept:
 //! [`Relay::failure`] gives the real reason instead of "ffmpeg failed". An origin that ignores `Range` (a 200 to a ranged
@@ -65,7 +78,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -93,11 +106,24 @@ const MAX_CONNECTIONS: usize = 16;
 const FIRST_CHUNK: u64 = 256 * 1024;
 /// The send buffer of a connection to ffmpeg (the kernel doubles it).
 const SEND_BUFFER: u32 = 64 * 1024;
-/// Upstream ranges double up to this while ffmpeg keeps reading. What the
-/// origin sent of the last range when ffmpeg stops is wasted: a clip's
-/// reader stops on every seek, so the cap stays small (1 MiB is still only
-/// one request per ~3 s of 3 Mbit/s video).
+/// The size of a range fetched ahead. What the origin sent of the ranges
+/// under way when ffmpeg stops is wasted: a clip's reader stops on every
+/// seek, so they stay small (1 MiB is still only one request per ~3 s of
+/// 3 Mbit/s video), and several go at once instead.
 const MAX_CHUNK: u64 = 1024 * 1024;
+/// Upstream ranges fetched at once, ahead of a reader that has shown it
+/// reads on (it took the streamed ones): each is a request of its own, so
+/// an origin's per-request wait and per-connection throttle are paid once
+/// for several. At most this many times `MAX_CHUNK` is in memory.
+const AHEAD: usize = 4;
+/// A reader is taken to read on once it has had this much of one answer
+/// (the first two upstream ranges): only then is `AHEAD` used. ffprobe's
+/// and ffmpeg's look at the index stops before.
+const READ_AHEAD_AFTER: u64 = 3 * FIRST_CHUNK;
+/// Fetched parts kept for the next answer that needs them: ffmpeg and the
+/// keyframe check before it read the same index and the same first
+/// seconds of the clip.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// An upstream response's headers must arrive within this.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Upstream hiccups (a 5xx or 429, a reset, a body cut short, a stall) in a
@@ -154,8 +180,46 @@ struct Shared {
     /// The first upstream failure, kept as kind and message because
     /// [`EngineError`] is not `Clone`.
     failure: Mutex<Option<(FailureKind, String)>>,
+    /// Read-ahead starts no range at or past this byte (see
+    /// [`Relay::read_ahead_until`]).
+    horizon: AtomicU64,
+    cache: Mutex<Cache>,
     cancel: CancellationToken,
     slots: Arc<Semaphore>,
+}
+
+/// Parts of the file fetched before, oldest first, at most `CACHE_BYTES`.
+#[derive(Default)]
+struct Cache {
+    parts: std::collections::VecDeque<(u64, Arc<[u8]>)>,
+    bytes: usize,
+}
+
+impl Cache {
+    /// A kept part holding byte `pos`, and where `pos` is in it.
+    fn find(&self, pos: u64) -> Option<(Arc<[u8]>, usize)> {
+        self.parts.iter().rev().find_map(|(start, bytes)| {
+            let offset = usize::try_from(pos.checked_sub(*start)?).ok()?;
+            (offset < bytes.len()).then(|| (Arc::clone(bytes), offset))
+        })
+    }
+
+    fn keep(&mut self, start: u64, bytes: Arc<[u8]>) {
+        if bytes.is_empty()
+            || bytes.len() > CACHE_BYTES
+            || self.find(start).is_some_and(|(b, o)| b.len() - o >= bytes.len())
+        {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.parts.push_back((start, bytes));
+        while self.bytes > CACHE_BYTES {
+            match self.parts.pop_front() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
 }
 
 impl Relay {
@@ -197,6 +261,8 @@ impl Relay {
             retries: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             failure: Mutex::new(None),
+            horizon: AtomicU64::new(u64::MAX),
+            cache: Mutex::default(),
             cancel: CancellationToken::new(),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         });
@@ -204,6 +270,15 @@ impl Relay {
         tracker.spawn(accept_loop(listener, Arc::clone(&shared), tracker.clone()));
         tracing::debug!(%addr, known_size = ?size, "relay started");
         Ok(Relay { shared, addr, url: relay_url, tracker })
+    }
+
+    /// Where the reader most likely stops (a clip's end, estimated from the
+    /// file's size and length): ranges fetched ahead of it start before
+    /// this byte, so what the origin sends past the clip is bounded by one
+    /// `MAX_CHUNK`, not by `AHEAD` of them. Reads past it are still
+    /// answered, one range at a time.
+    pub fn read_ahead_until(&self, byte: u64) {
+        self.shared.horizon.store(byte, Ordering::Relaxed);
     }
 
     /// `http://127.0.0.1:PORT/<token>/media`, for ffmpeg's `-i`.
@@ -327,7 +402,7 @@ async fn busy(mut stream: TcpStream) {
 }
 
 /// One connection: one request, one answer.
-async fn serve(shared: &Shared, mut stream: TcpStream) {
+async fn serve(shared: &Arc<Shared>, mut stream: TcpStream) {
     // Answers are written in few large writes; small ones (error heads)
     // should not wait for Nagle.
     let _ = stream.set_nodelay(true);
@@ -739,46 +814,107 @@ impl Shared {
     }
 
     /// Fetches `[start, start + len)` from the origin and writes it to
-    /// `out`, as successive ranges. `head` is written before the first
-    /// byte, once the first range came back right (until then a failure
-    /// can still be a 502). A transient failure is asked again from the
-    /// first byte not yet written, so the client sees one unbroken body.
-    async fn pump<W: AsyncWrite + Unpin>(&self, out: &mut W, head: &str, start: u64, len: u64) -> Result<(), Stop> {
+    /// `out`. `head` is written before the first byte, once the bytes are
+    /// sure to come (until then a failure can still be a 502). The body is
+    /// made of parts fetched before (the cache), one range streamed as it
+    /// arrives (small: a reader that seeks away wastes little of it), and
+    /// for a reader that took all of that, ranges fetched `AHEAD` at once.
+    /// A transient failure is asked again from the first byte not yet had,
+    /// so the client sees one unbroken body.
+    async fn pump<W: AsyncWrite + Unpin>(
+        self: &Arc<Self>,
+        out: &mut W,
+        head: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<(), Stop> {
         let end = start + len;
         let mut pos = start;
-        let mut chunk = FIRST_CHUNK;
         let mut head = Some(head);
-        let (mut failures, mut retried) = (0, 0);
+        let budget = Arc::new(AtomicU32::new(MAX_RETRIES_PER_ANSWER));
+        let mut failures = 0;
+        let mut chunk = FIRST_CHUNK;
+        let mut ahead: Option<Ahead> = None;
         while pos < end {
-            let want_end = end.min(pos.saturating_add(chunk));
+            let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).find(pos);
+            if let Some((bytes, offset)) = cached {
+                let n = usize::try_from(end - pos).unwrap_or(usize::MAX).min(bytes.len() - offset);
+                self.deliver(out, &mut head, &bytes[offset..offset + n]).await?;
+                pos += n as u64;
+                continue;
+            }
+            if let Some(ahead) = ahead.as_mut() {
+                let bytes = ahead.take(pos, pos - start).await.map_err(|why| stop(head, why))?;
+                let n = usize::try_from(end - pos).unwrap_or(usize::MAX).min(bytes.len());
+                self.deliver(out, &mut head, &bytes[..n]).await?;
+                pos += n as u64;
+                continue;
+            }
             let before = pos;
-            match self.piece(out, &mut head, &mut pos, want_end, end).await {
+            let want_end = end.min(pos.saturating_add(chunk));
+            let mut tee = Some(Vec::new());
+            let streamed = self.piece(out, &mut head, &mut pos, want_end, end, &mut tee).await;
+            if let Some(bytes) = tee {
+                self.keep(before, bytes);
+            }
+            match streamed {
+                // An answer shorter than asked for is paid from the budget:
+                // one that sends a few bytes per answer would otherwise be
+                // asked again for every few bytes of the file.
+                Ok(()) if pos < want_end && !spend(&budget) => {
+                    return Err(stop(head, Upstream::Mismatch("answers far shorter than asked for".to_owned())));
+                }
                 Ok(()) => {
                     failures = 0;
                     chunk = (chunk * 2).min(MAX_CHUNK);
+                    if pos - start >= READ_AHEAD_AFTER {
+                        ahead = Some(Ahead::new(Arc::clone(self), end, Arc::clone(&budget)));
+                    }
                 }
                 Err(Stop::Client) => return Err(Stop::Client),
                 Err(Stop::Before(why) | Stop::During(why)) => {
                     if pos > before {
                         failures = 0;
                     }
-                    if why.is_transient() && failures < RETRIES && retried < MAX_RETRIES_PER_ANSWER {
+                    if why.is_transient() && failures < RETRIES && spend(&budget) {
                         failures += 1;
-                        retried += 1;
                         self.before_retry(&why, failures, pos).await;
                         continue;
                     }
-                    // Once the head is out, a 502 can no longer be said.
-                    return Err(if head.is_some() { Stop::Before(why) } else { Stop::During(why) });
+                    return Err(stop(head, why));
                 }
             }
         }
         Ok(())
     }
 
+    /// Writes the head if not yet written, then `bytes`.
+    async fn deliver<W: AsyncWrite + Unpin>(
+        &self,
+        out: &mut W,
+        head: &mut Option<&str>,
+        bytes: &[u8],
+    ) -> Result<(), Stop> {
+        if let Some(text) = head.take() {
+            out.write_all(text.as_bytes()).await.map_err(|_| Stop::Client)?;
+        }
+        out.write_all(bytes).await.map_err(|_| Stop::Client)?;
+        self.relayed.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn keep(&self, start: u64, bytes: impl Into<Arc<[u8]>>) {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).keep(start, bytes.into());
+    }
+
+    fn is_cached(&self, pos: u64) -> bool {
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).find(pos).is_some()
+    }
+
     /// One upstream range, `[*pos, want_end)`, written to `out` as it
-    /// arrives (`*pos` follows). A short range is fine: the caller goes on
-    /// from where it stopped.
+    /// arrives (`*pos` follows) and copied into `tee` while that stays
+    /// under `MAX_CHUNK` (a 200 may bring the whole file). A short range is
+    /// fine: the caller goes on from where it stopped.
     async fn piece<W: AsyncWrite + Unpin>(
         &self,
         out: &mut W,
@@ -786,6 +922,7 @@ impl Shared {
         pos: &mut u64,
         want_end: u64,
         end: u64,
+        tee: &mut Option<Vec<u8>>,
     ) -> Result<(), Stop> {
         let response = self.get(*pos, want_end - 1).await.map_err(Stop::Before)?;
         let (mut response, piece_end) = self.check(response, *pos, want_end, end).map_err(Stop::Before)?;
@@ -793,25 +930,81 @@ impl Shared {
             out.write_all(text.as_bytes()).await.map_err(|_| Stop::Client)?;
         }
         while *pos < piece_end {
-            let next = match tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await {
-                Err(_) => Err(Upstream::Stalled),
-                Ok(next) => next.map_err(Upstream::from_reqwest),
-            };
-            let bytes = match next.map_err(Stop::During)? {
-                Some(bytes) => bytes,
-                None => return Err(Stop::During(Upstream::Network("the body ended early".to_owned()))),
-            };
+            let bytes = next_chunk(&mut response).await.map_err(Stop::During)?;
             let room = usize::try_from(piece_end - *pos).unwrap_or(usize::MAX);
             let part = &bytes[..bytes.len().min(room)];
             out.write_all(part).await.map_err(|_| Stop::Client)?;
             self.relayed.fetch_add(part.len() as u64, Ordering::Relaxed);
             *pos += part.len() as u64;
+            if tee.as_ref().is_some_and(|t| t.len() + part.len() > MAX_CHUNK as usize) {
+                *tee = None;
+            }
+            if let Some(t) = tee.as_mut() {
+                t.extend_from_slice(part);
+            }
         }
         if piece_end == want_end {
-            // The range's last bytes are in; reading the end of the body
-            // lets the connection go back to the pool for the next range
-            // instead of being closed.
-            let _ = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await;
+            drain_end(&mut response).await;
+        }
+        Ok(())
+    }
+
+    /// `[start, start + len)` whole, for [`Ahead`]: asked again after a
+    /// hiccup or a short answer (from the first byte not yet had, paid from
+    /// the answer's `budget`), and kept in the cache. Runs on after its
+    /// reader is gone (a reader that seeks away may want it next), until
+    /// the relay stops.
+    async fn fetch_ahead(self: Arc<Self>, start: u64, len: u64, budget: Arc<AtomicU32>) -> Result<Arc<[u8]>, Upstream> {
+        let cancel = self.cancel.clone();
+        tokio::select! {
+            () = cancel.cancelled() => Err(Upstream::Network("the relay stopped".to_owned())),
+            got = self.fetch_range(start, start + len, &budget) => {
+                let bytes: Arc<[u8]> = got?.into();
+                self.keep(start, Arc::clone(&bytes));
+                Ok(bytes)
+            }
+        }
+    }
+
+    async fn fetch_range(&self, start: u64, end: u64, budget: &AtomicU32) -> Result<Vec<u8>, Upstream> {
+        let mut buf = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
+        let mut failures = 0;
+        loop {
+            let had = buf.len();
+            let pos = start + had as u64;
+            match self.read_range(&mut buf, pos, end).await {
+                Ok(()) if start + buf.len() as u64 >= end => return Ok(buf),
+                // A shorter answer than asked: the rest is asked for.
+                Ok(()) if spend(budget) => failures = 0,
+                Ok(()) => return Err(Upstream::Mismatch("answers far shorter than asked for".to_owned())),
+                Err(why) => {
+                    if buf.len() > had {
+                        failures = 0;
+                    }
+                    if !(why.is_transient() && failures < RETRIES && spend(budget)) {
+                        return Err(why);
+                    }
+                    failures += 1;
+                    self.before_retry(&why, failures, start + buf.len() as u64).await;
+                }
+            }
+        }
+    }
+
+    /// One upstream answer to `bytes=pos-(end-1)`, appended to `buf`.
+    async fn read_range(&self, buf: &mut Vec<u8>, pos: u64, end: u64) -> Result<(), Upstream> {
+        let response = self.get(pos, end - 1).await?;
+        let (mut response, piece_end) = self.check(response, pos, end, end)?;
+        let mut at = pos;
+        while at < piece_end {
+            let bytes = next_chunk(&mut response).await?;
+            let room = usize::try_from(piece_end - at).unwrap_or(usize::MAX);
+            let part = &bytes[..bytes.len().min(room)];
+            buf.extend_from_slice(part);
+            at += part.len() as u64;
+        }
+        if piece_end == end {
+            drain_end(&mut response).await;
         }
         Ok(())
     }
@@ -864,8 +1057,106 @@ enum Stop {
     Client,
 }
 
+/// A failure ends an answer with a 502 while its head is unwritten, else
+/// cuts its body.
+fn stop(head: Option<&str>, why: Upstream) -> Stop {
+    if head.is_some() {
+        Stop::Before(why)
+    } else {
+        Stop::During(why)
+    }
+}
+
+/// Takes one retry from an answer's budget; false when none is left.
+fn spend(budget: &AtomicU32) -> bool {
+    budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(1)).is_ok()
+}
+
+/// The next body chunk of an upstream answer, under the stall timeout.
+async fn next_chunk(response: &mut reqwest::Response) -> Result<impl std::ops::Deref<Target = [u8]>, Upstream> {
+    match tokio::time::timeout(STALL_TIMEOUT, response.chunk()).await {
+        Err(_) => Err(Upstream::Stalled),
+        Ok(Err(e)) => Err(Upstream::from_reqwest(e)),
+        Ok(Ok(None)) => Err(Upstream::Network("the body ended early".to_owned())),
+        Ok(Ok(Some(bytes))) => Ok(bytes),
+    }
+}
+
+/// After a range's last byte: reading the end of the body lets the
+/// connection go back to the pool for the next range instead of being
+/// closed.
+async fn drain_end(response: &mut reqwest::Response) {
+    let _ = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await;
+}
+
+/// A range being fetched ahead.
+type Fetch = tokio::task::JoinHandle<Result<Arc<[u8]>, Upstream>>;
+
+/// The ranges fetched ahead of one answer's reader, in order. Dropping it
+/// leaves those under way to finish into the cache.
+struct Ahead {
+    shared: Arc<Shared>,
+    end: u64,
+    /// Where the next range to start begins.
+    next: u64,
+    budget: Arc<AtomicU32>,
+    /// Each range's start and its fetch.
+    pending: std::collections::VecDeque<(u64, Fetch)>,
+}
+
+impl Ahead {
+    fn new(shared: Arc<Shared>, end: u64, budget: Arc<AtomicU32>) -> Ahead {
+        Ahead { shared, end, next: 0, budget, pending: std::collections::VecDeque::new() }
+    }
+
+    /// The range that starts at `pos` (at most `MAX_CHUNK`), once it is
+    /// all in; the next ones are under way meanwhile. `taken` is what the
+    /// reader has had of this answer so far.
+    async fn take(&mut self, pos: u64, taken: u64) -> Result<Arc<[u8]>, Upstream> {
+        // Ranges that finished before the reader got to them reach it
+        // through the cache: they are behind it now.
+        while self.pending.front().is_some_and(|(start, _)| *start < pos) {
+            self.pending.pop_front();
+        }
+        if self.pending.front().map(|(start, _)| *start) != Some(pos) {
+            // The reader came here another way: plan from here.
+            self.pending.clear();
+            self.next = pos;
+        }
+        self.fill(taken);
+        let Some((_, task)) = self.pending.pop_front() else {
+            return Err(Upstream::Network("nothing left to fetch".to_owned()));
+        };
+        let got = task.await.unwrap_or_else(|e| Err(Upstream::Network(format!("the fetch stopped: {e}"))))?;
+        // These bytes go to the reader now: the window moves on past them.
+        self.fill(taken + got.len() as u64);
+        Ok(got)
+    }
+
+    /// Starts ranges until `AHEAD` are under way, and no more bytes than
+    /// the reader has taken (so what an origin can have sent for nothing
+    /// when the reader seeks away stays at most what it used). Past the
+    /// horizon, or where the cache takes over, only the one the reader
+    /// needs next.
+    fn fill(&mut self, taken: u64) {
+        let horizon = self.shared.horizon.load(Ordering::Relaxed);
+        let room = taken.clamp(MAX_CHUNK, AHEAD as u64 * MAX_CHUNK);
+        let mut under_way: u64 = self.pending.iter().map(|(start, _)| self.end.min(start + MAX_CHUNK) - start).sum();
+        while self.pending.len() < AHEAD && self.next < self.end && (self.pending.is_empty() || under_way < room) {
+            if !self.pending.is_empty() && (self.next >= horizon || self.shared.is_cached(self.next)) {
+                break;
+            }
+            let (start, len) = (self.next, MAX_CHUNK.min(self.end - self.next));
+            let task = tokio::spawn(Arc::clone(&self.shared).fetch_ahead(start, len, Arc::clone(&self.budget)));
+            self.pending.push_back((start, task));
+            self.next += len;
+            under_way += len;
+        }
+    }
+}
+
 /// Answers a parsed request. Upstream failures are kept in `shared`.
-async fn respond<W: AsyncWrite + Unpin>(shared: &Shared, request: &Request, out: &mut W) {
+async fn respond<W: AsyncWrite + Unpin>(shared: &Arc<Shared>, request: &Request, out: &mut W) {
     let total = match shared.total().await {
         Ok(total) => total,
         Err(why) => {

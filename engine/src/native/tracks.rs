@@ -45,6 +45,9 @@ pub struct Track {
     pub direct: bool,
     /// Expected bytes, for progress.
     pub estimate: Option<u64>,
+    /// A progressive file's first bytes, from the size probe (empty when
+    /// unknown): what a clip sniffs the container from.
+    pub head: Vec<u8>,
 }
 
 impl Track {
@@ -126,6 +129,7 @@ pub(crate) async fn build(
         path,
         direct: false,
         estimate: estimate_from_format,
+        head: Vec::new(),
     };
     match protocol {
         Protocol::Progressive => {
@@ -149,6 +153,7 @@ pub(crate) async fn build(
                     track.fragments = http::fragments(&url, size, chunk);
                     track.direct = true;
                     track.estimate = Some(size);
+                    track.head = probed.head;
                 }
                 // No range support: one connection for the whole file.
                 _ => track.fragments = http::whole(&url, size),

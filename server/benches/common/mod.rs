@@ -74,9 +74,14 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
 /// Submits a download, waits for it to complete, fetches the file and
 /// returns the final status JSON.
 pub async fn download(client: &reqwest::Client, base: &str, url: &str, quality: &str) -> serde_json::Value {
+    download_with(client, base, serde_json::json!({ "url": url, "quality": quality })).await
+}
+
+/// [`download`] with any request body (a clip's `start` and `end`, say).
+pub async fn download_with(client: &reqwest::Client, base: &str, body: serde_json::Value) -> serde_json::Value {
     let reply: serde_json::Value = client
         .post(format!("{base}/api/download"))
-        .json(&serde_json::json!({ "url": url, "quality": quality }))
+        .json(&body)
         .send()
         .await
         .expect("start")

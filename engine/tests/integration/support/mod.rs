@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -54,4 +54,23 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Where the first video packet at or after `seconds` starts in `file`.
+pub fn byte_at(file: &Path, seconds: f64) -> u64 {
+    let ffprobe = std::env::var("FFPROBE").unwrap_or_else(|_| "ffprobe".to_owned());
+    let out = std::process::Command::new(ffprobe)
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,pos", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (pts, pos) = line.split_once(',')?;
+            Some((pts.parse::<f64>().ok()?, pos.trim().parse::<u64>().ok()?))
+        })
+        .find(|&(pts, _)| pts >= seconds)
+        .map(|(_, pos)| pos)
+        .unwrap_or_else(|| panic!("no video packet at {seconds} s in {}", file.display()))
 }
