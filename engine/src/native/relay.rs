@@ -120,6 +120,8 @@ const AHEAD: usize = 4;
 /// (the first two upstream ranges): only then is `AHEAD` used. ffprobe's
 /// and ffmpeg's look at the index stops before.
 const READ_AHEAD_AFTER: u64 = 3 * FIRST_CHUNK;
+/// Ranges fetched ahead at once by one relay, whatever the answers.
+const MAX_AHEAD_IN_ALL: usize = 2 * AHEAD;
 /// Fetched parts kept for the next answer that needs them: ffmpeg and the
 /// keyframe check before it read the same index and the same first
 /// seconds of the clip.
@@ -186,6 +188,10 @@ struct Shared {
     cache: Mutex<Cache>,
     cancel: CancellationToken,
     slots: Arc<Semaphore>,
+    /// Ranges fetched ahead at once, all answers together: those of
+    /// readers that went away finish into the cache, and a reader that
+    /// keeps seeking must not pile them up (memory is `MAX_CHUNK` each).
+    ahead_slots: Semaphore,
 }
 
 /// Parts of the file fetched before, oldest first, at most `CACHE_BYTES`.
@@ -265,6 +271,7 @@ impl Relay {
             cache: Mutex::default(),
             cancel: CancellationToken::new(),
             slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            ahead_slots: Semaphore::new(MAX_AHEAD_IN_ALL),
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(listener, Arc::clone(&shared), tracker.clone()));
@@ -958,7 +965,10 @@ impl Shared {
         let cancel = self.cancel.clone();
         tokio::select! {
             () = cancel.cancelled() => Err(Upstream::Network("the relay stopped".to_owned())),
-            got = self.fetch_range(start, start + len, &budget) => {
+            got = async {
+                let _slot = self.ahead_slots.acquire().await.map_err(|_| Upstream::Network("the relay stopped".to_owned()))?;
+                self.fetch_range(start, start + len, &budget).await
+            } => {
                 let bytes: Arc<[u8]> = got?.into();
                 self.keep(start, Arc::clone(&bytes));
                 Ok(bytes)

@@ -382,6 +382,43 @@ async fn a_reader_that_reads_on_gets_several_ranges_at_once_and_the_exact_bytes(
     assert!(relay.failure().is_none(), "{:?}", relay.failure());
 }
 
+/// Readers that each take a little more than the streamed ranges and go
+/// away leave their ranges fetched ahead to finish into the cache; however
+/// many readers there were, no more than 8 such fetches run at once.
+#[tokio::test]
+async fn readers_that_keep_going_away_cannot_pile_up_fetches_ahead() {
+    let site = FixtureSite::start().await.expect("site");
+    let total = get(&site.url(LARGE), None).await.body.len() as u64;
+    let relay = relay_to(&site, &format!("/k/rate=400000{LARGE}"), Some(total)).await;
+    let readers: Vec<_> = (0..12u64)
+        .map(|i| {
+            let (addr, path) = (relay.addr(), relay.url().path().to_owned());
+            tokio::spawn(async move {
+                let mut stream = TcpStream::connect(addr).await.expect("connect");
+                let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nRange: bytes={}-\r\n\r\n", i * 700_000);
+                stream.write_all(request.as_bytes()).await.expect("write");
+                // Past the two streamed ranges (786,432 bytes) and the head.
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                while read < 800_000 {
+                    let n = stream.read(&mut buf).await.expect("read");
+                    assert!(n > 0, "the relay closed early");
+                    read += n;
+                }
+            })
+        })
+        .collect();
+    for reader in readers {
+        tokio::time::timeout(Duration::from_secs(60), reader).await.expect("in time").expect("reader");
+    }
+    site.reset_peak();
+    let now = site.in_flight();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    println!("after 12 readers left: {now} upstream answers in flight, at most {} later", site.max_in_flight());
+    assert!(now <= 8 && site.max_in_flight() <= 8, "{now} then up to {} fetches at once", site.max_in_flight());
+    assert!(relay.upstream_requests() > 24, "the readers never read ahead ({})", relay.upstream_requests());
+}
+
 #[tokio::test]
 async fn what_was_fetched_is_not_fetched_again() {
     let site = FixtureSite::start().await.expect("site");
