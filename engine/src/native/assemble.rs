@@ -22,8 +22,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use reqwest::header::{COOKIE, RANGE};
-
 use super::extras::{iso639_2, Extras};
 use super::merge::{audio_codec, Container};
 use super::source::Output;
@@ -33,7 +31,6 @@ use crate::error::{EngineError, FailureKind};
 use crate::progress::PostStep;
 use contract::clip::ClipRange;
 use contract::media::SubtitleFormat;
-use netguard::GuardedClient;
 
 /// A keyframe this close to the start counts as on it (a frame at 25 fps
 /// lasts 40 ms).
@@ -53,11 +50,7 @@ pub(crate) enum Part {
 
 /// Splits the planned tracks into what to fetch and how each reaches
 /// ffmpeg. Without a clip everything is fetched whole.
-pub(crate) async fn cut(
-    client: &GuardedClient,
-    tracks: Vec<Track>,
-    clip: Option<ClipRange>,
-) -> (Vec<Track>, Vec<Part>) {
+pub(crate) fn cut(tracks: Vec<Track>, clip: Option<ClipRange>) -> (Vec<Track>, Vec<Part>) {
     let Some(clip) = clip else {
         let parts = tracks.iter().map(|_| Part::Fetched { seek: 0.0 }).collect();
         return (tracks, parts);
@@ -72,7 +65,7 @@ pub(crate) async fn cut(
             continue;
         }
         if track.direct {
-            if let Some(demuxer) = sniff_remote(client, &track).await {
+            if let Some(demuxer) = container_demuxer(&track.head) {
                 parts.push(Part::Remote { track: Box::new(track), seek: start, demuxer });
                 continue;
             }
@@ -124,27 +117,10 @@ fn keep_covering(track: &mut Track, start: f64, end: f64) -> Option<f64> {
     first_kept.or(Some(start))
 }
 
-/// The demuxer for a progressive file, from its first bytes: MP4 and
-/// Matroska only (ffmpeg seeks in both by their index). Anything else is
+/// The demuxer for a progressive file, from its first bytes (the size
+/// probe brought them: `Track::head`): MP4 and Matroska only (ffmpeg seeks
+/// in both by their index). Anything else, or too few bytes to tell, is
 /// fetched whole and cut locally.
-async fn sniff_remote(client: &GuardedClient, track: &Track) -> Option<&'static str> {
-    if track.head.len() as u64 >= super::http::HEAD_BYTES {
-        // The size probe brought the first bytes: no request of its own.
-        return container_demuxer(&track.head);
-    }
-    let url = track.fragments.first()?.url.clone();
-    let mut request = client.get(url.clone()).ok()?.headers(track.headers.clone()).header(RANGE, "bytes=0-375");
-    if let Some(cookie) = track.cookie_for(&url) {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    let head = response.bytes().await.ok()?;
-    container_demuxer(&head[..head.len().min(376)])
-}
-
 fn container_demuxer(head: &[u8]) -> Option<&'static str> {
     match super::merge::classify(head) {
         Container::Mp4 => Some("mov"),

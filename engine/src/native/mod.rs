@@ -245,7 +245,7 @@ impl NativeEngine {
             planned = tracks::plan(&ctx, &selection, &dir) => planned?,
         };
         let mut cleanup = Cleanup::new(dir.clone());
-        let (to_fetch, parts) = assemble::cut(&self.inner.client, planned, request.options.clip).await;
+        let (to_fetch, parts) = assemble::cut(planned, request.options.clip);
         // Subtitles and the cover before the media: a subtitle that cannot
         // be had fails the download before the big fetch, not after.
         let fetcher =

@@ -861,6 +861,7 @@ impl Shared {
             let want_end = end.min(pos.saturating_add(chunk));
             let mut tee = Some(Vec::new());
             let streamed = self.piece(out, &mut head, &mut pos, want_end, end, &mut tee).await;
+            self.relayed.fetch_add(pos - before, Ordering::Relaxed);
             if let Some(bytes) = tee {
                 self.keep(before, bytes);
             }
@@ -919,9 +920,11 @@ impl Shared {
     }
 
     /// One upstream range, `[*pos, want_end)`, written to `out` as it
-    /// arrives (`*pos` follows) and copied into `tee` while that stays
-    /// under `MAX_CHUNK` (a 200 may bring the whole file). A short range is
-    /// fine: the caller goes on from where it stopped.
+    /// arrives (`*pos` follows; `head` first, if still unwritten) and
+    /// copied into `tee` while that stays under `MAX_CHUNK` (a 200 may
+    /// bring the whole file). A short range is fine: the caller goes on
+    /// from where it stopped. `out` is ffmpeg's socket for the streamed
+    /// ranges, a buffer for those fetched ahead.
     async fn piece<W: AsyncWrite + Unpin>(
         &self,
         out: &mut W,
@@ -941,7 +944,6 @@ impl Shared {
             let room = usize::try_from(piece_end - *pos).unwrap_or(usize::MAX);
             let part = &bytes[..bytes.len().min(room)];
             out.write_all(part).await.map_err(|_| Stop::Client)?;
-            self.relayed.fetch_add(part.len() as u64, Ordering::Relaxed);
             *pos += part.len() as u64;
             if tee.as_ref().is_some_and(|t| t.len() + part.len() > MAX_CHUNK as usize) {
                 *tee = None;
@@ -1003,20 +1005,12 @@ impl Shared {
 
     /// One upstream answer to `bytes=pos-(end-1)`, appended to `buf`.
     async fn read_range(&self, buf: &mut Vec<u8>, pos: u64, end: u64) -> Result<(), Upstream> {
-        let response = self.get(pos, end - 1).await?;
-        let (mut response, piece_end) = self.check(response, pos, end, end)?;
         let mut at = pos;
-        while at < piece_end {
-            let bytes = next_chunk(&mut response).await?;
-            let room = usize::try_from(piece_end - at).unwrap_or(usize::MAX);
-            let part = &bytes[..bytes.len().min(room)];
-            buf.extend_from_slice(part);
-            at += part.len() as u64;
-        }
-        if piece_end == end {
-            drain_end(&mut response).await;
-        }
-        Ok(())
+        self.piece(buf, &mut None, &mut at, end, end, &mut None).await.map_err(|stop| match stop {
+            Stop::Before(why) | Stop::During(why) => why,
+            // Writing into memory does not fail.
+            Stop::Client => Upstream::Network("the buffer refused bytes".to_owned()),
+        })
     }
 
     /// Checks an upstream answer to `bytes=pos-(want_end-1)`, and returns
